@@ -1,0 +1,1 @@
+"""Backtests: drive policies over real history with only what they may know, and book the results."""

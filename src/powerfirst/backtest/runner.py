@@ -1,0 +1,195 @@
+"""A backtest from a site file: load data, run each strategy, book the results.
+
+The data a backtest reads:
+
+* real-time prices for the window (from the site's ``contract.price_series`` or ``--prices``);
+  intervals without a price are excluded and reported as gaps, never filled;
+* the daily hashprice, from the UTC day before the window (what a policy may know at the start
+  of the first day) to the window's last day (what the accounting books).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from powerfirst.accounting import Ledger, account
+from powerfirst.backtest.engine import PolicyRun, run_policy
+from powerfirst.bitcoin.hashprice import BundledHashprice, HashpriceSource, hashprice_source
+from powerfirst.dispatch.inputs import DispatchInputs, build_inputs
+from powerfirst.market.series import GapReport, PriceSeries
+from powerfirst.market.sources import parse_source
+from powerfirst.market.window import Window, parse_window
+from powerfirst.policies import make_policy
+from powerfirst.policies.base import Policy
+from powerfirst.site import Site
+
+__all__ = ["Backtest", "StrategyResult", "comparison", "prepare_backtest", "run_strategy"]
+
+Array = npt.NDArray[np.float64]
+FEES_NOTE = (
+    "Transaction fees are not included in the hashprice unless tx_fees_btc_per_block is set: the bundled "
+    "Bitcoin data has no fee series, so the default is 0 BTC/block and mining revenue is understated."
+)
+
+
+@dataclass(frozen=True)
+class Backtest:
+    """Everything shared by the strategies of one backtest."""
+
+    site: Site
+    window: Window
+    prices: PriceSeries
+    gaps: GapReport
+    hashprice: HashpriceSource
+    inputs: DispatchInputs
+    known_hashprice_usd_per_th_day: Array
+    """Hashprice published by the start of each interval (previous UTC day), (T,)."""
+
+    def window_dict(self) -> dict[str, str]:
+        tz = self.window.timezone
+        return {
+            "start_utc": self.window.start_utc.isoformat(),
+            "end_utc": self.window.end_utc.isoformat(),
+            "timezone": tz,
+            "start_local": self.window.start_utc.tz_convert(tz).isoformat(),
+            "end_local": self.window.end_utc.tz_convert(tz).isoformat(),
+            "end": "exclusive",
+        }
+
+    def hashprice_dict(self) -> dict[str, Any]:
+        fees = getattr(self.hashprice, "tx_fees_btc_per_block", None)
+        return {
+            "source": self.hashprice.description,
+            "tx_fees_btc_per_block": fees,
+            "fees_included": bool(fees) if fees is not None else None,
+            "note": FEES_NOTE if isinstance(self.hashprice, BundledHashprice) and not fees else "",
+            "mean_usd_per_ph_day": float(np.mean(self.inputs.hashprice_usd_per_th_day) * 1000.0),
+        }
+
+
+def prepare_backtest(site: Site, start: str, end: str, *, prices: str | None = None) -> Backtest:
+    """Load the data of a backtest. ``prices`` (a SOURCE string) overrides the site's price series."""
+    spec = prices or site.contract.price_series
+    source = parse_source(spec, timezone=site.timezone)
+    timezone = site.timezone or source.timezone
+    window = parse_window(start, end, timezone)
+    series = source.load(window.start_utc, window.end_utc)
+    gaps = series.gaps(window.start_utc, window.end_utc)
+    hp_source = hashprice_source(site.bitcoin)
+    daily = hp_source.daily(window.start_utc - pd.Timedelta(days=1), window.end_utc)
+    inputs = build_inputs(site, series, daily)
+    days = inputs.times_utc.tz_convert("UTC").floor("D")
+    known = daily.reindex(days - pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
+    return Backtest(site, window, series, gaps, hp_source, inputs, known)
+
+
+@dataclass(frozen=True)
+class StrategyResult:
+    policy: Policy
+    run: PolicyRun
+    ledger: Ledger
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.policy.name
+
+
+def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> dict[str, Any]:
+    total = ledger.total
+    consumed = total("consumed_mwh")
+    net_energy_cost = total("energy_cost_usd") + total("adders_usd") - total("power_sellback_usd")
+    site = bt.inputs.site
+    breakevens = site.mining_rate_usd_per_mwh(bt.inputs.hashprice_usd_per_th_day) - site.adder_usd_per_mwh
+    frame = ledger.intervals
+    return {
+        "strategy": policy.name,
+        "label": policy.label,
+        "is_upper_bound": policy.uses_hindsight,
+        "site": bt.site.name,
+        "price_source": bt.prices.name,
+        "window": bt.window_dict(),
+        "interval_minutes": bt.prices.interval_hours * 60.0,
+        "intervals": bt.inputs.num_intervals,
+        "data_gaps": bt.gaps.as_dict(),
+        "net_margin_usd": ledger.net_margin_usd,
+        "revenue_usd": {
+            "mining": total("mining_revenue_usd"),
+            "power_sellback": total("power_sellback_usd"),
+        },
+        "cost_usd": {
+            "energy": total("energy_cost_usd"),
+            "adders": total("adders_usd"),
+            "pool_fees": total("pool_fees_usd"),
+        },
+        "energy_mwh": {
+            "mining": consumed,
+            "sold_back": total("sold_back_mwh"),
+            "bought_realtime": total("bought_realtime_mwh"),
+            "block": total("block_mwh"),
+        },
+        "energy_mwh_by_fleet": {
+            name: float(frame[f"power_mw__{name}"].sum() * site.interval_hours) for name in ledger.fleet_names
+        },
+        "mining_revenue_usd_by_fleet": {
+            name: float(frame[f"mining_revenue_usd__{name}"].sum()) for name in ledger.fleet_names
+        },
+        "uptime": ledger.uptime(),
+        "switched_on_mw_total": {
+            name: float(frame[f"started_mw__{name}"].sum()) for name in ledger.fleet_names
+        },
+        "all_in_power_cost_usd_per_mwh": net_energy_cost / consumed if consumed > 0 else None,
+        "mean_breakeven_usd_per_mwh": {
+            f.name: float(np.mean(breakevens[i])) for i, f in enumerate(site.fleets)
+        },
+        "hashprice": bt.hashprice_dict(),
+        "decisions_adjusted_intervals": run.adjusted_intervals,
+        "solve_seconds": run.prepare_seconds + run.decide_seconds,
+    }
+
+
+def run_strategy(bt: Backtest, name: str, *, progress: Callable[[int], None] | None = None) -> StrategyResult:
+    """Run the strategy called ``name`` over the backtest's window and book it."""
+    policy = make_policy(name, bt.site)
+    run = run_policy(policy, bt.inputs, bt.known_hashprice_usd_per_th_day, progress=progress)
+    ledger = account(bt.inputs, run.power_mw, run.initial_power_mw)
+    return StrategyResult(policy, run, ledger, _summary(bt, policy, run, ledger))
+
+
+def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
+    """Net margin per strategy and the share of the hindsight bound each captures."""
+    bound = next((r for r in results if r.policy.uses_hindsight), None)
+    bound_margin = bound.ledger.net_margin_usd if bound is not None else None
+    notes = []
+    if bound is None:
+        notes.append("value_captured_pct needs the 'perfect' strategy in the same run; it is null")
+    elif bound_margin is not None and bound_margin <= 0:
+        notes.append("the hindsight bound's net margin is not positive, so value_captured_pct is undefined (null)")
+    strategies = {}
+    for r in results:
+        captured = None
+        if bound_margin is not None and bound_margin > 0:
+            captured = 100.0 * r.ledger.net_margin_usd / bound_margin
+        strategies[r.name] = {
+            "label": r.policy.label,
+            "is_upper_bound": r.policy.uses_hindsight,
+            "net_margin_usd": r.ledger.net_margin_usd,
+            "value_captured_pct": captured,
+        }
+    notes.append("'perfect' knows every future price: it is an upper bound on what any strategy can earn")
+    notes.append(FEES_NOTE if isinstance(bt.hashprice, BundledHashprice) and not bt.hashprice.tx_fees_btc_per_block else "")
+    return {
+        "site": bt.site.name,
+        "price_source": bt.prices.name,
+        "window": bt.window_dict(),
+        "reference": bound.name if bound is not None else None,
+        "strategies": strategies,
+        "data_gaps": bt.gaps.as_dict(),
+        "notes": [n for n in notes if n],
+    }

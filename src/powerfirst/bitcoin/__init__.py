@@ -1,0 +1,1 @@
+"""Bitcoin economics: hashprice, breakeven and daily hashprice sources."""

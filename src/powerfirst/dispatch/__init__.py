@@ -1,0 +1,1 @@
+"""Dispatch: inputs as arrays, the LP model, and the optimizer."""

@@ -1,0 +1,207 @@
+"""Everything a dispatch decision over a horizon depends on, as numpy arrays.
+
+:class:`DispatchInputs` is built once from a site, a price series and a daily hashprice; the
+optimizer, the policies' hindsight view and the accounting all read the same arrays, so a plan
+and its accounting cannot disagree.
+
+Conventions: fleet power is MW at the meter (machines × PUE); intervals are the ones that have a
+price (gaps are excluded, see :class:`~powerfirst.market.series.GapReport`); index ``t`` runs over
+those intervals in time order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from powerfirst.bitcoin.economics import mining_revenue_usd_per_mwh
+from powerfirst.errors import DataError
+from powerfirst.market.series import PriceSeries
+from powerfirst.site import FixedBlockContract, Fleet, Site
+
+__all__ = ["DispatchInputs", "FleetParams", "SiteParams", "build_inputs", "site_params"]
+
+Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class FleetParams:
+    """A fleet reduced to what dispatch needs."""
+
+    name: str
+    max_power_mw: float
+    """All units at full power, at the meter [MW]."""
+    min_power_mw: float
+    """Must-run power at the meter [MW]."""
+    pue: float
+    efficiency_j_per_th: float
+    pool_fee_fraction: float
+    hashrate_ths: float
+    """All units [TH/s]."""
+    min_off_intervals: int
+    """Intervals a unit stays off once switched off (ceil of min off time / interval) [count]."""
+    restart_hours: float
+    """Hours a started unit draws power before it hashes [h]."""
+
+    @classmethod
+    def from_fleet(cls, fleet: Fleet, interval_hours: float) -> FleetParams:
+        interval_min = interval_hours * 60.0
+        return cls(
+            name=fleet.name,
+            max_power_mw=fleet.max_power_mw,
+            min_power_mw=fleet.min_power_mw,
+            pue=fleet.effective_pue,
+            efficiency_j_per_th=fleet.efficiency_j_per_th,
+            pool_fee_fraction=fleet.pool_fee_fraction,
+            hashrate_ths=fleet.hashrate_ths_total,
+            min_off_intervals=math.ceil(fleet.min_off_time_min / interval_min - 1e-9),
+            restart_hours=fleet.restart_time_min / 60.0,
+        )
+
+
+@dataclass(frozen=True)
+class SiteParams:
+    """What does not change from interval to interval: fleets, grid limit, contract terms."""
+
+    fleets: tuple[FleetParams, ...]
+    grid_limit_mw: float
+    adder_usd_per_mwh: float
+    """Sum of the contract's adders, charged on every MWh consumed [USD/MWh]."""
+    block_mw: float
+    """Fixed-price block (0 for an index contract) [MW]."""
+    block_price_usd_per_mwh: float
+    interval_hours: float
+
+    @property
+    def max_power_mw(self) -> Array:
+        return np.array([f.max_power_mw for f in self.fleets])
+
+    @property
+    def min_power_mw(self) -> Array:
+        return np.array([f.min_power_mw for f in self.fleets])
+
+    def mining_rate_usd_per_mwh(self, hashprice_usd_per_th_day: Array | float) -> Array:
+        """Mining revenue net of pool fee per MWh at the meter, (F, T) or (F,) [USD/MWh]."""
+        return np.stack(
+            [
+                np.asarray(
+                    mining_revenue_usd_per_mwh(
+                        hashprice_usd_per_th_day,
+                        f.efficiency_j_per_th,
+                        pue=f.pue,
+                        pool_fee_fraction=f.pool_fee_fraction,
+                    ),
+                    dtype=np.float64,
+                )
+                for f in self.fleets
+            ]
+        )
+
+    def breakeven_usd_per_mwh(self, hashprice_usd_per_th_day: float) -> Array:
+        """Real-time price at which each fleet's margin is zero, (F,) [USD/MWh].
+
+        Mining revenue per MWh at the meter (net of pool fee) less the contract's adders.
+        """
+        return self.mining_rate_usd_per_mwh(hashprice_usd_per_th_day) - self.adder_usd_per_mwh
+
+
+@dataclass(frozen=True)
+class DispatchInputs:
+    """Realised arrays over the intervals of a window (T) for a site's fleets (F)."""
+
+    site: SiteParams
+    times_utc: pd.DatetimeIndex
+    price_usd_per_mwh: Array
+    """Real-time price per interval, (T,) [USD/MWh]."""
+    hashprice_usd_per_th_day: Array
+    """Realised daily hashprice mapped to each interval, (T,) [USD/(TH/s)/day]."""
+
+    @property
+    def num_intervals(self) -> int:
+        return int(self.price_usd_per_mwh.shape[0])
+
+    @property
+    def fleets(self) -> tuple[FleetParams, ...]:
+        return self.site.fleets
+
+    @property
+    def interval_hours(self) -> float:
+        return self.site.interval_hours
+
+    @property
+    def grid_limit_mw(self) -> float:
+        return self.site.grid_limit_mw
+
+    @property
+    def max_power_mw(self) -> Array:
+        return self.site.max_power_mw
+
+    @property
+    def min_power_mw(self) -> Array:
+        return self.site.min_power_mw
+
+    def mining_rate_usd_per_mwh(self) -> Array:
+        """Mining revenue net of pool fee per MWh at the meter, (F, T) [USD/MWh]."""
+        return self.site.mining_rate_usd_per_mwh(self.hashprice_usd_per_th_day)
+
+    def margin_rate_usd_per_mwh(self) -> Array:
+        """Mining revenue minus marginal energy cost per MWh at the meter, (F, T) [USD/MWh].
+
+        The marginal cost of running is the real-time price plus adders under both contracts
+        (under a fixed block, each MWh used is a MWh not sold back).
+        """
+        return self.mining_rate_usd_per_mwh() - (self.price_usd_per_mwh + self.site.adder_usd_per_mwh)[None, :]
+
+    def constant_margin_usd(self) -> float:
+        """Margin that no decision changes: the block valued at the real-time price less its cost [USD]."""
+        site = self.site
+        if site.block_mw <= 0:
+            return 0.0
+        value = (self.price_usd_per_mwh - site.block_price_usd_per_mwh) * site.block_mw
+        return float(np.sum(value) * site.interval_hours)
+
+    def slice(self, start: int, stop: int) -> DispatchInputs:
+        """The same site over intervals [start, stop)."""
+        return DispatchInputs(
+            site=self.site,
+            times_utc=self.times_utc[start:stop],
+            price_usd_per_mwh=self.price_usd_per_mwh[start:stop],
+            hashprice_usd_per_th_day=self.hashprice_usd_per_th_day[start:stop],
+        )
+
+
+def build_inputs(site: Site, prices: PriceSeries, hashprice_daily: pd.Series) -> DispatchInputs:
+    """Arrays for ``site`` over the intervals of ``prices`` that have a price (gaps excluded)."""
+    series = prices.prices.dropna()
+    if series.empty:
+        raise DataError(f"{prices.name}: no prices in the window")
+    times = pd.DatetimeIndex(series.index)
+    days = times.tz_convert("UTC").floor("D")
+    hashprice = hashprice_daily.reindex(days)
+    if hashprice.isna().any():
+        first = days[hashprice.isna().to_numpy()][0]
+        raise DataError(f"hashprice missing for UTC day {first.date()}")
+    return DispatchInputs(
+        site=site_params(site, prices.interval_hours),
+        times_utc=times,
+        price_usd_per_mwh=series.to_numpy(dtype=np.float64),
+        hashprice_usd_per_th_day=hashprice.to_numpy(dtype=np.float64),
+    )
+
+
+def site_params(site: Site, interval_hours: float) -> SiteParams:
+    """The static part of a site at a given interval length."""
+    contract = site.contract
+    fixed = isinstance(contract, FixedBlockContract)
+    return SiteParams(
+        fleets=tuple(FleetParams.from_fleet(f, interval_hours) for f in site.fleets),
+        grid_limit_mw=site.grid.connection_limit_mw,
+        adder_usd_per_mwh=contract.total_adder_usd_per_mwh,
+        block_mw=contract.block_mw if fixed else 0.0,
+        block_price_usd_per_mwh=contract.block_price_usd_per_mwh if fixed else 0.0,
+        interval_hours=interval_hours,
+    )

@@ -1,0 +1,96 @@
+"""Solve the dispatch model and turn solver outcomes into plans or explained errors."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from powerfirst.dispatch.inputs import DispatchInputs
+from powerfirst.dispatch.model import build_dispatch_model
+from powerfirst.errors import InfeasibleError, SolverError
+from powerfirst.solver import LinearProgram, SolveResult, SolveStatus, Solver, default_solver
+
+__all__ = ["DispatchPlan", "explain_infeasible", "optimize_dispatch"]
+
+Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class DispatchPlan:
+    """An optimal dispatch over a horizon."""
+
+    power_mw: Array
+    """Fleet power at the meter, (F, T) [MW]."""
+    net_margin_usd: float
+    """Objective: net margin of the plan [USD]."""
+    status: SolveStatus
+    build_seconds: float
+    solve_seconds: float
+    num_cols: int
+    num_rows: int
+
+
+def explain_infeasible(lp: LinearProgram, result: SolveResult, inputs: DispatchInputs) -> list[str]:
+    """Readable lines for an infeasible model: the site-level conflict, then the solver's IIS."""
+    lines: list[str] = []
+    must_run = float(inputs.min_power_mw.sum())
+    if must_run > inputs.grid_limit_mw + 1e-9:
+        parts = ", ".join(f"{f.name!r} {f.min_power_mw:g} MW" for f in inputs.fleets if f.min_power_mw > 0)
+        lines.append(
+            f"must-run power {must_run:g} MW ({parts}) exceeds the grid connection limit "
+            f"{inputs.grid_limit_mw:g} MW: lower min_power_fraction or raise grid.connection_limit_mw"
+        )
+    # group the IIS by the kind of constraint (text before ' at <time>') and keep the first time
+    grouped: OrderedDict[str, tuple[str, int]] = OrderedDict()
+    for name in [lp.row_name(i) for i in result.iis_rows] + [lp.col_name(j) for j in result.iis_cols]:
+        what, _, when = name.partition(" at ")
+        first, count = grouped.get(what, (when, 0))
+        grouped[what] = (first, count + 1)
+    for what, (first, count) in grouped.items():
+        suffix = f" (at {first}" + (f" and {count - 1} more intervals)" if count > 1 else ")") if first else ""
+        lines.append(f"conflicting constraint: {what}{suffix}")
+    if not lines:
+        lines.append("the solver proved the model infeasible but found no irreducible subset to show")
+    return lines
+
+
+def optimize_dispatch(
+    inputs: DispatchInputs,
+    *,
+    initial_power_mw: Array | None = None,
+    solver: Solver | None = None,
+    time_limit_s: float | None = None,
+) -> DispatchPlan:
+    """The dispatch that maximises net margin over ``inputs`` (hindsight if the inputs are realised data).
+
+    Raises :class:`InfeasibleError` with an explanation when the site's constraints conflict, and
+    :class:`SolverError` when the solver stops without a solution.
+    """
+    started = time.perf_counter()
+    model = build_dispatch_model(inputs, initial_power_mw)
+    build_seconds = time.perf_counter() - started
+    solver = solver or default_solver()
+    result = solver.solve(model.lp, time_limit_s=time_limit_s)
+    if result.status is SolveStatus.INFEASIBLE:
+        raise InfeasibleError(
+            "the site cannot be dispatched: its constraints conflict", explanation=explain_infeasible(model.lp, result, inputs)
+        )
+    if not result.status.has_solution or result.x is None or result.objective is None:
+        raise SolverError(
+            f"{result.solver} stopped without a solution: {result.status.value} ({result.message})",
+            status=result.status.value,
+        )
+    power = np.clip(model.power_mw(result.x), inputs.min_power_mw[:, None], inputs.max_power_mw[:, None])
+    return DispatchPlan(
+        power_mw=power,
+        net_margin_usd=-result.objective,
+        status=result.status,
+        build_seconds=build_seconds,
+        solve_seconds=result.seconds,
+        num_cols=model.lp.num_cols,
+        num_rows=model.lp.num_rows,
+    )

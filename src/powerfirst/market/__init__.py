@@ -1,0 +1,23 @@
+"""Market data: price series, their sources, and how a window is read."""
+
+from powerfirst.market.series import GapReport, PriceSeries
+from powerfirst.market.sources import (
+    BundledPriceSource,
+    CsvPriceSource,
+    PriceSource,
+    bundled_sources,
+    parse_source,
+)
+from powerfirst.market.window import Window, parse_window
+
+__all__ = [
+    "BundledPriceSource",
+    "CsvPriceSource",
+    "GapReport",
+    "PriceSeries",
+    "PriceSource",
+    "Window",
+    "bundled_sources",
+    "parse_source",
+    "parse_window",
+]

@@ -1,0 +1,253 @@
+"""Market data sources behind one interface, and the ``SOURCE`` syntax of the CLI.
+
+Every source returns a :class:`~powerfirst.market.series.PriceSeries` for a UTC window:
+
+=====================  ==========================================================  ===========
+syntax                 data                                                         interval
+=====================  ==========================================================  ===========
+``ercot-rt:HB_WEST``   ERCOT real-time hub settlement point prices, 2020–2023        15 min
+``ercot-da:LZ_WEST``   ERCOT day-ahead hub and load-zone prices, 2021–2023           60 min
+``caiso-rt:SP15``      CAISO 15-minute market LMP at NP15/SP15/ZP26, 2020-08–2024-12  15 min
+``path.csv:COLUMN``    any CSV with an ``interval_start_utc`` column                 inferred
+=====================  ==========================================================  ===========
+
+The bundled files are real published data (see ``data/PROVENANCE.md``). Intervals missing from a
+file stay missing: they are reported as gaps, never filled.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from powerfirst._paths import DATA_DIR
+from powerfirst.errors import DataError
+from powerfirst.market.series import PriceSeries
+
+__all__ = [
+    "BundledPriceSource",
+    "CsvPriceSource",
+    "PriceSource",
+    "bundled_sources",
+    "parse_source",
+]
+
+
+class PriceSource(ABC):
+    """A source of one price series (USD/MWh per interval)."""
+
+    name: str
+    """Canonical ``SOURCE`` string, e.g. ``ercot-rt:HB_WEST``."""
+    timezone: str
+    """Market-local IANA time zone."""
+
+    @abstractmethod
+    def load(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> PriceSeries:
+        """Prices for intervals starting in [start_utc, end_utc). Raises DataError when uncovered."""
+
+
+@dataclass(frozen=True)
+class _BundledMarket:
+    prefix: str
+    folder: str
+    pattern: str
+    years: tuple[int, ...]
+    interval: pd.Timedelta
+    timezone: str
+    column_suffix: str
+    description: str
+
+
+_MARKETS: dict[str, _BundledMarket] = {
+    "ercot-rt": _BundledMarket(
+        "ercot-rt", "ercot", "ercot_rt_hub_spp_15min_{year}.csv.gz", (2020, 2021, 2022, 2023),
+        pd.Timedelta(minutes=15), "America/Chicago", "", "ERCOT real-time hub SPP, 15 min",
+    ),
+    "ercot-da": _BundledMarket(
+        "ercot-da", "ercot", "ercot_dam_spp_hourly_{year}.csv.gz", (2021, 2022, 2023),
+        pd.Timedelta(hours=1), "America/Chicago", "", "ERCOT day-ahead hub and load-zone SPP, hourly",
+    ),
+    "caiso-rt": _BundledMarket(
+        "caiso-rt", "caiso", "caiso_rt_lmp_15min_{year}.csv.gz", (2020, 2021, 2022, 2023, 2024),
+        pd.Timedelta(minutes=15), "America/Los_Angeles", "_LMP", "CAISO 15-minute market LMP",
+    ),
+}
+
+
+def _data_path(folder: str, filename: str) -> Path:
+    return DATA_DIR / folder / filename
+
+
+@cache
+def _read_bundled(folder: str, filename: str) -> pd.DataFrame:
+    path = _data_path(folder, filename)
+    frame = pd.read_csv(path)
+    frame.index = pd.DatetimeIndex(
+        pd.to_datetime(frame.pop("interval_start_utc"), utc=True, format="ISO8601"), name="interval_start_utc"
+    )
+    frame = frame.drop(columns=["interval_start_local"], errors="ignore")
+    return frame
+
+
+@cache
+def _columns_of(folder: str, filename: str) -> tuple[str, ...]:
+    header = pd.read_csv(_data_path(folder, filename), nrows=0)
+    return tuple(c for c in header.columns if c not in {"interval_start_utc", "interval_start_local"})
+
+
+class BundledPriceSource(PriceSource):
+    """One column of the bundled ERCOT or CAISO files."""
+
+    def __init__(self, market: str, point: str) -> None:
+        if market not in _MARKETS:
+            raise DataError(f"unknown market {market!r}; bundled markets: {', '.join(_MARKETS)}")
+        self._market = _MARKETS[market]
+        column = point if point.endswith(self._market.column_suffix) else point + self._market.column_suffix
+        first = self._market.pattern.format(year=self._market.years[-1])
+        available = _columns_of(self._market.folder, first)
+        if column not in available:
+            names = [c.removesuffix(self._market.column_suffix) for c in available]
+            if self._market.column_suffix:
+                names = [n for n in names if not n.endswith(("_Congestion", "_Energy", "_Loss"))]
+            raise DataError(f"{market}: unknown price point {point!r}; available: {', '.join(names)}")
+        self._column = column
+        self.name = f"{market}:{point}"
+        self.timezone = self._market.timezone
+
+    def load(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> PriceSeries:
+        market = self._market
+        # files are split by market-local year: read every year the window touches
+        first_year = start_utc.tz_convert(market.timezone).year
+        last_year = (end_utc - pd.Timedelta(seconds=1)).tz_convert(market.timezone).year
+        wanted = range(first_year, last_year + 1)
+        missing_years = [y for y in wanted if y not in market.years]
+        if missing_years:
+            raise DataError(
+                f"{self.name}: no bundled data for {', '.join(map(str, missing_years))} "
+                f"(market-local years); bundled years: {market.years[0]}–{market.years[-1]}. "
+                "Give a CSV source (path.csv:COLUMN) for other periods."
+            )
+        parts = [_read_bundled(market.folder, market.pattern.format(year=y))[self._column] for y in wanted]
+        prices = pd.concat(parts).astype("float64")
+        prices = prices[~prices.index.duplicated(keep="first")].sort_index()
+        series = PriceSeries(self.name, prices.rename(self.name), market.interval, market.timezone)
+        return series.between(start_utc, end_utc)
+
+
+def bundled_sources() -> dict[str, str]:
+    """Bundled markets and what they hold (for help texts)."""
+    return {k: f"{m.description}, {m.years[0]}–{m.years[-1]}" for k, m in _MARKETS.items()}
+
+
+class CsvPriceSource(PriceSource):
+    """One numeric column of a user CSV keyed by ``interval_start_utc`` (ISO-8601, UTC or with offset).
+
+    The interval length is the most common step between rows; every row must lie on that grid.
+    Empty cells are missing intervals (reported as gaps). Duplicate interval starts are an error:
+    they are what a file written in local time produces on the fall-back day of DST.
+    """
+
+    def __init__(self, path: str | Path, column: str, timezone: str = "UTC") -> None:
+        self.path = Path(path)
+        self.column = column
+        self.timezone = timezone
+        self.name = f"{self.path}:{column}"
+
+    def _read(self) -> pd.Series:
+        if not self.path.is_file():
+            raise DataError(f"{self.path}: price file not found")
+        try:
+            header = pd.read_csv(self.path, nrows=0)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            raise DataError(f"{self.path}: not a readable CSV file ({exc})") from None
+        columns = list(header.columns)
+        if "interval_start_utc" not in columns:
+            raise DataError(
+                f"{self.path}: missing column 'interval_start_utc' (ISO-8601 interval start in UTC); "
+                f"columns found: {', '.join(map(str, columns)) or 'none'}"
+            )
+        if self.column not in columns:
+            others = [c for c in columns if c not in {"interval_start_utc", "interval_start_local"}]
+            raise DataError(
+                f"{self.path}: unknown column {self.column!r}; price columns found: {', '.join(others) or 'none'}"
+            )
+        try:
+            frame = pd.read_csv(self.path, usecols=["interval_start_utc", self.column], dtype=str)
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise DataError(f"{self.path}: not a readable CSV file ({exc})") from None
+        stamps = pd.to_datetime(frame["interval_start_utc"], utc=True, format="ISO8601", errors="coerce")
+        bad = stamps.isna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{self.path}: row {row + 2}: interval_start_utc {frame['interval_start_utc'].iloc[row]!r} "
+                "is not an ISO-8601 time (e.g. 2023-01-01T06:00:00Z)"
+            )
+        raw = frame[self.column]
+        values = pd.to_numeric(raw, errors="coerce")
+        unparsable = values.isna() & raw.notna() & (raw.str.strip() != "")
+        if unparsable.any():
+            row = int(np.flatnonzero(unparsable.to_numpy())[0])
+            raise DataError(
+                f"{self.path}: row {row + 2}: {self.column} = {raw.iloc[row]!r} is not a number [USD/MWh]"
+            )
+        series = pd.Series(values.to_numpy(dtype="float64"), index=pd.DatetimeIndex(stamps, name="interval_start_utc"))
+        duplicated = series.index.duplicated(keep=False)
+        if duplicated.any():
+            first = series.index[duplicated][0]
+            raise DataError(
+                f"{self.path}: interval_start_utc {first.strftime('%Y-%m-%dT%H:%M:%SZ')} appears more than once "
+                f"({int(duplicated.sum())} rows share a start). A file written in local time repeats the "
+                "fall-back hour of DST: write interval starts in UTC (or with their UTC offset)."
+            )
+        return series.sort_index()
+
+    def load(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> PriceSeries:
+        series = self._read()
+        if len(series) < 2:
+            raise DataError(f"{self.path}: need at least two rows to infer the interval length, got {len(series)}")
+        steps = series.index.to_series().diff().dropna()
+        interval = pd.Timedelta(steps.mode().iloc[0])
+        if interval < pd.Timedelta(minutes=1) or interval > pd.Timedelta(days=1):
+            raise DataError(f"{self.path}: interval length {interval} is outside 1 minute to 1 day")
+        offsets = (series.index - series.index[0]) % interval
+        off_grid = offsets != pd.Timedelta(0)
+        if off_grid.any():
+            stamp = series.index[off_grid][0]
+            raise DataError(
+                f"{self.path}: interval_start_utc {stamp.isoformat()} is not on the {interval} grid "
+                f"that starts at {series.index[0].isoformat()}"
+            )
+        first, last = series.index[0], series.index[-1] + interval
+        if start_utc >= last or end_utc <= first:
+            raise DataError(
+                f"{self.path}: the file covers {first.isoformat()} to {last.isoformat()} (UTC); "
+                f"the window {start_utc.isoformat()} to {end_utc.isoformat()} lies outside it"
+            )
+        full = PriceSeries(self.name, series.rename(self.column), interval, self.timezone)
+        return full.between(start_utc, end_utc)
+
+
+def parse_source(spec: str, *, timezone: str | None = None) -> PriceSource:
+    """A source from its CLI syntax: ``ercot-rt:HB_WEST``, ``ercot-da:LZ_WEST``, ``caiso-rt:SP15``
+    or ``path/to/file.csv:COLUMN``. ``timezone`` sets a CSV's market-local zone (default UTC)."""
+    if ":" not in spec:
+        raise DataError(
+            f"price source {spec!r} needs the form MARKET:POINT (e.g. ercot-rt:HB_WEST) or path.csv:COLUMN"
+        )
+    head, point = spec.rsplit(":", 1)
+    if not point:
+        raise DataError(f"price source {spec!r} names no column or price point after ':'")
+    if head in _MARKETS:
+        return BundledPriceSource(head, point)
+    if head.lower().endswith((".csv", ".csv.gz")) or "/" in head or Path(head).exists():
+        return CsvPriceSource(head, point, timezone or "UTC")
+    raise DataError(
+        f"price source {spec!r}: unknown market {head!r}; bundled markets: {', '.join(_MARKETS)}, "
+        "or give a CSV as path.csv:COLUMN"
+    )

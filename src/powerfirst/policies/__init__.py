@@ -1,0 +1,39 @@
+"""Strategies behind one Policy interface, and the registry the CLI uses."""
+
+from __future__ import annotations
+
+from powerfirst.errors import ConfigError
+from powerfirst.policies.base import HindsightPolicy, Observation, Policy, fill_merit_order
+from powerfirst.policies.perfect import PerfectHindsightPolicy
+from powerfirst.policies.simple import AlwaysOnPolicy, BreakevenPolicy
+from powerfirst.site import Site
+
+__all__ = [
+    "STRATEGIES",
+    "AlwaysOnPolicy",
+    "BreakevenPolicy",
+    "HindsightPolicy",
+    "Observation",
+    "PerfectHindsightPolicy",
+    "Policy",
+    "fill_merit_order",
+    "make_policy",
+]
+
+STRATEGIES: dict[str, str] = {
+    PerfectHindsightPolicy.name: PerfectHindsightPolicy.label,
+    BreakevenPolicy.name: BreakevenPolicy.label,
+    AlwaysOnPolicy.name: AlwaysOnPolicy.label,
+}
+
+
+def make_policy(name: str, site: Site) -> Policy:
+    """The policy called ``name``, configured from the site's ``strategies`` section."""
+    if name == PerfectHindsightPolicy.name:
+        return PerfectHindsightPolicy()
+    if name == BreakevenPolicy.name:
+        cfg = site.strategies.breakeven
+        return BreakevenPolicy(cfg.hysteresis_usd_per_mwh, cfg.confirm_intervals)
+    if name == AlwaysOnPolicy.name:
+        return AlwaysOnPolicy()
+    raise ConfigError(f"--strategy = {name!r}: unknown strategy; choose from {', '.join(STRATEGIES)}")

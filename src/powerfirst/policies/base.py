@@ -1,0 +1,98 @@
+"""The Policy interface: what a strategy may see at decision time, and what it returns.
+
+The backtest and a live controller drive the same policy objects through :meth:`Policy.decide`.
+An :class:`Observation` holds only what is known when interval t starts: real-time prices of
+intervals that have already settled (a read-only view that ends before t), the latest daily
+hashprice published (the previous UTC day's), and the site's own state. A policy therefore cannot
+read the future, even by mistake.
+
+The one exception is a :class:`HindsightPolicy` (``perfect``): the backtest hands it the realised
+data of the whole window before the run. Its results are an upper bound, never a strategy, and
+every output labels them so.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from powerfirst.dispatch.inputs import DispatchInputs, SiteParams
+
+__all__ = ["HindsightPolicy", "Observation", "Policy", "fill_merit_order"]
+
+Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What a policy may know when it decides interval ``step`` (starting at ``interval_start_utc``)."""
+
+    step: int
+    interval_start_utc: pd.Timestamp
+    settled_prices_usd_per_mwh: Array
+    """Real-time prices of the intervals before this one, oldest first (read-only) [USD/MWh]."""
+    hashprice_usd_per_th_day: float
+    """Latest published daily hashprice: the previous UTC day's [USD/(TH/s)/day]."""
+    power_mw: Array
+    """Each fleet's power in the previous interval, (F,) [MW at the meter]."""
+    available_mw: Array
+    """Most each fleet may run now: units still held off by anti-cycling are excluded, (F,) [MW]."""
+
+    @property
+    def last_price_usd_per_mwh(self) -> float | None:
+        """The last settled real-time price, None before the first settlement."""
+        prices = self.settled_prices_usd_per_mwh
+        return float(prices[-1]) if prices.size else None
+
+
+class Policy(ABC):
+    """A dispatch strategy. ``decide`` returns each fleet's power for one interval, (F,) [MW at the meter]."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    """One line for reports."""
+    uses_hindsight: ClassVar[bool] = False
+
+    def reset(self, site: SiteParams) -> None:
+        """Forget all state; called before a run with the site's static parameters."""
+        self.site = site
+
+    @abstractmethod
+    def decide(self, obs: Observation) -> Array:
+        """Fleet power for the interval of ``obs`` [MW]; the site clips it to what is feasible."""
+
+
+class HindsightPolicy(Policy):
+    """A policy that is given the realised data of the whole window: an upper bound, not a strategy."""
+
+    uses_hindsight: ClassVar[bool] = True
+
+    @abstractmethod
+    def prepare(self, realised: DispatchInputs, initial_power_mw: Array) -> None:
+        """Receive the realised window before the run (only the backtest calls this)."""
+
+
+def fill_merit_order(wanted_mw: Array, site: SiteParams, available_mw: Array) -> Array:
+    """Clip wanted fleet power to [min, available] and to the grid limit, keeping the most
+    profitable fleets (highest mining revenue per MWh, i.e. lowest J/TH × PUE) first.
+
+    Must-run power is placed first; the rest of the grid limit goes down the merit order.
+    """
+    low = site.min_power_mw
+    high = np.maximum(np.minimum(available_mw, site.max_power_mw), low)
+    target = np.clip(wanted_mw, low, high)
+    if target.sum() <= site.grid_limit_mw + 1e-9:
+        return target
+    result = low.copy()
+    headroom = site.grid_limit_mw - result.sum()
+    order = np.argsort([f.efficiency_j_per_th * f.pue for f in site.fleets], kind="stable")
+    for f in order:
+        extra = min(target[f] - low[f], max(headroom, 0.0))
+        result[f] += extra
+        headroom -= extra
+    return result

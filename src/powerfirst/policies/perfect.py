@@ -1,0 +1,37 @@
+"""``perfect``: the hindsight optimum over the whole window. An upper bound, not a strategy."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from powerfirst.dispatch.inputs import DispatchInputs
+from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
+from powerfirst.errors import PolicyError
+from powerfirst.policies.base import HindsightPolicy, Observation
+from powerfirst.solver import Solver
+
+__all__ = ["PerfectHindsightPolicy"]
+
+Array = npt.NDArray[np.float64]
+
+
+class PerfectHindsightPolicy(HindsightPolicy):
+    """Solves the dispatch LP over the realised window once, then replays the plan."""
+
+    name: ClassVar[str] = "perfect"
+    label: ClassVar[str] = "perfect hindsight (upper bound: knows every future price; not achievable)"
+
+    def __init__(self, solver: Solver | None = None) -> None:
+        self.solver = solver
+        self.plan: DispatchPlan | None = None
+
+    def prepare(self, realised: DispatchInputs, initial_power_mw: Array) -> None:
+        self.plan = optimize_dispatch(realised, initial_power_mw=initial_power_mw, solver=self.solver)
+
+    def decide(self, obs: Observation) -> Array:
+        if self.plan is None:
+            raise PolicyError("perfect: prepare() must run before decide() (only a backtest can give hindsight)")
+        return np.asarray(self.plan.power_mw[:, obs.step])

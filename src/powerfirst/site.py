@@ -1,0 +1,344 @@
+"""Site model: one YAML file describes a site; pydantic validates it.
+
+Sign and unit conventions used throughout powerfirst:
+
+* power is in MW at the site meter unless a name says otherwise (``_w`` is watts per unit);
+* a fleet's power at the meter includes its cooling/overhead: meter MW = IT MW × PUE;
+* prices are USD/MWh; a positive price is paid by the buyer;
+* every field name carries its unit (``connection_limit_mw``, ``block_price_usd_per_mwh``,
+  ``min_off_time_min``); fractions are ``_fraction`` in [0, 1].
+
+Validation errors become :class:`~powerfirst.errors.ConfigError` with the field, the value, the
+unit and the limit (see :func:`format_validation_error`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from powerfirst.asic_catalog import asic_models, lookup_asic_model
+from powerfirst.errors import ConfigError
+
+__all__ = [
+    "BitcoinConfig",
+    "BreakevenStrategyConfig",
+    "Contract",
+    "FixedBlockContract",
+    "Fleet",
+    "Grid",
+    "IndexContract",
+    "Site",
+    "StrategiesConfig",
+    "format_validation_error",
+    "load_site",
+    "parse_site",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Grid(_Strict):
+    """The site's grid connection."""
+
+    connection_limit_mw: float = Field(gt=0, le=10_000)
+    """Most power the site may draw at the meter [MW]."""
+
+
+class IndexContract(_Strict):
+    """Buy all energy at a real-time index price plus adders."""
+
+    kind: Literal["index"]
+    price_series: str = Field(min_length=1)
+    """Real-time price series, e.g. ``ercot-rt:HB_WEST`` or ``prices.csv:LMP`` (see ``powerfirst.market``)."""
+    adders_usd_per_mwh: dict[str, float] = Field(default_factory=dict)
+    """Charges on every MWh consumed (transmission, distribution, fees) [USD/MWh], by name."""
+
+    @property
+    def total_adder_usd_per_mwh(self) -> float:
+        return float(sum(self.adders_usd_per_mwh.values()))
+
+
+class FixedBlockContract(_Strict):
+    """A fixed-price block of ``block_mw`` at ``block_price_usd_per_mwh``.
+
+    The site pays for the whole block every interval. Energy above the block is bought at the
+    real-time price; the unused part of the block is sold back at the real-time price (a credit,
+    negative when the real-time price is negative). Adders are charged on every MWh consumed.
+    """
+
+    kind: Literal["fixed_block"]
+    price_series: str = Field(min_length=1)
+    """Real-time price series that sets purchases above and sell-back below the block."""
+    block_mw: float = Field(gt=0, le=10_000)
+    """Contracted block [MW]."""
+    block_price_usd_per_mwh: float = Field(ge=-1_000, le=10_000)
+    """Fixed price of the block [USD/MWh]."""
+    adders_usd_per_mwh: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def total_adder_usd_per_mwh(self) -> float:
+        return float(sum(self.adders_usd_per_mwh.values()))
+
+
+Contract = Annotated[IndexContract | FixedBlockContract, Field(discriminator="kind")]
+
+
+class Fleet(_Strict):
+    """A fleet of identical ASIC miners.
+
+    Give ``model`` from the bundled table (``powerfirst models`` lists it), or ``hashrate_ths`` and
+    ``power_w`` per unit, or both (explicit values override the table). The fleet is switched unit by
+    unit, so its power is continuous in [min, max]; anti-cycling holds a unit off for
+    ``min_off_time_min`` after it is switched off, and a unit that starts draws power for
+    ``restart_time_min`` before it hashes again.
+    """
+
+    name: str = Field(min_length=1, max_length=64)
+    model: str | None = None
+    units: int = Field(gt=0, le=10_000_000)
+    hashrate_ths: float | None = Field(default=None, gt=0, le=100_000)
+    """Hashrate per unit [TH/s]."""
+    power_w: float | None = Field(default=None, gt=0, le=100_000)
+    """Power per unit at the machine [W]."""
+    pue: float | None = Field(default=None, ge=1.0, le=3.0)
+    """Power usage effectiveness: meter power / machine power [-]. Give this or ``overhead_fraction``."""
+    overhead_fraction: float | None = Field(default=None, ge=0.0, le=2.0)
+    """Cooling and auxiliary power as a fraction of machine power [-] (PUE = 1 + overhead)."""
+    pool_fee_fraction: float = Field(default=0.02, ge=0.0, lt=1.0)
+    """Share of mining revenue kept by the pool [-]."""
+    min_off_time_min: float = Field(default=0.0, ge=0.0, le=1440.0)
+    """Anti-cycling: a unit switched off stays off at least this long [min]."""
+    restart_time_min: float = Field(default=0.0, ge=0.0, le=120.0)
+    """A unit that starts draws full power this long before it hashes [min]."""
+    min_power_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    """Share of the fleet that must run in every interval (e.g. hosted machines under contract) [-]."""
+
+    @model_validator(mode="after")
+    def _resolve_spec(self) -> Fleet:
+        if self.model is not None and lookup_asic_model(self.model) is None:
+            known = ", ".join(m.model for m in asic_models().values())
+            raise ValueError(
+                f"unknown ASIC model {self.model!r}; known models: {known} "
+                "(or give hashrate_ths and power_w per unit)"
+            )
+        if self.model is None and (self.hashrate_ths is None or self.power_w is None):
+            raise ValueError("give either 'model' or both 'hashrate_ths' [TH/s] and 'power_w' [W] per unit")
+        if self.pue is not None and self.overhead_fraction is not None:
+            raise ValueError("give 'pue' or 'overhead_fraction', not both")
+        return self
+
+    @property
+    def unit_hashrate_ths(self) -> float:
+        if self.hashrate_ths is not None:
+            return self.hashrate_ths
+        spec = lookup_asic_model(self.model or "")
+        assert spec is not None  # guaranteed by _resolve_spec
+        return spec.hashrate_ths
+
+    @property
+    def unit_power_w(self) -> float:
+        if self.power_w is not None:
+            return self.power_w
+        spec = lookup_asic_model(self.model or "")
+        assert spec is not None  # guaranteed by _resolve_spec
+        return spec.power_w
+
+    @property
+    def effective_pue(self) -> float:
+        if self.pue is not None:
+            return self.pue
+        if self.overhead_fraction is not None:
+            return 1.0 + self.overhead_fraction
+        return 1.0
+
+    @property
+    def efficiency_j_per_th(self) -> float:
+        return self.unit_power_w / self.unit_hashrate_ths
+
+    @property
+    def hashrate_ths_total(self) -> float:
+        return self.unit_hashrate_ths * self.units
+
+    @property
+    def max_power_mw(self) -> float:
+        """Fleet at full power, measured at the meter (machines × PUE) [MW]."""
+        return self.units * self.unit_power_w * self.effective_pue / 1e6
+
+    @property
+    def min_power_mw(self) -> float:
+        """Power that must run in every interval, at the meter [MW]."""
+        return self.max_power_mw * self.min_power_fraction
+
+
+class BitcoinConfig(_Strict):
+    """Where the hashprice comes from.
+
+    ``source: bundled`` computes a daily hashprice from the bundled BTC price, difficulty and the
+    subsidy schedule; ``constant`` uses ``constant_usd_per_ph_day``; ``csv`` reads ``csv_path``
+    (columns ``date_utc`` and ``hashprice_usd_per_ph_day``).
+    """
+
+    source: Literal["bundled", "constant", "csv"] = "bundled"
+    tx_fees_btc_per_block: float = Field(default=0.0, ge=0.0, le=100.0)
+    """Transaction fees per block added to the subsidy [BTC/block]; the bundled data has none."""
+    constant_usd_per_ph_day: float | None = Field(default=None, gt=0, le=100_000)
+    csv_path: str | None = None
+
+    @model_validator(mode="after")
+    def _check_source(self) -> BitcoinConfig:
+        if self.source == "constant" and self.constant_usd_per_ph_day is None:
+            raise ValueError("source 'constant' needs constant_usd_per_ph_day [USD/PH/day]")
+        if self.source == "csv" and not self.csv_path:
+            raise ValueError("source 'csv' needs csv_path")
+        return self
+
+
+class BreakevenStrategyConfig(_Strict):
+    """Parameters of the strike-price rule (see ``powerfirst.policies.breakeven``)."""
+
+    hysteresis_usd_per_mwh: float = Field(default=5.0, ge=0.0, le=1_000.0)
+    """A fleet that was switched off returns only below breakeven minus this [USD/MWh]."""
+    confirm_intervals: int = Field(default=1, ge=1, le=96)
+    """Consecutive observed intervals past the threshold before switching [-]."""
+
+
+class StrategiesConfig(_Strict):
+    breakeven: BreakevenStrategyConfig = Field(default_factory=BreakevenStrategyConfig)
+
+
+class Site(_Strict):
+    """A power-first compute site."""
+
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str | None = None
+    """Market-local time zone (IANA name) for reading ``--start``/``--end``; default from the price source."""
+    grid: Grid
+    contract: Contract
+    fleets: list[Fleet] = Field(min_length=1, max_length=100)
+    bitcoin: BitcoinConfig = Field(default_factory=BitcoinConfig)
+    strategies: StrategiesConfig = Field(default_factory=StrategiesConfig)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. America/Chicago)") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _check_fleets(self) -> Site:
+        names = [f.name for f in self.fleets]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"fleet names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    @property
+    def max_load_mw(self) -> float:
+        """All fleets at full power [MW at the meter]."""
+        return sum(f.max_power_mw for f in self.fleets)
+
+    @property
+    def must_run_mw(self) -> float:
+        """Power that must run in every interval [MW at the meter]."""
+        return sum(f.min_power_mw for f in self.fleets)
+
+
+_UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_usd_per_ph_day", "USD/PH/day"),
+    ("_usd_per_mwh", "USD/MWh"),
+    ("_btc_per_block", "BTC/block"),
+    ("_fraction", "fraction, 0 to 1"),
+    ("_mw", "MW"),
+    ("_min", "minutes"),
+    ("_ths", "TH/s"),
+    ("_w", "W"),
+    ("units", "count of machines"),
+    ("intervals", "count of intervals"),
+    ("pue", "ratio, meter power / machine power"),
+)
+
+
+def _unit_of(loc: tuple[int | str, ...]) -> str | None:
+    for part in reversed(loc):
+        if isinstance(part, str):
+            for suffix, unit in _UNIT_SUFFIXES:
+                if part.endswith(suffix):
+                    return unit
+            return None
+    return None
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text or "(site)"
+
+
+def format_validation_error(exc: ValidationError, fleets: list[Any] | None = None) -> list[str]:
+    """One line per problem: the field, the value, the unit and the limit (pydantic's message)."""
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in {"index", "fixed_block"}))
+        field = _format_loc(loc)
+        if fleets is not None and len(loc) >= 2 and loc[0] == "fleets" and isinstance(loc[1], int):
+            fleet = fleets[loc[1]] if loc[1] < len(fleets) else None
+            if isinstance(fleet, dict) and "name" in fleet:
+                field += f" (fleet {fleet['name']!r})"
+        unit = _unit_of(loc)
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] in {"missing"}:
+            lines.append(f"{field}: required field is missing" + (f" [{unit}]" if unit else ""))
+            continue
+        value = err.get("input")
+        shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+        unit_text = f" {unit}" if unit else ""
+        lines.append(f"{field} = {shown}{unit_text}: {msg}")
+    return lines
+
+
+def parse_site(data: Any, *, source: str = "<site>") -> Site:
+    """Validate a site given as a mapping (already parsed YAML)."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"the site file must be a mapping of fields, got {type(data).__name__}", source=source)
+    try:
+        return Site.model_validate(data)
+    except ValidationError as exc:
+        fleets = data.get("fleets") if isinstance(data.get("fleets"), list) else None
+        lines = format_validation_error(exc, fleets)
+        raise ConfigError(
+            "invalid site file:\n" + "\n".join(f"  - {line}" for line in lines), source=source
+        ) from None
+
+
+def load_site(path: str | Path) -> Site:
+    """Read and validate a site YAML file. Nothing is run on an invalid file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read site file: {exc.strerror}", source=str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"malformed YAML{where}: {problem}", source=str(path)) from None
+    return parse_site(data, source=str(path))
