@@ -36,7 +36,8 @@ Array = npt.NDArray[np.float64]
 def started_mw(power_mw: Array, initial_power_mw: Array) -> Array:
     """Power switched on in each interval, (F, T) [MW]: max(x[t] − x[t−1], 0)."""
     previous = np.concatenate([initial_power_mw[:, None], power_mw[:, :-1]], axis=1)
-    return np.clip(power_mw - previous, 0.0, None)
+    started: Array = np.clip(power_mw - previous, 0.0, None)
+    return started
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,9 @@ def account(inputs: DispatchInputs, power_mw: Array, initial_power_mw: Array | N
     columns: dict[str, Array] = {}
     for f, fleet in enumerate(site.fleets):
         gross_rate = np.asarray(
-            mining_revenue_usd_per_mwh(inputs.hashprice_usd_per_th_day, fleet.efficiency_j_per_th, pue=fleet.pue)
+            mining_revenue_usd_per_mwh(
+                inputs.hashprice_usd_per_th_day, fleet.efficiency_j_per_th, pue=fleet.pue
+            )
         )
         hashing_mwh = power_mw[f] * dt - starts[f] * fleet.restart_hours
         revenue = gross_rate * hashing_mwh

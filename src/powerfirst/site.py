@@ -316,7 +316,9 @@ def format_validation_error(exc: ValidationError, fleets: list[Any] | None = Non
 def parse_site(data: Any, *, source: str = "<site>") -> Site:
     """Validate a site given as a mapping (already parsed YAML)."""
     if not isinstance(data, dict):
-        raise ConfigError(f"the site file must be a mapping of fields, got {type(data).__name__}", source=source)
+        raise ConfigError(
+            f"the site file must be a mapping of fields, got {type(data).__name__}", source=source
+        )
     try:
         return Site.model_validate(data)
     except ValidationError as exc:

@@ -134,7 +134,7 @@ class HighsSolver(Solver):
         import highspy
 
         started = time.perf_counter()
-        h = highspy.Highs()
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
         h.setOptionValue("output_flag", False)
         h.setOptionValue("solver", self.lp_method)
         if self.threads is not None:
@@ -163,7 +163,8 @@ class HighsSolver(Solver):
         if lp.is_mip:
             assert lp.integer is not None
             model.integrality_ = [
-                highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous for flag in lp.integer
+                highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
+                for flag in lp.integer
             ]
         status = h.passModel(model)
         if status == highspy.HighsStatus.kError:

@@ -93,7 +93,10 @@ def run_policy(
     report_every = max(t_count // 200, 1)
     for t in range(t_count):
         held = np.array(
-            [stopped[f, max(0, t - lags[f] + 1) : t].sum() if lags[f] > 1 else 0.0 for f in range(len(fleets))]
+            [
+                stopped[f, max(0, t - lags[f] + 1) : t].sum() if lags[f] > 1 else 0.0
+                for f in range(len(fleets))
+            ]
         )
         available = np.maximum(max_mw - held, min_mw)
         previous_view = previous.copy()

@@ -170,7 +170,9 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
     if bound is None:
         notes.append("value_captured_pct needs the 'perfect' strategy in the same run; it is null")
     elif bound_margin is not None and bound_margin <= 0:
-        notes.append("the hindsight bound's net margin is not positive, so value_captured_pct is undefined (null)")
+        notes.append(
+            "the hindsight bound's net margin is not positive, so value_captured_pct is undefined (null)"
+        )
     strategies = {}
     for r in results:
         captured = None
@@ -183,7 +185,11 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
             "value_captured_pct": captured,
         }
     notes.append("'perfect' knows every future price: it is an upper bound on what any strategy can earn")
-    notes.append(FEES_NOTE if isinstance(bt.hashprice, BundledHashprice) and not bt.hashprice.tx_fees_btc_per_block else "")
+    notes.append(
+        FEES_NOTE
+        if isinstance(bt.hashprice, BundledHashprice) and not bt.hashprice.tx_fees_btc_per_block
+        else ""
+    )
     return {
         "site": bt.site.name,
         "price_source": bt.prices.name,

@@ -38,7 +38,9 @@ def hashprice_usd_per_th_day(
 
     (subsidy + fees per block, BTC) × 144 blocks/day × BTC price (USD) / network hashrate (TH/s).
     """
-    return (subsidy_btc_per_block + fees_btc_per_block) * BLOCKS_PER_DAY * btc_price_usd / network_hashrate_ths
+    return (
+        (subsidy_btc_per_block + fees_btc_per_block) * BLOCKS_PER_DAY * btc_price_usd / network_hashrate_ths
+    )
 
 
 def mining_revenue_usd_per_mwh(

@@ -77,7 +77,7 @@ def subsidy_btc_per_block_daily(days: pd.DatetimeIndex) -> pd.Series:
     day_start = days.tz_convert("UTC").as_unit("ns")
     day_end = day_start + pd.Timedelta(days=1)
     result = np.zeros(len(days))
-    starts = list(table["start"]) + [pd.Timestamp.max.tz_localize("UTC")]
+    starts = [*table["start"], pd.Timestamp.max.tz_localize("UTC")]
     for era in range(len(table)):
         era_start, era_end = starts[era], starts[era + 1]
         overlap_s = (
@@ -90,9 +90,12 @@ def subsidy_btc_per_block_daily(days: pd.DatetimeIndex) -> pd.Series:
 
 @cache
 def _bundled_inputs() -> pd.DataFrame:
-    price = pd.read_csv(DATA_DIR / "bitcoin" / "btc_usd_daily_yahoo_2017_2025.csv", usecols=["date_utc", "close_usd"])
+    price = pd.read_csv(
+        DATA_DIR / "bitcoin" / "btc_usd_daily_yahoo_2017_2025.csv", usecols=["date_utc", "close_usd"]
+    )
     network = pd.read_csv(
-        DATA_DIR / "bitcoin" / "btc_network_daily_blockchaincom_2020_2025.csv", usecols=["date_utc", "difficulty"]
+        DATA_DIR / "bitcoin" / "btc_network_daily_blockchaincom_2020_2025.csv",
+        usecols=["date_utc", "difficulty"],
     )
     frame = network.merge(price, on="date_utc", how="left")
     frame.index = pd.DatetimeIndex(pd.to_datetime(frame.pop("date_utc"), utc=True), name="date_utc")
@@ -156,7 +159,9 @@ class CsvHashprice(HashpriceSource):
             raise DataError(f"{self.path}: not a readable CSV file ({exc})") from None
         for column in ("date_utc", "hashprice_usd_per_ph_day"):
             if column not in frame.columns:
-                raise DataError(f"{self.path}: missing column {column!r}; columns found: {', '.join(frame.columns)}")
+                raise DataError(
+                    f"{self.path}: missing column {column!r}; columns found: {', '.join(frame.columns)}"
+                )
         dates = pd.to_datetime(frame["date_utc"], utc=True, errors="coerce")
         values = pd.to_numeric(frame["hashprice_usd_per_ph_day"], errors="coerce")
         bad = dates.isna() | values.isna() | (values <= 0)
@@ -169,7 +174,9 @@ class CsvHashprice(HashpriceSource):
             )
         series = pd.Series(values.to_numpy() / 1000.0, index=pd.DatetimeIndex(dates).floor("D"))
         if series.index.has_duplicates:
-            raise DataError(f"{self.path}: date_utc {series.index[series.index.duplicated()][0].date()} repeats")
+            raise DataError(
+                f"{self.path}: date_utc {series.index[series.index.duplicated()][0].date()} repeats"
+            )
         return _require(series, self._days(start_utc, end_utc), f"hashprice file {self.path}")
 
 

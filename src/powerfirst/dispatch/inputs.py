@@ -154,7 +154,9 @@ class DispatchInputs:
         The marginal cost of running is the real-time price plus adders under both contracts
         (under a fixed block, each MWh used is a MWh not sold back).
         """
-        return self.mining_rate_usd_per_mwh() - (self.price_usd_per_mwh + self.site.adder_usd_per_mwh)[None, :]
+        return (
+            self.mining_rate_usd_per_mwh() - (self.price_usd_per_mwh + self.site.adder_usd_per_mwh)[None, :]
+        )
 
     def constant_margin_usd(self) -> float:
         """Margin that no decision changes: the block valued at the real-time price less its cost [USD]."""
@@ -196,12 +198,14 @@ def build_inputs(site: Site, prices: PriceSeries, hashprice_daily: pd.Series) ->
 def site_params(site: Site, interval_hours: float) -> SiteParams:
     """The static part of a site at a given interval length."""
     contract = site.contract
-    fixed = isinstance(contract, FixedBlockContract)
+    block_mw, block_price = 0.0, 0.0
+    if isinstance(contract, FixedBlockContract):
+        block_mw, block_price = contract.block_mw, contract.block_price_usd_per_mwh
     return SiteParams(
         fleets=tuple(FleetParams.from_fleet(f, interval_hours) for f in site.fleets),
         grid_limit_mw=site.grid.connection_limit_mw,
         adder_usd_per_mwh=contract.total_adder_usd_per_mwh,
-        block_mw=contract.block_mw if fixed else 0.0,
-        block_price_usd_per_mwh=contract.block_price_usd_per_mwh if fixed else 0.0,
+        block_mw=block_mw,
+        block_price_usd_per_mwh=block_price,
         interval_hours=interval_hours,
     )

@@ -68,7 +68,13 @@ class _Builder:
         self.num_rows = 0
 
     def add_block(
-        self, kind: str, fleet: int, count: int, lower: Array, upper: Array, entries: list[tuple[IntArray, IntArray, Array]]
+        self,
+        kind: str,
+        fleet: int,
+        count: int,
+        lower: Array,
+        upper: Array,
+        entries: list[tuple[IntArray, IntArray, Array]],
     ) -> None:
         for local_rows, cols, vals in entries:
             self.rows.append(local_rows + self.num_rows)
@@ -97,7 +103,9 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
     """
     t_count = inputs.num_intervals
     fleets = inputs.fleets
-    initial = inputs.max_power_mw if initial_power_mw is None else np.asarray(initial_power_mw, dtype=np.float64)
+    initial = (
+        inputs.max_power_mw if initial_power_mw is None else np.asarray(initial_power_mw, dtype=np.float64)
+    )
     dt = inputs.interval_hours
     margin = inputs.margin_rate_usd_per_mwh()
     mining = inputs.mining_rate_usd_per_mwh()
@@ -134,15 +142,23 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
         )
         if fleet.restart_hours > 0 or fleet.min_off_intervals > 0:
             s_offset[f] = add_cols(
-                "s", f, mining[f] * fleet.restart_hours, np.zeros(t_count), np.full(t_count, fleet.max_power_mw)
+                "s",
+                f,
+                mining[f] * fleet.restart_hours,
+                np.zeros(t_count),
+                np.full(t_count, fleet.max_power_mw),
             )
         if fleet.min_off_intervals > 0:
-            d_offset[f] = add_cols("d", f, np.zeros(t_count), np.zeros(t_count), np.full(t_count, fleet.max_power_mw))
+            d_offset[f] = add_cols(
+                "d", f, np.zeros(t_count), np.zeros(t_count), np.full(t_count, fleet.max_power_mw)
+            )
 
     b = _Builder()
     if inputs.grid_limit_mw < float(inputs.max_power_mw.sum()) - 1e-9:
         entries = [(ts, ts + x_offset[f], np.ones(t_count)) for f in range(len(fleets))]
-        b.add_block("grid", -1, t_count, np.full(t_count, -INF), np.full(t_count, inputs.grid_limit_mw), entries)
+        b.add_block(
+            "grid", -1, t_count, np.full(t_count, -INF), np.full(t_count, inputs.grid_limit_mw), entries
+        )
 
     for f, fleet in enumerate(fleets):
         if f not in s_offset:
@@ -164,7 +180,12 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
             for lag in range(lags):
                 avail_entries.append((ts[lag:], ts[: t_count - lag] + d_offset[f], np.ones(t_count - lag)))
             b.add_block(
-                "anti_cycling", f, t_count, np.full(t_count, -INF), np.full(t_count, fleet.max_power_mw), avail_entries
+                "anti_cycling",
+                f,
+                t_count,
+                np.full(t_count, -INF),
+                np.full(t_count, fleet.max_power_mw),
+                avail_entries,
             )
         else:
             b.add_block("start", f, t_count, np.full(t_count, -INF), rhs, entries)

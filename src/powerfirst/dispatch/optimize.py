@@ -12,7 +12,7 @@ import numpy.typing as npt
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.model import build_dispatch_model
 from powerfirst.errors import InfeasibleError, SolverError
-from powerfirst.solver import LinearProgram, SolveResult, SolveStatus, Solver, default_solver
+from powerfirst.solver import LinearProgram, Solver, SolveResult, SolveStatus, default_solver
 
 __all__ = ["DispatchPlan", "explain_infeasible", "optimize_dispatch"]
 
@@ -51,7 +51,9 @@ def explain_infeasible(lp: LinearProgram, result: SolveResult, inputs: DispatchI
         first, count = grouped.get(what, (when, 0))
         grouped[what] = (first, count + 1)
     for what, (first, count) in grouped.items():
-        suffix = f" (at {first}" + (f" and {count - 1} more intervals)" if count > 1 else ")") if first else ""
+        suffix = (
+            f" (at {first}" + (f" and {count - 1} more intervals)" if count > 1 else ")") if first else ""
+        )
         lines.append(f"conflicting constraint: {what}{suffix}")
     if not lines:
         lines.append("the solver proved the model infeasible but found no irreducible subset to show")
@@ -77,7 +79,8 @@ def optimize_dispatch(
     result = solver.solve(model.lp, time_limit_s=time_limit_s)
     if result.status is SolveStatus.INFEASIBLE:
         raise InfeasibleError(
-            "the site cannot be dispatched: its constraints conflict", explanation=explain_infeasible(model.lp, result, inputs)
+            "the site cannot be dispatched: its constraints conflict",
+            explanation=explain_infeasible(model.lp, result, inputs),
         )
     if not result.status.has_solution or result.x is None or result.objective is None:
         raise SolverError(

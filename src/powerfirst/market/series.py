@@ -79,7 +79,9 @@ class PriceSeries:
 
     def expected_index(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> pd.DatetimeIndex:
         """The regular grid of interval starts in [start_utc, end_utc)."""
-        return pd.date_range(start_utc, end_utc, freq=self.interval, inclusive="left", name="interval_start_utc")
+        return pd.date_range(
+            start_utc, end_utc, freq=self.interval, inclusive="left", name="interval_start_utc"
+        )
 
     def gaps(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> GapReport:
         """Missing intervals in [start_utc, end_utc) against the regular grid."""

@@ -65,16 +65,34 @@ class _BundledMarket:
 
 _MARKETS: dict[str, _BundledMarket] = {
     "ercot-rt": _BundledMarket(
-        "ercot-rt", "ercot", "ercot_rt_hub_spp_15min_{year}.csv.gz", (2020, 2021, 2022, 2023),
-        pd.Timedelta(minutes=15), "America/Chicago", "", "ERCOT real-time hub SPP, 15 min",
+        "ercot-rt",
+        "ercot",
+        "ercot_rt_hub_spp_15min_{year}.csv.gz",
+        (2020, 2021, 2022, 2023),
+        pd.Timedelta(minutes=15),
+        "America/Chicago",
+        "",
+        "ERCOT real-time hub SPP, 15 min",
     ),
     "ercot-da": _BundledMarket(
-        "ercot-da", "ercot", "ercot_dam_spp_hourly_{year}.csv.gz", (2021, 2022, 2023),
-        pd.Timedelta(hours=1), "America/Chicago", "", "ERCOT day-ahead hub and load-zone SPP, hourly",
+        "ercot-da",
+        "ercot",
+        "ercot_dam_spp_hourly_{year}.csv.gz",
+        (2021, 2022, 2023),
+        pd.Timedelta(hours=1),
+        "America/Chicago",
+        "",
+        "ERCOT day-ahead hub and load-zone SPP, hourly",
     ),
     "caiso-rt": _BundledMarket(
-        "caiso-rt", "caiso", "caiso_rt_lmp_15min_{year}.csv.gz", (2020, 2021, 2022, 2023, 2024),
-        pd.Timedelta(minutes=15), "America/Los_Angeles", "_LMP", "CAISO 15-minute market LMP",
+        "caiso-rt",
+        "caiso",
+        "caiso_rt_lmp_15min_{year}.csv.gz",
+        (2020, 2021, 2022, 2023, 2024),
+        pd.Timedelta(minutes=15),
+        "America/Los_Angeles",
+        "_LMP",
+        "CAISO 15-minute market LMP",
     ),
 }
 
@@ -196,7 +214,9 @@ class CsvPriceSource(PriceSource):
             raise DataError(
                 f"{self.path}: row {row + 2}: {self.column} = {raw.iloc[row]!r} is not a number [USD/MWh]"
             )
-        series = pd.Series(values.to_numpy(dtype="float64"), index=pd.DatetimeIndex(stamps, name="interval_start_utc"))
+        series = pd.Series(
+            values.to_numpy(dtype="float64"), index=pd.DatetimeIndex(stamps, name="interval_start_utc")
+        )
         duplicated = series.index.duplicated(keep=False)
         if duplicated.any():
             first = series.index[duplicated][0]
@@ -210,7 +230,9 @@ class CsvPriceSource(PriceSource):
     def load(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> PriceSeries:
         series = self._read()
         if len(series) < 2:
-            raise DataError(f"{self.path}: need at least two rows to infer the interval length, got {len(series)}")
+            raise DataError(
+                f"{self.path}: need at least two rows to infer the interval length, got {len(series)}"
+            )
         steps = series.index.to_series().diff().dropna()
         interval = pd.Timedelta(steps.mode().iloc[0])
         if interval < pd.Timedelta(minutes=1) or interval > pd.Timedelta(days=1):

@@ -40,10 +40,8 @@ def _parse_point(text: str, timezone: str, *, field: str, is_end: bool) -> pd.Ti
     try:
         stamp = pd.Timestamp(text)
     except ValueError:
-        raise ConfigError(
-            f"{field} = {text!r}: not a date (YYYY-MM-DD) or ISO-8601 time"
-        ) from None
-    if stamp is pd.NaT:
+        raise ConfigError(f"{field} = {text!r}: not a date (YYYY-MM-DD) or ISO-8601 time") from None
+    if pd.isna(stamp):
         raise ConfigError(f"{field} = {text!r}: not a date (YYYY-MM-DD) or ISO-8601 time")
     if stamp.tzinfo is None:
         if _DATE.match(text.strip()) and is_end:

@@ -33,5 +33,7 @@ class PerfectHindsightPolicy(HindsightPolicy):
 
     def decide(self, obs: Observation) -> Array:
         if self.plan is None:
-            raise PolicyError("perfect: prepare() must run before decide() (only a backtest can give hindsight)")
+            raise PolicyError(
+                "perfect: prepare() must run before decide() (only a backtest can give hindsight)"
+            )
         return np.asarray(self.plan.power_mw[:, obs.step])

@@ -1,0 +1,225 @@
+"""The ``powerfirst`` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from powerfirst.asic_catalog import asic_models
+from powerfirst.backtest.outputs import write_outputs
+from powerfirst.backtest.runner import StrategyResult, comparison, prepare_backtest, run_strategy
+from powerfirst.bitcoin.economics import breakeven_usd_per_mwh
+from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
+from powerfirst.market.sources import bundled_sources
+from powerfirst.policies import STRATEGIES, make_policy
+from powerfirst.site import load_site
+
+app = typer.Typer(
+    name="powerfirst",
+    help="Decide where every megawatt of a power-first compute site goes, with real market data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+_SOURCES_HELP = (
+    "Price SOURCE: "
+    + "; ".join(f"{k}:POINT ({v})" for k, v in bundled_sources().items())
+    + "; or path/to/file.csv:COLUMN (a CSV with an interval_start_utc column)."
+)
+
+
+def _fail(exc: PowerfirstError) -> None:
+    kind = "infeasible" if isinstance(exc, InfeasibleError) else "error"
+    err_console.print(f"[bold red]{kind}:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2 if isinstance(exc, ConfigError | InfeasibleError) else 1)
+
+
+def _money(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+@app.command()
+def backtest(
+    site_file: Annotated[Path, typer.Argument(help="Site YAML file.", metavar="SITE.yaml")],
+    start: Annotated[str, typer.Option(help="First day (market-local date, inclusive) or ISO time.")],
+    end: Annotated[
+        str, typer.Option(help="Last day (market-local date, inclusive) or ISO time (exclusive).")
+    ],
+    out: Annotated[Path, typer.Option(help="Output folder.")],
+    strategy: Annotated[
+        list[str] | None,
+        typer.Option("--strategy", help=f"Strategy to run (repeatable): {', '.join(STRATEGIES)}."),
+    ] = None,
+    prices: Annotated[
+        str | None, typer.Option(help=_SOURCES_HELP + " Overrides the site's price series.")
+    ] = None,
+) -> None:
+    """Backtest strategies on a site over real market history and write summaries and a report.
+
+    --start/--end are market-local calendar dates (both included) unless given as ISO times; see
+    docs/data.md. Intervals without a price are excluded and reported as gaps, never filled.
+    """
+    names = strategy or list(STRATEGIES)
+    try:
+        site = load_site(site_file)
+        for name in names:
+            make_policy(name, site)  # unknown names fail before any work
+        if len(set(names)) != len(names):
+            raise ConfigError(f"--strategy: each strategy once, got {', '.join(names)}")
+        bt = prepare_backtest(site, start, end, prices=prices)
+        results: list[StrategyResult] = []
+        with Progress(
+            TextColumn("{task.description:<12}"),
+            BarColumn(),
+            TextColumn("{task.completed:>6}/{task.total} intervals"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+            disable=not sys.stderr.isatty(),
+        ) as bar:
+            for name in names:
+                task = bar.add_task(name, total=bt.inputs.num_intervals)
+
+                def advance(done: int, task: TaskID = task) -> None:
+                    bar.update(task, completed=done)
+
+                results.append(run_strategy(bt, name, progress=advance))
+        paths = write_outputs(out, bt, results)
+    except PowerfirstError as exc:
+        _fail(exc)
+        return
+    compared = comparison(bt, results)
+    table = Table(title=f"{site.name} — {bt.prices.name}, {bt.window.describe()}")
+    for column in (
+        "strategy",
+        "net margin USD",
+        "value captured",
+        "mining USD",
+        "sell-back USD",
+        "energy USD",
+        "all-in USD/MWh",
+        "solve s",
+    ):
+        table.add_column(column, justify="left" if column == "strategy" else "right")
+    for r in results:
+        s = r.summary
+        captured = compared["strategies"][r.name]["value_captured_pct"]
+        all_in = s["all_in_power_cost_usd_per_mwh"]
+        table.add_row(
+            r.name + (" (upper bound)" if r.policy.uses_hindsight else ""),
+            _money(s["net_margin_usd"]),
+            "—" if captured is None else f"{captured:.1f} %",
+            _money(s["revenue_usd"]["mining"]),
+            _money(s["revenue_usd"]["power_sellback"]),
+            _money(s["cost_usd"]["energy"] + s["cost_usd"]["adders"]),
+            "—" if all_in is None else f"{all_in:.2f}",
+            f"{s['solve_seconds']:.2f}",
+        )
+    console.print(table)
+    gaps = bt.gaps
+    console.print(
+        f"intervals: {bt.inputs.num_intervals}; data gaps: {gaps.count} missing"
+        + (
+            f" (longest {gaps.longest_intervals} from {gaps.longest_start_utc}), excluded"
+            if gaps.count
+            else ""
+        )
+    )
+    for note in compared["notes"]:
+        console.print(f"note: {note}", highlight=False)
+    console.print(f"report: {paths['report.html']}")
+
+
+@app.command()
+def breakeven(
+    hashprice_usd_per_ph_day: Annotated[float, typer.Option(help="Hashprice [USD per PH/s per day].")],
+    efficiency_j_per_th: Annotated[float, typer.Option(help="Miner efficiency [J/TH].")],
+    pue: Annotated[float, typer.Option(help="Meter power / machine power [-].")] = 1.0,
+    pool_fee_fraction: Annotated[float, typer.Option(help="Pool fee [0-1].")] = 0.0,
+) -> None:
+    """Print the power price [USD/MWh] at which a miner breaks even: hashprice / (0.024 × J/TH)."""
+    checks = [
+        (
+            "--hashprice-usd-per-ph-day",
+            hashprice_usd_per_ph_day,
+            "USD/PH/day",
+            hashprice_usd_per_ph_day > 0,
+            "> 0",
+        ),
+        ("--efficiency-j-per-th", efficiency_j_per_th, "J/TH", efficiency_j_per_th > 0, "> 0"),
+        ("--pue", pue, "ratio", 1.0 <= pue <= 3.0, "between 1 and 3"),
+        ("--pool-fee-fraction", pool_fee_fraction, "fraction", 0.0 <= pool_fee_fraction < 1.0, "in [0, 1)"),
+    ]
+    for flag, value, unit, ok, limit in checks:
+        if not ok:
+            _fail(ConfigError(f"{flag} = {value:g} {unit}: must be {limit}"))
+    value = float(
+        breakeven_usd_per_mwh(
+            hashprice_usd_per_ph_day, efficiency_j_per_th, pue=pue, pool_fee_fraction=pool_fee_fraction
+        )
+    )
+    console.print(f"{value:.2f} USD/MWh")
+
+
+@app.command()
+def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) -> None:
+    """Check a site file and show its fleets."""
+    try:
+        site = load_site(site_file)
+    except PowerfirstError as exc:
+        _fail(exc)
+        return
+    table = Table(
+        title=f"{site.name}: grid limit {site.grid.connection_limit_mw:g} MW, contract {site.contract.kind}"
+    )
+    for column in ("fleet", "units", "TH/s", "J/TH", "PUE", "max MW", "must-run MW", "min off min"):
+        table.add_column(column, justify="left" if column == "fleet" else "right")
+    for f in site.fleets:
+        table.add_row(
+            f.name,
+            f"{f.units:,}",
+            f"{f.hashrate_ths_total:,.0f}",
+            f"{f.efficiency_j_per_th:.1f}",
+            f"{f.effective_pue:.2f}",
+            f"{f.max_power_mw:.2f}",
+            f"{f.min_power_mw:.2f}",
+            f"{f.min_off_time_min:g}",
+        )
+    console.print(table)
+    console.print(f"all fleets at full power: {site.max_load_mw:.2f} MW; must-run: {site.must_run_mw:.2f} MW")
+    if site.must_run_mw > site.grid.connection_limit_mw:
+        _fail(
+            InfeasibleError(
+                "the site cannot be dispatched",
+                explanation=[
+                    f"must-run power {site.must_run_mw:g} MW exceeds grid.connection_limit_mw "
+                    f"{site.grid.connection_limit_mw:g} MW"
+                ],
+            )
+        )
+
+
+@app.command()
+def models() -> None:
+    """List the bundled ASIC models (usable as ``model:`` in a fleet)."""
+    table = Table(title="Bundled ASIC models")
+    for column in ("model", "TH/s", "W", "J/TH", "source"):
+        table.add_column(column, justify="left" if column in {"model", "source"} else "right")
+    for m in asic_models().values():
+        table.add_row(
+            m.model, f"{m.hashrate_ths:g}", f"{m.power_w:g}", f"{m.efficiency_j_per_th:.1f}", m.source
+        )
+    console.print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

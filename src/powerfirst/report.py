@@ -1,0 +1,218 @@
+"""A self-contained HTML report of a backtest (Plotly, with plotly.js inlined: no CDN, works offline).
+
+Charts:
+
+1. dispatch stack against price: each strategy's fleet power (hourly means) stacked, with the
+   real-time price on a second axis;
+2. cumulative net margin per strategy (daily);
+3. price-duration curve: the window's real-time prices sorted high to low, with each fleet's mean
+   breakeven price as a horizontal line.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+from plotly.subplots import make_subplots
+
+from powerfirst.backtest.runner import Backtest, StrategyResult
+
+__all__ = ["render_report", "write_report"]
+
+_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
+_DURATION_POINTS = 2000
+
+
+def _usd(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def _dispatch_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
+    fig = make_subplots(
+        rows=len(results),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.04,
+        subplot_titles=[f"{r.name} — {r.policy.label}" for r in results],
+        specs=[[{"secondary_y": True}] for _ in results],
+    )
+    price = bt.prices.prices.dropna().resample("1h").mean()
+    for row, result in enumerate(results, start=1):
+        frame = result.ledger.intervals
+        for i, name in enumerate(result.ledger.fleet_names):
+            hourly = frame[f"power_mw__{name}"].resample("1h").mean()
+            fig.add_trace(
+                go.Scatter(
+                    x=hourly.index,
+                    y=hourly.to_numpy(),
+                    name=name,
+                    legendgroup=name,
+                    showlegend=row == 1,
+                    stackgroup=f"stack{row}",
+                    line={"width": 0.5, "color": _PALETTE[i % len(_PALETTE)]},
+                    hovertemplate="%{y:.1f} MW",
+                ),
+                row=row,
+                col=1,
+                secondary_y=False,
+            )
+        fig.add_trace(
+            go.Scattergl(
+                x=price.index,
+                y=price.to_numpy(),
+                name="real-time price (hourly mean)",
+                legendgroup="price",
+                showlegend=row == 1,
+                line={"width": 0.7, "color": "black"},
+                hovertemplate="%{y:.2f} USD/MWh",
+            ),
+            row=row,
+            col=1,
+            secondary_y=True,
+        )
+        fig.update_yaxes(title_text="MW", row=row, col=1, secondary_y=False)
+        fig.update_yaxes(title_text="USD/MWh", row=row, col=1, secondary_y=True)
+    fig.update_layout(
+        height=320 * len(results) + 80,
+        title="Dispatch stack (hourly mean MW at the meter) against the real-time price",
+        hovermode="x unified",
+    )
+    return fig
+
+
+def _cumulative_figure(results: list[StrategyResult]) -> go.Figure:
+    fig = go.Figure()
+    for i, result in enumerate(results):
+        daily = result.ledger.intervals["net_margin_usd"].resample("1D").sum().cumsum()
+        label = f"{result.name} (upper bound)" if result.policy.uses_hindsight else result.name
+        fig.add_trace(
+            go.Scatter(
+                x=daily.index,
+                y=daily.to_numpy(),
+                name=label,
+                line={
+                    "color": _PALETTE[i % len(_PALETTE)],
+                    "dash": "dot" if result.policy.uses_hindsight else "solid",
+                },
+            )
+        )
+    fig.update_layout(title="Cumulative net margin", yaxis_title="USD", height=420, hovermode="x unified")
+    return fig
+
+
+def _duration_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
+    prices = np.sort(bt.inputs.price_usd_per_mwh)[::-1]
+    hours = np.arange(1, prices.size + 1) * bt.inputs.interval_hours
+    if prices.size > _DURATION_POINTS:
+        pick = np.unique(np.linspace(0, prices.size - 1, _DURATION_POINTS).astype(int))
+        prices, hours = prices[pick], hours[pick]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=hours, y=prices, name="real-time price", line={"color": "black"}))
+    breakevens: dict[str, Any] = results[0].summary["mean_breakeven_usd_per_mwh"] if results else {}
+    for i, (name, value) in enumerate(breakevens.items()):
+        fig.add_hline(
+            y=value,
+            line={"color": _PALETTE[i % len(_PALETTE)], "dash": "dash"},
+            annotation_text=f"{name} breakeven {value:.1f} USD/MWh",
+            annotation_position="top right",
+        )
+    fig.update_layout(
+        title="Price-duration curve with each fleet's mean breakeven (fleets lose money above their line)",
+        xaxis_title="hours at or above price",
+        yaxis_title="USD/MWh",
+        yaxis={"type": "linear"},
+        height=460,
+    )
+    if prices.size:
+        top = float(np.percentile(prices, 99.5))
+        low = float(min(prices.min(), 0.0))
+        fig.update_yaxes(range=[low - 10, max(top, max(breakevens.values(), default=0.0)) * 1.3])
+        fig.add_annotation(
+            text="y-axis clipped at 1.3 × the 99.5th percentile; spikes above it are in intervals.parquet",
+            xref="paper",
+            yref="paper",
+            x=1,
+            y=-0.18,
+            showarrow=False,
+            font={"size": 11},
+        )
+    return fig
+
+
+def _table(bt: Backtest, results: list[StrategyResult], comparison: dict[str, Any]) -> str:
+    header = (
+        "<tr><th>strategy</th><th>net margin (USD)</th><th>value captured</th><th>mining revenue</th>"
+        "<th>sell-back</th><th>energy cost</th><th>adders</th><th>pool fees</th>"
+        "<th>all-in power cost (USD/MWh)</th><th>energy used (MWh)</th></tr>"
+    )
+    rows = []
+    for r in results:
+        s = r.summary
+        captured = comparison["strategies"][r.name]["value_captured_pct"]
+        name = html.escape(r.name) + (" <em>(upper bound)</em>" if r.policy.uses_hindsight else "")
+        all_in = s["all_in_power_cost_usd_per_mwh"]
+        rows.append(
+            "<tr>"
+            f"<td>{name}</td><td>{_usd(s['net_margin_usd'])}</td>"
+            f"<td>{'—' if captured is None else f'{captured:.1f} %'}</td>"
+            f"<td>{_usd(s['revenue_usd']['mining'])}</td><td>{_usd(s['revenue_usd']['power_sellback'])}</td>"
+            f"<td>{_usd(s['cost_usd']['energy'])}</td><td>{_usd(s['cost_usd']['adders'])}</td>"
+            f"<td>{_usd(s['cost_usd']['pool_fees'])}</td>"
+            f"<td>{'—' if all_in is None else f'{all_in:.2f}'}</td><td>{_usd(s['energy_mwh']['mining'])}</td>"
+            "</tr>"
+        )
+    return f"<table>{header}{''.join(rows)}</table>"
+
+
+def render_report(bt: Backtest, results: list[StrategyResult], comparison: dict[str, Any]) -> str:
+    """The report as one HTML document (plotly.js inlined once)."""
+    figures = [_dispatch_figure(bt, results), _cumulative_figure(results), _duration_figure(bt, results)]
+    divs = [fig.to_html(full_html=False, include_plotlyjs=False) for fig in figures]
+    gaps = bt.gaps
+    gap_text = (
+        "no missing intervals"
+        if gaps.count == 0
+        else f"{gaps.count} missing intervals (longest {gaps.longest_intervals}, from {gaps.longest_start_utc}); "
+        "they are excluded, not filled"
+    )
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in comparison["notes"])
+    hp = bt.hashprice_dict()
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>powerfirst backtest — {html.escape(bt.site.name)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }}
+table {{ border-collapse: collapse; margin: 1rem 0; }}
+th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: right; }}
+th:first-child, td:first-child {{ text-align: left; }}
+.note {{ background: #fff7e0; border-left: 4px solid #e0a800; padding: 0.5rem 1rem; }}
+</style>
+<script type="text/javascript">{get_plotlyjs()}</script>
+</head><body>
+<h1>Backtest: {html.escape(bt.site.name)}</h1>
+<p>Prices <code>{html.escape(bt.prices.name)}</code>, {html.escape(bt.window.describe())};
+{bt.inputs.num_intervals} intervals of {bt.prices.interval_hours * 60:g} minutes; data gaps: {html.escape(gap_text)}.
+Hashprice: {html.escape(hp["source"])} (mean {hp["mean_usd_per_ph_day"]:.2f} USD/PH/day).</p>
+<div class="note"><ul>{notes}</ul></div>
+<h2>Summary</h2>
+{_table(bt, results, comparison)}
+<h2>Dispatch against price</h2>
+{divs[0]}
+<h2>Cumulative margin</h2>
+{divs[1]}
+<h2>Price duration and breakeven</h2>
+{divs[2]}
+<p>Generated by powerfirst. Per-interval results: <code>&lt;strategy&gt;/intervals.parquet</code>;
+totals: <code>&lt;strategy&gt;/summary.json</code>, <code>comparison.json</code>.</p>
+</body></html>
+"""
+
+
+def write_report(path: Path, bt: Backtest, results: list[StrategyResult], comparison: dict[str, Any]) -> Path:
+    path.write_text(render_report(bt, results, comparison), encoding="utf-8")
+    return path
