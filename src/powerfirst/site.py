@@ -14,6 +14,7 @@ unit and the limit (see :func:`format_validation_error`).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -118,6 +119,9 @@ class Fleet(_Strict):
     """A unit that starts draws full power this long before it hashes [min]."""
     min_power_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
     """Share of the fleet that must run in every interval (e.g. hosted machines under contract) [-]."""
+    switch_block_units: int | None = Field(default=None, gt=0, le=10_000_000)
+    """Units that can only be switched together (a container, a breaker) [count]. Unset: unit by
+    unit. Set, the fleet's power is a whole number of blocks and the hindsight optimum is a MILP."""
 
     @model_validator(mode="after")
     def _resolve_spec(self) -> Fleet:
@@ -131,6 +135,10 @@ class Fleet(_Strict):
             raise ValueError("give either 'model' or both 'hashrate_ths' [TH/s] and 'power_w' [W] per unit")
         if self.pue is not None and self.overhead_fraction is not None:
             raise ValueError("give 'pue' or 'overhead_fraction', not both")
+        if self.switch_block_units is not None and self.units % self.switch_block_units:
+            raise ValueError(
+                f"units {self.units} is not a whole number of switch blocks of {self.switch_block_units} units"
+            )
         return self
 
     @property
@@ -171,9 +179,20 @@ class Fleet(_Strict):
         return self.units * self.unit_power_w * self.effective_pue / 1e6
 
     @property
+    def block_power_mw(self) -> float:
+        """Power of one switch block at the meter [MW]; 0 when units switch one by one."""
+        if self.switch_block_units is None:
+            return 0.0
+        return self.switch_block_units * self.unit_power_w * self.effective_pue / 1e6
+
+    @property
     def min_power_mw(self) -> float:
-        """Power that must run in every interval, at the meter [MW]."""
-        return self.max_power_mw * self.min_power_fraction
+        """Power that must run in every interval, at the meter [MW] (whole blocks, rounded up)."""
+        must_run = self.max_power_mw * self.min_power_fraction
+        block = self.block_power_mw
+        if block > 0:
+            return math.ceil(must_run / block - 1e-9) * block
+        return must_run
 
 
 class BitcoinConfig(_Strict):

@@ -85,6 +85,9 @@ class SolveResult:
     solver: str
     message: str = ""
     mip_gap: float | None = None
+    """Relative gap between the solution and the best bound (MILP only)."""
+    dual_bound: float | None = None
+    """Best proven bound on the objective, offset included (MILP: ≤ objective; LP: the objective)."""
     iis_rows: list[int] = field(default_factory=list)
     """Rows of an irreducible infeasible subset, when the solver found one."""
     iis_cols: list[int] = field(default_factory=list)
@@ -180,6 +183,9 @@ class HighsSolver(Solver):
             x = np.asarray(h.getSolution().col_value, dtype=np.float64)
             objective = float(info.objective_function_value)
         gap = float(info.mip_gap) if lp.is_mip and status_enum.has_solution else None
+        bound = objective
+        if lp.is_mip and status_enum.has_solution:
+            bound = float(info.mip_dual_bound)
         result = SolveResult(
             status=status_enum,
             x=x,
@@ -188,6 +194,7 @@ class HighsSolver(Solver):
             solver=self.name,
             message=h.modelStatusToString(model_status),
             mip_gap=gap,
+            dual_bound=bound,
         )
         if status_enum is SolveStatus.INFEASIBLE and not lp.is_mip:
             iis_status, iis = h.getIis()

@@ -27,6 +27,7 @@ from powerfirst.market.sources import parse_source
 from powerfirst.market.window import Window, parse_window
 from powerfirst.policies import make_policy
 from powerfirst.policies.base import Policy
+from powerfirst.policies.perfect import PerfectHindsightPolicy
 from powerfirst.site import Site
 
 __all__ = ["Backtest", "StrategyResult", "comparison", "prepare_backtest", "run_strategy"]
@@ -101,6 +102,24 @@ class StrategyResult:
         return self.policy.name
 
 
+def _optimum(policy: Policy) -> dict[str, Any] | None:
+    """How the hindsight optimum was solved: LP or MILP, status, gap and proven bound."""
+    plan = policy.plan if isinstance(policy, PerfectHindsightPolicy) else None
+    if plan is None:
+        return None
+    return {
+        "problem": "LP" if plan.mip_gap is None else "MILP",
+        "status": plan.status.value,
+        "objective_net_margin_usd": plan.net_margin_usd,
+        "upper_bound_usd": plan.upper_bound_usd,
+        "mip_gap": plan.mip_gap,
+        "variables": plan.num_cols,
+        "constraints": plan.num_rows,
+        "build_seconds": plan.build_seconds,
+        "solve_seconds": plan.solve_seconds,
+    }
+
+
 def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> dict[str, Any]:
     total = ledger.total
     consumed = total("consumed_mwh")
@@ -151,6 +170,7 @@ def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> di
         "hashprice": bt.hashprice_dict(),
         "decisions_adjusted_intervals": run.adjusted_intervals,
         "solve_seconds": run.prepare_seconds + run.decide_seconds,
+        "optimum": _optimum(policy),
     }
 
 

@@ -46,6 +46,8 @@ class FleetParams:
     """Intervals a unit stays off once switched off (ceil of min off time / interval) [count]."""
     restart_hours: float
     """Hours a started unit draws power before it hashes [h]."""
+    switch_block_mw: float = 0.0
+    """Power of one switch block [MW]; 0 when the fleet switches unit by unit (continuous)."""
 
     @classmethod
     def from_fleet(cls, fleet: Fleet, interval_hours: float) -> FleetParams:
@@ -60,6 +62,7 @@ class FleetParams:
             hashrate_ths=fleet.hashrate_ths_total,
             min_off_intervals=math.ceil(fleet.min_off_time_min / interval_min - 1e-9),
             restart_hours=fleet.restart_time_min / 60.0,
+            switch_block_mw=fleet.block_power_mw,
         )
 
 

@@ -5,12 +5,16 @@ Variables, per fleet f and interval t (all MW at the meter):
 * ``x[f,t]``  power, in [min_power, max_power];
 * ``s[f,t]``  power started at t (≥ x[t] − x[t−1]); only when the fleet has a restart time or a
   minimum off time;
-* ``d[f,t]``  power switched off at t; only when the fleet has a minimum off time.
+* ``d[f,t]``  power switched off at t; only when the fleet has a minimum off time;
+* ``n[f,t]``  integer number of switch blocks on; only when the fleet switches in blocks
+  (``switch_block_units``), with x = block MW × n. This is the only integer variable: without
+  blocks the model is an LP.
 
 Constraints:
 
 * grid:          Σ_f x[f,t] ≤ connection limit                                  (T rows)
 * balance:       x[t] − x[t−1] − s[t] + d[t] = 0, with x[−1] the initial power   (T rows per fleet)
+* blocks:        x[t] − block MW · n[t] = 0                                      (T rows per blocked fleet)
 * anti-cycling:  x[t] + Σ_{k=t−L+1..t} d[k] ≤ max power: power switched off in the last L intervals
   cannot run (L = minimum off time in intervals). Fleets are many identical units, so this
   aggregated form is exact for whole-unit switching up to rounding of one unit, and stays an LP.
@@ -114,10 +118,12 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
     costs: list[Array] = []
     lows: list[Array] = []
     ups: list[Array] = []
+    integer: list[npt.NDArray[np.bool_]] = []
     col_labels: list[tuple[int, str, int]] = []  # (first column, kind, fleet)
     x_offset: list[int] = []
     s_offset: dict[int, int] = {}
     d_offset: dict[int, int] = {}
+    n_offset: dict[int, int] = {}
     num_cols = 0
 
     def add_cols(kind: str, f: int, cost: Array, low: Array, up: Array) -> int:
@@ -126,6 +132,7 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
         costs.append(cost)
         lows.append(low)
         ups.append(up)
+        integer.append(np.full(t_count, kind == "n"))
         col_labels.append((first, kind, f))
         num_cols += t_count
         return first
@@ -152,6 +159,12 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
             d_offset[f] = add_cols(
                 "d", f, np.zeros(t_count), np.zeros(t_count), np.full(t_count, fleet.max_power_mw)
             )
+        if fleet.switch_block_mw > 0:
+            blocks = round(fleet.max_power_mw / fleet.switch_block_mw)
+            least = round(fleet.min_power_mw / fleet.switch_block_mw)
+            n_offset[f] = add_cols(
+                "n", f, np.zeros(t_count), np.full(t_count, float(least)), np.full(t_count, float(blocks))
+            )
 
     b = _Builder()
     if inputs.grid_limit_mw < float(inputs.max_power_mw.sum()) - 1e-9:
@@ -161,6 +174,12 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
         )
 
     for f, fleet in enumerate(fleets):
+        if f in n_offset:
+            entries = [
+                (ts, ts + x_offset[f], np.ones(t_count)),
+                (ts, ts + n_offset[f], np.full(t_count, -fleet.switch_block_mw)),
+            ]
+            b.add_block("blocks", f, t_count, np.zeros(t_count), np.zeros(t_count), entries)
         if f not in s_offset:
             continue
         xo, so = x_offset[f], s_offset[f]
@@ -202,6 +221,8 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
                 if kind == "grid":
                     return f"grid connection limit {inputs.grid_limit_mw:g} MW at {stamp(t)}"
                 name = fleets[f].name
+                if kind == "blocks":
+                    return f"fleet {name!r} runs whole switch blocks of {fleets[f].switch_block_mw:g} MW, at {stamp(t)}"
                 if kind == "anti_cycling":
                     return f"fleet {name!r}: units switched off in the last {fleets[f].min_off_intervals} intervals stay off, at {stamp(t)}"
                 return f"fleet {name!r}: power change bookkeeping at {stamp(t)}"
@@ -217,6 +238,8 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
                         f"fleet {fleet.name!r} power within [{fleet.min_power_mw:g}, {fleet.max_power_mw:g}] MW "
                         f"(minimum is its must-run share) at {stamp(t)}"
                     )
+                if kind == "n":
+                    return f"fleet {fleet.name!r} number of switch blocks on at {stamp(t)}"
                 return f"fleet {fleet.name!r} {'start' if kind == 's' else 'stop'} at {stamp(t)}"
         return f"column {j}"
 
@@ -227,6 +250,7 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
         row_upper=np.concatenate(b.upper) if b.upper else np.zeros(0),
         col_lower=np.concatenate(lows),
         col_upper=np.concatenate(ups),
+        integer=np.concatenate(integer) if n_offset else None,
         offset=-inputs.constant_margin_usd(),
         row_name=row_name,
         col_name=col_name,

@@ -28,6 +28,10 @@ class DispatchPlan:
     net_margin_usd: float
     """Objective: net margin of the plan [USD]."""
     status: SolveStatus
+    upper_bound_usd: float
+    """Proven upper bound on the net margin of any dispatch (equals ``net_margin_usd`` for an LP;
+    for a MILP stopped at a gap it is higher) [USD]."""
+    mip_gap: float | None
     build_seconds: float
     solve_seconds: float
     num_cols: int
@@ -66,6 +70,7 @@ def optimize_dispatch(
     initial_power_mw: Array | None = None,
     solver: Solver | None = None,
     time_limit_s: float | None = None,
+    mip_rel_gap: float = 1e-4,
 ) -> DispatchPlan:
     """The dispatch that maximises net margin over ``inputs`` (hindsight if the inputs are realised data).
 
@@ -76,7 +81,7 @@ def optimize_dispatch(
     model = build_dispatch_model(inputs, initial_power_mw)
     build_seconds = time.perf_counter() - started
     solver = solver or default_solver()
-    result = solver.solve(model.lp, time_limit_s=time_limit_s)
+    result = solver.solve(model.lp, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
     if result.status is SolveStatus.INFEASIBLE:
         raise InfeasibleError(
             "the site cannot be dispatched: its constraints conflict",
@@ -92,6 +97,8 @@ def optimize_dispatch(
         power_mw=power,
         net_margin_usd=-result.objective,
         status=result.status,
+        upper_bound_usd=-(result.dual_bound if result.dual_bound is not None else result.objective),
+        mip_gap=result.mip_gap,
         build_seconds=build_seconds,
         solve_seconds=result.seconds,
         num_cols=model.lp.num_cols,

@@ -77,15 +77,27 @@ class HindsightPolicy(Policy):
         """Receive the realised window before the run (only the backtest calls this)."""
 
 
+def _whole_blocks(power_mw: Array, block_mw: Array) -> Array:
+    """Round power down to whole switch blocks where a fleet has them (block 0: unchanged)."""
+    blocked = block_mw > 0
+    if not blocked.any():
+        return power_mw
+    rounded = power_mw.copy()
+    rounded[blocked] = np.floor(power_mw[blocked] / block_mw[blocked] + 1e-6) * block_mw[blocked]
+    return rounded
+
+
 def fill_merit_order(wanted_mw: Array, site: SiteParams, available_mw: Array) -> Array:
     """Clip wanted fleet power to [min, available] and to the grid limit, keeping the most
     profitable fleets (highest mining revenue per MWh, i.e. lowest J/TH × PUE) first.
 
-    Must-run power is placed first; the rest of the grid limit goes down the merit order.
+    Must-run power is placed first; the rest of the grid limit goes down the merit order. A fleet
+    that switches in blocks gets whole blocks only (rounded down).
     """
     low = site.min_power_mw
+    blocks = np.array([f.switch_block_mw for f in site.fleets])
     high = np.maximum(np.minimum(available_mw, site.max_power_mw), low)
-    target = np.clip(wanted_mw, low, high)
+    target = np.maximum(_whole_blocks(np.clip(wanted_mw, low, high), blocks), low)
     if target.sum() <= site.grid_limit_mw + 1e-9:
         return target
     result = low.copy()
@@ -93,6 +105,8 @@ def fill_merit_order(wanted_mw: Array, site: SiteParams, available_mw: Array) ->
     order = np.argsort([f.efficiency_j_per_th * f.pue for f in site.fleets], kind="stable")
     for f in order:
         extra = min(target[f] - low[f], max(headroom, 0.0))
+        if blocks[f] > 0:
+            extra = float(np.floor(extra / blocks[f] + 1e-6) * blocks[f])
         result[f] += extra
         headroom -= extra
     return result
