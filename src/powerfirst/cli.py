@@ -27,7 +27,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
+# wide enough for the comparison table when output goes to a file or a pipe
+console = Console() if sys.stdout.isatty() else Console(width=130)
 err_console = Console(stderr=True)
 
 _SOURCES_HELP = (
@@ -44,7 +45,7 @@ def _fail(exc: PowerfirstError) -> None:
 
 
 def _money(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
+    return "—" if value is None else f"{value / 1e6:,.2f}"
 
 
 @app.command()
@@ -65,8 +66,9 @@ def backtest(
 ) -> None:
     """Backtest strategies on a site over real market history and write summaries and a report.
 
-    --start/--end are market-local calendar dates (both included) unless given as ISO times; see
-    docs/data.md. Intervals without a price are excluded and reported as gaps, never filled.
+    --start/--end are market-local calendar dates (both included) unless given as ISO times with
+    an offset (end exclusive); see the README. Intervals without a price are excluded and reported
+    as gaps, never filled.
     """
     names = strategy or list(STRATEGIES)
     try:
@@ -101,19 +103,21 @@ def backtest(
     table = Table(title=f"{site.name} — {bt.prices.name}, {bt.window.describe()}")
     for column in (
         "strategy",
-        "net margin USD",
+        "net margin M USD",
         "value captured",
-        "mining USD",
-        "sell-back USD",
-        "energy USD",
+        "mining M USD",
+        "sell-back M USD",
+        "energy+adders M USD",
         "all-in USD/MWh",
-        "solve s",
+        "mean uptime",
+        "time s",
     ):
         table.add_column(column, justify="left" if column == "strategy" else "right")
     for r in results:
         s = r.summary
         captured = compared["strategies"][r.name]["value_captured_pct"]
         all_in = s["all_in_power_cost_usd_per_mwh"]
+        uptime = sum(s["uptime"].values()) / len(s["uptime"])
         table.add_row(
             r.name + (" (upper bound)" if r.policy.uses_hindsight else ""),
             _money(s["net_margin_usd"]),
@@ -122,6 +126,7 @@ def backtest(
             _money(s["revenue_usd"]["power_sellback"]),
             _money(s["cost_usd"]["energy"] + s["cost_usd"]["adders"]),
             "—" if all_in is None else f"{all_in:.2f}",
+            f"{uptime:.1%}",
             f"{s['solve_seconds']:.2f}",
         )
     console.print(table)
