@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Whole test suite: lint (ruff), types (mypy --strict) and tests (pytest), in .venv.
+# Installs .venv (scripts/bootstrap.sh) and Chromium for the report test (scripts/system-deps.sh).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/bootstrap.sh"
+"$root/scripts/system-deps.sh"
 cd "$root"
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +32,29 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def write_outputs(out_dir: Path, bt: Backtest, results: list[StrategyResult]) -> dict[str, Path]:
-    """Write every file of the backtest under ``out_dir``; returns the paths by name."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
-    for result in results:
-        folder = out_dir / result.name
-        folder.mkdir(exist_ok=True)
-        _write_json(folder / "summary.json", result.summary)
-        result.ledger.intervals.to_parquet(folder / "intervals.parquet", engine="pyarrow")
-        paths[f"{result.name}/summary.json"] = folder / "summary.json"
-        paths[f"{result.name}/intervals.parquet"] = folder / "intervals.parquet"
-    compared = comparison(bt, results)
-    _write_json(out_dir / "comparison.json", compared)
-    paths["comparison.json"] = out_dir / "comparison.json"
-    paths["report.html"] = write_report(out_dir / "report.html", bt, results, compared)
+    """Write every file of the backtest under ``out_dir``; returns the paths by name.
+
+    Files are written into a temporary folder beside ``out_dir`` first and moved into place only
+    when all of them were written, so a failure leaves no half-written result set.
+    """
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}-", dir=out_dir.parent) as tmp:
+        staging = Path(tmp)
+        names: list[str] = []
+        for result in results:
+            (staging / result.name).mkdir()
+            _write_json(staging / result.name / "summary.json", result.summary)
+            result.ledger.intervals.to_parquet(staging / result.name / "intervals.parquet", engine="pyarrow")
+            names += [f"{result.name}/summary.json", f"{result.name}/intervals.parquet"]
+        compared = comparison(bt, results)
+        _write_json(staging / "comparison.json", compared)
+        write_report(staging / "report.html", bt, results, compared)
+        names += ["comparison.json", "report.html"]
+        out_dir.mkdir(exist_ok=True)
+        paths: dict[str, Path] = {}
+        for name in names:
+            target = out_dir / name
+            target.parent.mkdir(exist_ok=True)
+            os.replace(staging / name, target)
+            paths[name] = target
     return paths
