@@ -16,7 +16,8 @@ from powerfirst.backtest.outputs import write_outputs
 from powerfirst.backtest.runner import StrategyResult, comparison, prepare_backtest, run_strategy
 from powerfirst.bitcoin.economics import breakeven_usd_per_mwh
 from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
-from powerfirst.market.sources import bundled_sources
+from powerfirst.market.sources import bundled_sources, parse_source
+from powerfirst.market.window import parse_window
 from powerfirst.policies import STRATEGIES, make_policy
 from powerfirst.site import load_site
 
@@ -210,6 +211,38 @@ def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) ->
                     f"{site.grid.connection_limit_mw:g} MW"
                 ],
             )
+        )
+
+
+@app.command()
+def prices(
+    source: Annotated[str, typer.Argument(help=_SOURCES_HELP, metavar="SOURCE")],
+    start: Annotated[str, typer.Option(help="First day (market-local date, inclusive) or ISO time.")],
+    end: Annotated[
+        str, typer.Option(help="Last day (market-local date, inclusive) or ISO time (exclusive).")
+    ],
+    timezone: Annotated[str | None, typer.Option(help="Market-local zone for a CSV source.")] = None,
+) -> None:
+    """Show what a price source holds for a window: intervals, gaps and price statistics."""
+    try:
+        src = parse_source(source, timezone=timezone)
+        window = parse_window(start, end, timezone or src.timezone)
+        series = src.load(window.start_utc, window.end_utc)
+        gaps = series.gaps(window.start_utc, window.end_utc)
+    except PowerfirstError as exc:
+        _fail(exc)
+        return
+    values = series.prices.dropna()
+    console.print(f"{series.name}: {window.describe()}")
+    console.print(
+        f"interval {series.interval_hours * 60:g} min; {len(values)} of {gaps.expected_intervals} intervals have a price; "
+        f"gaps: {gaps.count} missing"
+        + (f" (longest {gaps.longest_intervals} from {gaps.longest_start_utc})" if gaps.count else "")
+    )
+    if len(values):
+        console.print(
+            f"USD/MWh: mean {values.mean():.2f}, min {values.min():.2f}, max {values.max():.2f}, "
+            f"negative in {(values < 0).mean():.1%} of intervals"
         )
 
 
