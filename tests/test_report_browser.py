@@ -22,7 +22,9 @@ def _chromium() -> str:
         pytest.skip("POWERFIRST_SKIP_BROWSER is set")
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.fail("Chromium is not installed: scripts/system-deps.sh installs it (apt-get install chromium)")
+        pytest.fail(
+            "Chromium is not installed: scripts/system-deps.sh installs it (apt-get install chromium)"
+        )
     return path
 
 

@@ -58,7 +58,9 @@ class Ledger:
     def uptime(self) -> dict[str, float]:
         """Mean share of each fleet's capacity that ran [0–1]."""
         return {
-            name: float(self.intervals[f"power_mw__{name}"].mean() / cap) if cap > 0 else 0.0
+            name: float(np.clip(self.intervals[f"power_mw__{name}"].mean() / cap, 0.0, 1.0))
+            if cap > 0
+            else 0.0
             for name, cap in zip(self.fleet_names, self.max_power_mw, strict=True)
         }
 

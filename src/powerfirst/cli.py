@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from powerfirst.asic_catalog import asic_models
 from powerfirst.backtest.outputs import write_outputs
@@ -41,7 +42,7 @@ _SOURCES_HELP = (
 
 def _fail(exc: PowerfirstError) -> None:
     kind = "infeasible" if isinstance(exc, InfeasibleError) else "error"
-    err_console.print(f"[bold red]{kind}:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True)
+    err_console.print(Text.assemble((f"{kind}:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
     raise typer.Exit(code=2 if isinstance(exc, ConfigError | InfeasibleError) else 1)
 
 

@@ -14,6 +14,7 @@ unit and the limit (see :func:`format_validation_error`).
 
 from __future__ import annotations
 
+import difflib
 import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -41,7 +42,8 @@ __all__ = [
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: YAML `yes` is not a number and "5" is not 5; NaN and infinity are not values
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Grid(_Strict):
@@ -123,14 +125,18 @@ class Fleet(_Strict):
     """Units that can only be switched together (a container, a breaker) [count]. Unset: unit by
     unit. Set, the fleet's power is a whole number of blocks and the hindsight optimum is a MILP."""
 
-    @model_validator(mode="after")
-    def _resolve_spec(self) -> Fleet:
-        if self.model is not None and lookup_asic_model(self.model) is None:
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str | None) -> str | None:
+        if value is not None and lookup_asic_model(value) is None:
             known = ", ".join(m.model for m in asic_models().values())
             raise ValueError(
-                f"unknown ASIC model {self.model!r}; known models: {known} "
-                "(or give hashrate_ths and power_w per unit)"
+                f"unknown ASIC model; known models: {known} (or give hashrate_ths and power_w per unit)"
             )
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_spec(self) -> Fleet:
         if self.model is None and (self.hashrate_ths is None or self.power_w is None):
             raise ValueError("give either 'model' or both 'hashrate_ths' [TH/s] and 'power_w' [W] per unit")
         if self.pue is not None and self.overhead_fraction is not None:
@@ -310,11 +316,33 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     return text or "(site)"
 
 
+def _allowed_fields(loc: tuple[int | str, ...]) -> list[str]:
+    """Field names of the model at ``loc`` (for suggesting the nearest name to a typo)."""
+    model: Any = Site
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
+        if field is None:
+            if part in {"index", "fixed_block"}:
+                model = IndexContract if part == "index" else FixedBlockContract
+                continue
+            break
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if not candidates:
+            break
+        model = candidates[0]
+    return list(model.model_fields) if hasattr(model, "model_fields") else []
+
+
 def format_validation_error(exc: ValidationError, fleets: list[Any] | None = None) -> list[str]:
     """One line per problem: the field, the value, the unit and the limit (pydantic's message)."""
     lines = []
     for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in {"index", "fixed_block"}))
+        raw_loc = tuple(err["loc"])
+        loc = tuple(p for p in raw_loc if not (isinstance(p, str) and p in {"index", "fixed_block"}))
         field = _format_loc(loc)
         if fleets is not None and len(loc) >= 2 and loc[0] == "fleets" and isinstance(loc[1], int):
             fleet = fleets[loc[1]] if loc[1] < len(fleets) else None
@@ -322,13 +350,34 @@ def format_validation_error(exc: ValidationError, fleets: list[Any] | None = Non
                 field += f" (fleet {fleet['name']!r})"
         unit = _unit_of(loc)
         msg = str(err["msg"]).removeprefix("Value error, ")
-        if err["type"] in {"missing"}:
+        kind = err["type"]
+        if kind == "missing":
             lines.append(f"{field}: required field is missing" + (f" [{unit}]" if unit else ""))
             continue
+        if kind == "union_tag_not_found":
+            lines.append(f"{field}.kind: required field is missing; one of: 'index', 'fixed_block'")
+            continue
+        if kind == "union_tag_invalid":
+            lines.append(
+                f"{field}.kind = {err['input'].get('kind')!r}: unknown contract kind; one of: 'index', 'fixed_block'"
+            )
+            continue
+        if kind == "extra_forbidden":
+            name = str(raw_loc[-1])
+            allowed = _allowed_fields(raw_loc[:-1])
+            # a unit suffix left off (block_price → block_price_usd_per_mwh), else a near spelling
+            nearest = [f for f in allowed if f.startswith(name + "_")][:1] or difflib.get_close_matches(
+                name, allowed, n=1, cutoff=0.75
+            )
+            hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+            lines.append(f"{field}: unknown field{hint}")
+            continue
         value = err.get("input")
-        shown = repr(value) if not isinstance(value, dict | list) else type(value).__name__
+        if isinstance(value, dict | list):
+            lines.append(f"{field}: {msg}")
+            continue
         unit_text = f" {unit}" if unit else ""
-        lines.append(f"{field} = {shown}{unit_text}: {msg}")
+        lines.append(f"{field} = {value!r}{unit_text}: {msg}")
     return lines
 
 

@@ -153,6 +153,17 @@ class BundledPriceSource(PriceSource):
         parts = [_read_bundled(market.folder, market.pattern.format(year=y))[self._column] for y in wanted]
         prices = pd.concat(parts).astype("float64")
         prices = prices[~prices.index.duplicated(keep="first")].sort_index()
+        covered = prices.dropna()
+        if covered.empty or start_utc >= covered.index[-1] + market.interval or end_utc <= covered.index[0]:
+            span = (
+                f"{covered.index[0].isoformat()} to {(covered.index[-1] + market.interval).isoformat()}"
+                if not covered.empty
+                else "nothing"
+            )
+            raise DataError(
+                f"{self.name}: the bundled data covers {span} (UTC) for these years; the window "
+                f"{start_utc.isoformat()} to {end_utc.isoformat()} has no price"
+            )
         series = PriceSeries(self.name, prices.rename(self.name), market.interval, market.timezone)
         return series.between(start_utc, end_utc)
 
@@ -263,6 +274,8 @@ def parse_source(spec: str, *, timezone: str | None = None) -> PriceSource:
             f"price source {spec!r} needs the form MARKET:POINT (e.g. ercot-rt:HB_WEST) or path.csv:COLUMN"
         )
     head, point = spec.rsplit(":", 1)
+    if not head.strip():
+        raise DataError(f"price source {spec!r} names no file or market before ':'")
     if not point:
         raise DataError(f"price source {spec!r} names no column or price point after ':'")
     if head in _MARKETS:
