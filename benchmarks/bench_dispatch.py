@@ -422,7 +422,8 @@ class Report:
         worst = max(relative_gap(ours.objective or 0.0, o.objective or 0.0) for o in others)
         return "\n".join(
             [
-                f"Times: median over {self.repeat} run(s), (min–max) in brackets; the first run is included.",
+                f"Times: median over {self.repeat} run(s), (min–max) in brackets; the first run is included. "
+                "Build + solve is the median of each run's sum.",
                 "",
                 "### Dispatch LP: build and solve",
                 "",

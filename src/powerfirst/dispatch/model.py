@@ -13,7 +13,9 @@ Variables, per fleet f and interval t (all MW at the meter):
 Constraints:
 
 * grid:          Σ_f x[f,t] ≤ connection limit                                  (T rows)
-* balance:       x[t] − x[t−1] − s[t] + d[t] = 0, with x[−1] the initial power   (T rows per fleet)
+* balance:       x[t] − x[t−1] − s[t] + d[t] = 0, with x[−1] the initial power   (T rows per fleet
+                 with a minimum off time; a fleet with only a restart time has
+                 x[t] − x[t−1] − s[t] ≤ 0 instead)
 * blocks:        x[t] − block MW · n[t] = 0                                      (T rows per blocked fleet)
 * anti-cycling:  x[t] + Σ_{k=t−L+1..t} d[k] ≤ max power: power switched off in the last L intervals
   cannot run (L = minimum off time in intervals). Fleets are many identical units, so this
