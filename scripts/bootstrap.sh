@@ -22,7 +22,12 @@ fi
 stamp=.venv/.powerfirst-installed
 want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[dev,bench]"
+  echo "installing powerfirst and its tools into .venv (log: .venv/install.log)..." >&2
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[dev,bench]"; } \
+      > .venv/install.log 2>&1; then
+    tail -n 40 .venv/install.log >&2
+    echo "installing into .venv failed; full log in .venv/install.log" >&2
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi

@@ -109,12 +109,15 @@ def backtest(
         "value captured",
         "mining M USD",
         "sell-back M USD",
-        "energy+adders M USD",
+        "power cost M USD",
         "all-in USD/MWh",
         "mean uptime",
         "time s",
     ):
-        table.add_column(column, justify="left" if column == "strategy" else "right")
+        if column == "strategy":
+            table.add_column(column, no_wrap=True)
+        else:
+            table.add_column(column, justify="right")
     for r in results:
         s = r.summary
         captured = compared["strategies"][r.name]["value_captured_pct"]
