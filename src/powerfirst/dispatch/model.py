@@ -198,7 +198,7 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
             b.add_block("balance", f, t_count, rhs, rhs.copy(), entries)
             lags = fleet.min_off_intervals
             avail_entries = [(ts, ts + xo, np.ones(t_count))]
-            for lag in range(lags):
+            for lag in range(min(lags, t_count)):
                 avail_entries.append((ts[lag:], ts[: t_count - lag] + d_offset[f], np.ones(t_count - lag)))
             b.add_block(
                 "anti_cycling",
