@@ -408,3 +408,26 @@ def test_bad_inputs_raise_config_error_not_validation_error(mutate: Callable[[di
 def test_non_mapping_data_is_a_config_error(data: Any) -> None:
     with pytest.raises(ConfigError, match="mapping"):
         parse_site(data)
+
+
+def test_paths_in_a_site_file_are_relative_to_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "sites"
+    folder.mkdir()
+    (folder / "site.yaml").write_text(
+        "name: relative\n"
+        "grid: {connection_limit_mw: 10}\n"
+        "contract: {kind: index, price_series: prices/rt.csv:LMP}\n"
+        "fleets: [{name: a, model: S21, units: 10}]\n"
+        "bitcoin: {source: csv, csv_path: hashprice.csv}\n",
+        encoding="utf-8",
+    )
+    site = load_site(folder / "site.yaml")
+    assert site.contract.price_series == f"{folder / 'prices' / 'rt.csv'}:LMP"
+    assert site.bitcoin.csv_path == str(folder / "hashprice.csv")
+    # bundled sources are left alone
+    (folder / "bundled.yaml").write_text(
+        "name: b\ngrid: {connection_limit_mw: 10}\n"
+        "contract: {kind: index, price_series: ercot-rt:HB_WEST}\nfleets: [{name: a, model: S21, units: 10}]\n",
+        encoding="utf-8",
+    )
+    assert load_site(folder / "bundled.yaml").contract.price_series == "ercot-rt:HB_WEST"

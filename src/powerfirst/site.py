@@ -411,4 +411,20 @@ def load_site(path: str | Path) -> Site:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"malformed YAML{where}: {problem}", source=str(path)) from None
+    if isinstance(data, dict):
+        _resolve_paths(data, path.parent)
     return parse_site(data, source=str(path))
+
+
+def _resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Make file paths in a site file relative to the file's folder (not the working directory)."""
+    bitcoin = data.get("bitcoin")
+    if isinstance(bitcoin, dict) and isinstance(bitcoin.get("csv_path"), str):
+        csv_path = Path(bitcoin["csv_path"])
+        if not csv_path.is_absolute():
+            bitcoin["csv_path"] = str(base / csv_path)
+    contract = data.get("contract")
+    if isinstance(contract, dict) and isinstance(contract.get("price_series"), str):
+        head, sep, column = contract["price_series"].rpartition(":")
+        if sep and head.lower().endswith((".csv", ".csv.gz")) and not Path(head).is_absolute():
+            contract["price_series"] = f"{base / head}:{column}"
