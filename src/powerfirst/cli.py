@@ -16,6 +16,7 @@ from powerfirst.asic_catalog import asic_models
 from powerfirst.backtest.outputs import write_outputs
 from powerfirst.backtest.runner import StrategyResult, comparison, prepare_backtest, run_strategy
 from powerfirst.bitcoin.economics import breakeven_usd_per_mwh
+from powerfirst.dispatch.inputs import site_params
 from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
 from powerfirst.market.sources import bundled_sources, parse_source
 from powerfirst.market.window import parse_window
@@ -206,16 +207,9 @@ def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) ->
         )
     console.print(table)
     console.print(f"all fleets at full power: {site.max_load_mw:.2f} MW; must-run: {site.must_run_mw:.2f} MW")
-    if site.must_run_mw > site.grid.connection_limit_mw:
-        _fail(
-            InfeasibleError(
-                "the site cannot be dispatched",
-                explanation=[
-                    f"must-run power {site.must_run_mw:g} MW exceeds grid.connection_limit_mw "
-                    f"{site.grid.connection_limit_mw:g} MW"
-                ],
-            )
-        )
+    conflict = site_params(site, 1.0).must_run_conflict()
+    if conflict:
+        _fail(InfeasibleError("the site cannot be dispatched", explanation=[conflict]))
 
 
 @app.command()

@@ -41,15 +41,10 @@ class PolicyRun:
 
 
 def _check_must_run(inputs: DispatchInputs) -> None:
-    must_run = float(inputs.min_power_mw.sum())
-    if must_run > inputs.grid_limit_mw + _TOLERANCE_MW:
-        parts = ", ".join(f"{f.name!r} {f.min_power_mw:g} MW" for f in inputs.fleets if f.min_power_mw > 0)
+    conflict = inputs.site.must_run_conflict()
+    if conflict:
         raise InfeasibleError(
-            "the site cannot be dispatched: its constraints conflict",
-            explanation=[
-                f"must-run power {must_run:g} MW ({parts}) exceeds the grid connection limit "
-                f"{inputs.grid_limit_mw:g} MW: lower min_power_fraction or raise grid.connection_limit_mw"
-            ],
+            "the site cannot be dispatched: its constraints conflict", explanation=[conflict]
         )
 
 

@@ -40,14 +40,8 @@ class DispatchPlan:
 
 def explain_infeasible(lp: LinearProgram, result: SolveResult, inputs: DispatchInputs) -> list[str]:
     """Readable lines for an infeasible model: the site-level conflict, then the solver's IIS."""
-    lines: list[str] = []
-    must_run = float(inputs.min_power_mw.sum())
-    if must_run > inputs.grid_limit_mw + 1e-9:
-        parts = ", ".join(f"{f.name!r} {f.min_power_mw:g} MW" for f in inputs.fleets if f.min_power_mw > 0)
-        lines.append(
-            f"must-run power {must_run:g} MW ({parts}) exceeds the grid connection limit "
-            f"{inputs.grid_limit_mw:g} MW: lower min_power_fraction or raise grid.connection_limit_mw"
-        )
+    conflict = inputs.site.must_run_conflict()
+    lines: list[str] = [conflict] if conflict else []
     # group the IIS by the kind of constraint (text before ' at <time>') and keep the first time
     grouped: OrderedDict[str, tuple[str, int]] = OrderedDict()
     for name in [lp.row_name(i) for i in result.iis_rows] + [lp.col_name(j) for j in result.iis_cols]:
