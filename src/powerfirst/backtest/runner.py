@@ -164,6 +164,19 @@ def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> di
             name: float(frame[f"started_mw__{name}"].sum()) for name in ledger.fleet_names
         },
         "all_in_power_cost_usd_per_mwh": net_energy_cost / consumed if consumed > 0 else None,
+        "fleets": {
+            f.name: {
+                "max_power_mw": f.max_power_mw,
+                "min_power_mw": f.min_power_mw,
+                "hashrate_ths": f.hashrate_ths,
+                "efficiency_j_per_th": f.efficiency_j_per_th,
+                "pue": f.pue,
+                "pool_fee_fraction": f.pool_fee_fraction,
+                "min_off_intervals": f.min_off_intervals,
+                "restart_hours": f.restart_hours,
+            }
+            for f in site.fleets
+        },
         "mean_breakeven_usd_per_mwh": {
             f.name: float(np.mean(breakevens[i])) for i, f in enumerate(site.fleets)
         },
