@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from powerfirst.asic_catalog import asic_models
-from powerfirst.backtest.outputs import write_outputs
+from powerfirst.backtest.outputs import check_output_dir, write_outputs
 from powerfirst.backtest.runner import StrategyResult, comparison, prepare_backtest, run_strategy
 from powerfirst.bitcoin.economics import breakeven_usd_per_mwh
 from powerfirst.dispatch.inputs import site_params
@@ -75,6 +75,7 @@ def backtest(
     """
     names = strategy or list(STRATEGIES)
     try:
+        check_output_dir(out)
         site = load_site(site_file)
         for name in names:
             make_policy(name, site)  # unknown names fail before any work
@@ -163,10 +164,16 @@ def breakeven(
             "--hashprice-usd-per-ph-day",
             hashprice_usd_per_ph_day,
             "USD/PH/day",
-            hashprice_usd_per_ph_day > 0,
-            "> 0",
+            0 < hashprice_usd_per_ph_day <= 1_000_000,
+            "in (0, 1,000,000]",
         ),
-        ("--efficiency-j-per-th", efficiency_j_per_th, "J/TH", efficiency_j_per_th > 0, "> 0"),
+        (
+            "--efficiency-j-per-th",
+            efficiency_j_per_th,
+            "J/TH",
+            1.0 <= efficiency_j_per_th <= 500.0,
+            "in [1, 500]",
+        ),
         ("--pue", pue, "ratio", 1.0 <= pue <= 3.0, "between 1 and 3"),
         ("--pool-fee-fraction", pool_fee_fraction, "fraction", 0.0 <= pool_fee_fraction < 1.0, "in [0, 1)"),
     ]
@@ -186,6 +193,7 @@ def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) ->
     """Check a site file and show its fleets."""
     try:
         site = load_site(site_file)
+        parse_source(site.contract.price_series, timezone=site.timezone)
     except PowerfirstError as exc:
         _fail(exc)
         return

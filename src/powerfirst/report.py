@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
@@ -26,13 +27,57 @@ __all__ = ["render_report", "write_report"]
 
 _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 _DURATION_POINTS = 2000
+_MAX_BANDS = 300
 
 
 def _usd(value: float | None) -> str:
     return "—" if value is None else f"{value:,.0f}"
 
 
+def _local(index: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
+    """Wall-clock times in the market's zone (Plotly draws naive times as given)."""
+    return index.tz_convert(timezone).tz_localize(None)
+
+
+def _gap_runs(bt: Backtest, freq: str) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """[start, end) of runs of ``freq`` bins with no price at all, in UTC (at most _MAX_BANDS)."""
+    grid = bt.prices.expected_index(bt.window.start_utc, bt.window.end_utc)
+    present = pd.Series(grid.isin(bt.inputs.times_utc), index=grid).resample(freq).sum()
+    empty = (present == 0).to_numpy()
+    runs: list[tuple[pd.Timestamp, pd.Timestamp]] = []
+    start = None
+    for k, is_empty in enumerate(empty):
+        if is_empty and start is None:
+            start = k
+        if not is_empty and start is not None:
+            runs.append((present.index[start], present.index[k]))
+            start = None
+    if start is not None:
+        runs.append((present.index[start], present.index[-1] + pd.Timedelta(freq)))
+    return runs[:_MAX_BANDS]
+
+
+def _segments(present: np.ndarray) -> list[tuple[int, int]]:
+    """[first, last) index ranges of consecutive True values (a filled area must not span a gap)."""
+    padded = np.concatenate(([False], present, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int(a), int(b)) for a, b in zip(edges[0::2], edges[1::2], strict=True)]
+
+
+def _shade_gaps(fig: go.Figure, runs: list[tuple[pd.Timestamp, pd.Timestamp]], timezone: str) -> None:
+    for k, (start, end) in enumerate(runs):
+        fig.add_vrect(
+            x0=start.tz_convert(timezone).tz_localize(None),
+            x1=end.tz_convert(timezone).tz_localize(None),
+            fillcolor="#bbbbbb",
+            opacity=0.35,
+            line_width=0,
+            **({"annotation_text": "no price data", "annotation_position": "top left"} if k == 0 else {}),
+        )
+
+
 def _dispatch_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
+    tz = bt.window.timezone
     fig = make_subplots(
         rows=len(results),
         cols=1,
@@ -41,33 +86,43 @@ def _dispatch_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
         subplot_titles=[f"{r.name} — {r.policy.label}" for r in results],
         specs=[[{"secondary_y": True}] for _ in results],
     )
+    # hours without any price stay empty (NaN): lines and fills break there, nothing is drawn as 0 MW
     price = bt.prices.prices.dropna().resample("1h").mean()
     for row, result in enumerate(results, start=1):
         frame = result.ledger.intervals
-        for i, name in enumerate(result.ledger.fleet_names):
-            hourly = frame[f"power_mw__{name}"].resample("1h").mean()
-            fig.add_trace(
-                go.Scatter(
-                    x=hourly.index,
-                    y=hourly.to_numpy(),
-                    name=name,
-                    legendgroup=name,
-                    showlegend=row == 1,
-                    stackgroup=f"stack{row}",
-                    line={"width": 0.5, "color": _PALETTE[i % len(_PALETTE)]},
-                    hovertemplate="%{y:.1f} MW",
-                ),
-                row=row,
-                col=1,
-                secondary_y=False,
-            )
+        hourly = {
+            name: frame[f"power_mw__{name}"].resample("1h").mean() for name in result.ledger.fleet_names
+        }
+        for seg, (first, last) in enumerate(_segments(next(iter(hourly.values())).notna().to_numpy())):
+            stacked = None
+            for i, name in enumerate(result.ledger.fleet_names):
+                part = hourly[name].iloc[first:last]
+                stacked = part if stacked is None else stacked + part
+                fig.add_trace(
+                    go.Scatter(
+                        x=_local(pd.DatetimeIndex(part.index), tz),
+                        y=stacked.to_numpy(),
+                        customdata=part.to_numpy(),
+                        name=name,
+                        legendgroup=name,
+                        showlegend=row == 1 and seg == 0,
+                        mode="lines",
+                        fill="tozeroy" if i == 0 else "tonexty",
+                        line={"width": 0.5, "color": _PALETTE[i % len(_PALETTE)]},
+                        hovertemplate="%{customdata:.1f} MW",
+                    ),
+                    row=row,
+                    col=1,
+                    secondary_y=False,
+                )
         fig.add_trace(
             go.Scattergl(
-                x=price.index,
+                x=_local(pd.DatetimeIndex(price.index), tz),
                 y=price.to_numpy(),
                 name="real-time price (hourly mean)",
                 legendgroup="price",
                 showlegend=row == 1,
+                connectgaps=False,
                 line={"width": 0.7, "color": "black"},
                 hovertemplate="%{y:.2f} USD/MWh",
             ),
@@ -77,6 +132,8 @@ def _dispatch_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
         )
         fig.update_yaxes(title_text="MW", row=row, col=1, secondary_y=False)
         fig.update_yaxes(title_text="USD/MWh", row=row, col=1, secondary_y=True)
+    _shade_gaps(fig, _gap_runs(bt, "1h"), tz)
+    fig.update_xaxes(title_text=f"local time ({tz})", row=len(results), col=1)
     fig.update_layout(
         height=320 * len(results) + 80,
         title="Dispatch stack (hourly mean MW at the meter) against the real-time price",
@@ -85,23 +142,35 @@ def _dispatch_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
     return fig
 
 
-def _cumulative_figure(results: list[StrategyResult]) -> go.Figure:
+def _cumulative_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
+    tz = bt.window.timezone
     fig = go.Figure()
     for i, result in enumerate(results):
-        daily = result.ledger.intervals["net_margin_usd"].resample("1D").sum().cumsum()
+        margin = result.ledger.intervals["net_margin_usd"]
+        local = margin.set_axis(pd.DatetimeIndex(margin.index).tz_convert(tz))
+        # days without any price stay NaN, so the line breaks instead of running flat
+        daily = local.resample("1D").sum(min_count=1).cumsum()
         label = f"{result.name} (upper bound)" if result.policy.uses_hindsight else result.name
         fig.add_trace(
             go.Scatter(
-                x=daily.index,
+                x=pd.DatetimeIndex(daily.index).tz_localize(None),
                 y=daily.to_numpy(),
                 name=label,
+                connectgaps=False,
                 line={
                     "color": _PALETTE[i % len(_PALETTE)],
                     "dash": "dot" if result.policy.uses_hindsight else "solid",
                 },
             )
         )
-    fig.update_layout(title="Cumulative net margin", yaxis_title="USD", height=420, hovermode="x unified")
+    _shade_gaps(fig, _gap_runs(bt, "1D"), tz)
+    fig.update_layout(
+        title="Cumulative net margin (end of each local day)",
+        xaxis_title=f"local date ({tz})",
+        yaxis_title="USD",
+        height=420,
+        hovermode="x unified",
+    )
     return fig
 
 
@@ -171,7 +240,7 @@ def _table(bt: Backtest, results: list[StrategyResult], comparison: dict[str, An
 
 def render_report(bt: Backtest, results: list[StrategyResult], comparison: dict[str, Any]) -> str:
     """The report as one HTML document (plotly.js inlined once)."""
-    figures = [_dispatch_figure(bt, results), _cumulative_figure(results), _duration_figure(bt, results)]
+    figures = [_dispatch_figure(bt, results), _cumulative_figure(bt, results), _duration_figure(bt, results)]
     divs = [fig.to_html(full_html=False, include_plotlyjs=False) for fig in figures]
     gaps = bt.gaps
     gap_text = (

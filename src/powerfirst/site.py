@@ -297,12 +297,13 @@ _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
 
 
 def _unit_of(loc: tuple[int | str, ...]) -> str | None:
+    """The unit named by the innermost field with a unit suffix (a map such as
+    ``adders_usd_per_mwh.tdsp`` takes its parent's unit)."""
     for part in reversed(loc):
         if isinstance(part, str):
             for suffix, unit in _UNIT_SUFFIXES:
                 if part.endswith(suffix):
                     return unit
-            return None
     return None
 
 

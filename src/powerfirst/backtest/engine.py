@@ -69,8 +69,9 @@ def run_policy(
     initial = max_mw.copy() if initial_power_mw is None else np.asarray(initial_power_mw, dtype=np.float64)
     lags = np.array([f.min_off_intervals for f in fleets], dtype=np.int64)
 
-    prices = inputs.price_usd_per_mwh.copy()
-    prices.flags.writeable = False
+    # settled prices are copied in one interval at a time, so nothing after t-1 is reachable
+    # from an observation, not even through the view's base array
+    settled = np.full(t_count, np.nan)
     known = np.asarray(known_hashprice_usd_per_th_day, dtype=np.float64)
     times = inputs.times_utc
 
@@ -87,6 +88,10 @@ def run_policy(
     decide_seconds = 0.0
     report_every = max(t_count // 200, 1)
     for t in range(t_count):
+        if t > 0:
+            settled[t - 1] = inputs.price_usd_per_mwh[t - 1]
+        settled_view = settled[:t]
+        settled_view.flags.writeable = False
         held = np.array(
             [
                 stopped[f, max(0, t - lags[f] + 1) : t].sum() if lags[f] > 1 else 0.0
@@ -101,7 +106,7 @@ def run_policy(
         obs = Observation(
             step=t,
             interval_start_utc=times[t],
-            settled_prices_usd_per_mwh=prices[:t],
+            settled_prices_usd_per_mwh=settled_view,
             hashprice_usd_per_th_day=float(known[t]),
             power_mw=previous_view,
             available_mw=available_view,

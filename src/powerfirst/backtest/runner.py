@@ -23,7 +23,7 @@ from powerfirst.backtest.engine import PolicyRun, run_policy
 from powerfirst.bitcoin.hashprice import BundledHashprice, HashpriceSource, hashprice_source
 from powerfirst.dispatch.inputs import DispatchInputs, build_inputs
 from powerfirst.market.series import GapReport, PriceSeries
-from powerfirst.market.sources import parse_source
+from powerfirst.market.sources import BundledPriceSource, parse_source
 from powerfirst.market.window import Window, parse_window
 from powerfirst.policies import make_policy
 from powerfirst.policies.base import Policy
@@ -74,11 +74,23 @@ class Backtest:
         }
 
 
+def market_timezone(site: Site, spec: str) -> str:
+    """The zone that plain dates are read in: the site's ``timezone``; else the market of the price
+    source; for a CSV, the market of the site's own bundled price series; else UTC."""
+    if site.timezone:
+        return site.timezone
+    for candidate in (spec, site.contract.price_series):
+        source = parse_source(candidate)
+        if isinstance(source, BundledPriceSource):
+            return source.timezone
+    return "UTC"
+
+
 def prepare_backtest(site: Site, start: str, end: str, *, prices: str | None = None) -> Backtest:
     """Load the data of a backtest. ``prices`` (a SOURCE string) overrides the site's price series."""
     spec = prices or site.contract.price_series
-    source = parse_source(spec, timezone=site.timezone)
-    timezone = site.timezone or source.timezone
+    timezone = market_timezone(site, spec)
+    source = parse_source(spec, timezone=timezone)
     window = parse_window(start, end, timezone)
     series = source.load(window.start_utc, window.end_utc)
     gaps = series.gaps(window.start_utc, window.end_utc)
@@ -177,6 +189,10 @@ def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> di
             }
             for f in site.fleets
         },
+        "breakeven_basis": (
+            "mean over the window of each fleet's breakeven real-time price at the realised daily hashprice, "
+            "net of pool fee and adders (the breakeven strategy decides with the previous day's hashprice)"
+        ),
         "mean_breakeven_usd_per_mwh": {
             f.name: float(np.mean(breakevens[i])) for i, f in enumerate(site.fleets)
         },
@@ -218,6 +234,10 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
             "value_captured_pct": captured,
         }
     notes.append("'perfect' knows every future price: it is an upper bound on what any strategy can earn")
+    if bt.window.timezone == "UTC" and bt.site.timezone is None:
+        notes.append(
+            "dates were read as UTC days: set 'timezone' in the site file to read them in the market's local time"
+        )
     notes.append(
         FEES_NOTE
         if isinstance(bt.hashprice, BundledHashprice) and not bt.hashprice.tx_fees_btc_per_block

@@ -164,13 +164,13 @@ class CsvHashprice(HashpriceSource):
                 )
         dates = pd.to_datetime(frame["date_utc"], utc=True, errors="coerce")
         values = pd.to_numeric(frame["hashprice_usd_per_ph_day"], errors="coerce")
-        bad = dates.isna() | values.isna() | (values <= 0)
+        bad = dates.isna() | values.isna() | ~((values > 0) & (values <= 1_000_000))
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
                 f"{self.path}: row {row + 2}: date_utc={frame['date_utc'].iloc[row]!r}, "
                 f"hashprice_usd_per_ph_day={frame['hashprice_usd_per_ph_day'].iloc[row]!r}: "
-                "need a date and a positive number [USD/PH/day]"
+                "need a date and a number in (0, 1,000,000] USD/PH/day"
             )
         series = pd.Series(values.to_numpy() / 1000.0, index=pd.DatetimeIndex(dates).floor("D"))
         if series.index.has_duplicates:

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from powerfirst.bitcoin.economics import mining_revenue_usd_per_mwh
-from powerfirst.errors import DataError
+from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.series import PriceSeries
 from powerfirst.site import FixedBlockContract, Fleet, Site
 
@@ -210,7 +210,18 @@ def build_inputs(site: Site, prices: PriceSeries, hashprice_daily: pd.Series) ->
 
 
 def site_params(site: Site, interval_hours: float) -> SiteParams:
-    """The static part of a site at a given interval length."""
+    """The static part of a site at a given interval length.
+
+    Raises ConfigError when a fleet's restart time is longer than one interval: a start is booked
+    in the interval it happens, so a longer restart cannot be represented.
+    """
+    interval_min = interval_hours * 60.0
+    for i, fleet in enumerate(site.fleets):
+        if fleet.restart_time_min > interval_min + 1e-9:
+            raise ConfigError(
+                f"fleets[{i}].restart_time_min (fleet {fleet.name!r}) = {fleet.restart_time_min:g} minutes: "
+                f"must be at most the price interval, {interval_min:g} minutes"
+            )
     contract = site.contract
     block_mw, block_price = 0.0, 0.0
     if isinstance(contract, FixedBlockContract):

@@ -30,12 +30,17 @@ from powerfirst.errors import DataError
 from powerfirst.market.series import PriceSeries
 
 __all__ = [
+    "MAX_ABS_PRICE_USD_PER_MWH",
     "BundledPriceSource",
     "CsvPriceSource",
     "PriceSource",
     "bundled_sources",
     "parse_source",
 ]
+
+
+MAX_ABS_PRICE_USD_PER_MWH = 50_000.0
+"""Largest magnitude accepted from a user price file [USD/MWh]; ERCOT's cap is 5,000 (9,000 before 2023)."""
 
 
 class PriceSource(ABC):
@@ -224,6 +229,13 @@ class CsvPriceSource(PriceSource):
             row = int(np.flatnonzero(unparsable.to_numpy())[0])
             raise DataError(
                 f"{self.path}: row {row + 2}: {self.column} = {raw.iloc[row]!r} is not a number [USD/MWh]"
+            )
+        implausible = values.notna() & ~(values.abs() <= MAX_ABS_PRICE_USD_PER_MWH)
+        if implausible.any():
+            row = int(np.flatnonzero(implausible.to_numpy())[0])
+            raise DataError(
+                f"{self.path}: row {row + 2}: {self.column} = {raw.iloc[row]!r} USD/MWh is outside "
+                f"±{MAX_ABS_PRICE_USD_PER_MWH:,.0f} USD/MWh (no market clears there; check the units)"
             )
         series = pd.Series(
             values.to_numpy(dtype="float64"), index=pd.DatetimeIndex(stamps, name="interval_start_utc")

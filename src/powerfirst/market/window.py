@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
@@ -36,7 +37,16 @@ class Window:
         return f"{local_start.isoformat()} to {local_end.isoformat()} ({self.timezone}, end exclusive)"
 
 
+_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
 def _parse_point(text: str, timezone: str, *, field: str, is_end: bool) -> pd.Timestamp:
+    text = text.strip()
+    if not (_DATE.match(text) or _ISO_TIME.match(text)):
+        raise ConfigError(
+            f"{field} = {text!r}: give a date as YYYY-MM-DD (market-local, e.g. 2023-07-31) or an ISO-8601 "
+            "time such as 2023-07-31T05:00:00Z"
+        )
     try:
         stamp = pd.Timestamp(text)
     except ValueError:
@@ -44,7 +54,7 @@ def _parse_point(text: str, timezone: str, *, field: str, is_end: bool) -> pd.Ti
     if pd.isna(stamp):
         raise ConfigError(f"{field} = {text!r}: not a date (YYYY-MM-DD) or ISO-8601 time")
     if stamp.tzinfo is None:
-        if _DATE.match(text.strip()) and is_end:
+        if _DATE.match(text) and is_end:
             stamp = stamp + pd.Timedelta(days=1)
         try:
             stamp = stamp.tz_localize(timezone, ambiguous="raise", nonexistent="raise")
@@ -58,6 +68,10 @@ def _parse_point(text: str, timezone: str, *, field: str, is_end: bool) -> pd.Ti
 
 def parse_window(start: str, end: str, timezone: str) -> Window:
     """Read ``--start``/``--end`` (see the module docstring) into a UTC window."""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"time zone {timezone!r}: unknown IANA time zone (e.g. America/Chicago)") from None
     start_utc = _parse_point(start, timezone, field="--start", is_end=False)
     end_utc = _parse_point(end, timezone, field="--end", is_end=True)
     if end_utc <= start_utc:
