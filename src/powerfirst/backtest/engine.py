@@ -73,7 +73,6 @@ def run_policy(
     # from an observation, not even through the view's base array
     settled = np.full(t_count, np.nan)
     known = np.asarray(known_hashprice_usd_per_th_day, dtype=np.float64)
-    times = inputs.times_utc
 
     policy.reset(site)
     prepare_started = time.perf_counter()
@@ -82,7 +81,11 @@ def run_policy(
     prepare_seconds = time.perf_counter() - prepare_started
 
     power = np.zeros((len(fleets), t_count))
-    stopped = np.zeros((len(fleets), t_count))  # power switched off at t
+    # stopped_before[:, t] = power switched off in intervals before t; units switched off at k stay off
+    # through k + L − 1, so at t the held power is stopped_before[t] − stopped_before[t − L + 1]
+    stopped_before = np.zeros((len(fleets), t_count + 1))
+    fleet_index = np.arange(len(fleets))
+    times = list(inputs.times_utc)
     previous = initial.copy()
     adjusted = 0
     decide_seconds = 0.0
@@ -92,12 +95,8 @@ def run_policy(
             settled[t - 1] = inputs.price_usd_per_mwh[t - 1]
         settled_view = settled[:t]
         settled_view.flags.writeable = False
-        held = np.array(
-            [
-                stopped[f, max(0, t - lags[f] + 1) : t].sum() if lags[f] > 1 else 0.0
-                for f in range(len(fleets))
-            ]
-        )
+        window_start = np.clip(t - lags + 1, 0, t)
+        held = stopped_before[:, t] - stopped_before[fleet_index, window_start]
         available = np.maximum(max_mw - held, min_mw)
         previous_view = previous.copy()
         previous_view.flags.writeable = False
@@ -122,7 +121,7 @@ def run_policy(
         if np.any(np.abs(applied - decision) > _TOLERANCE_MW):
             adjusted += 1
         power[:, t] = applied
-        stopped[:, t] = np.clip(previous - applied, 0.0, None)
+        stopped_before[:, t + 1] = stopped_before[:, t] + np.clip(previous - applied, 0.0, None)
         previous = applied
         if progress is not None and (t + 1) % report_every == 0:
             progress(t + 1)

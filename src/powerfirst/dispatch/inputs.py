@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -66,6 +67,12 @@ class FleetParams:
         )
 
 
+def _frozen(values: list[float]) -> Array:
+    array = np.array(values, dtype=np.float64)
+    array.flags.writeable = False
+    return array
+
+
 @dataclass(frozen=True)
 class SiteParams:
     """What does not change from interval to interval: fleets, grid limit, contract terms."""
@@ -79,13 +86,41 @@ class SiteParams:
     block_price_usd_per_mwh: float
     interval_hours: float
 
-    @property
-    def max_power_mw(self) -> Array:
-        return np.array([f.max_power_mw for f in self.fleets])
+    # Per-fleet arrays, computed once: policies call these every interval. Treat them as read-only.
 
-    @property
+    @cached_property
+    def max_power_mw(self) -> Array:
+        """(F,) [MW at the meter]."""
+        return _frozen([f.max_power_mw for f in self.fleets])
+
+    @cached_property
     def min_power_mw(self) -> Array:
-        return np.array([f.min_power_mw for f in self.fleets])
+        """(F,) must-run [MW at the meter]."""
+        return _frozen([f.min_power_mw for f in self.fleets])
+
+    @cached_property
+    def switch_block_mw(self) -> Array:
+        """(F,) [MW]; 0 for fleets that switch unit by unit."""
+        return _frozen([f.switch_block_mw for f in self.fleets])
+
+    @cached_property
+    def merit_order(self) -> npt.NDArray[np.intp]:
+        """Fleet indices from the most to the least mining revenue per MWh (lowest J/TH × PUE first)."""
+        return np.argsort([f.efficiency_j_per_th * f.pue for f in self.fleets], kind="stable")
+
+    @cached_property
+    def _revenue_per_hashprice(self) -> Array:
+        """(F,) mining revenue net of pool fee per MWh at the meter per unit of hashprice (USD/TH/day)."""
+        return np.array(
+            [
+                float(
+                    mining_revenue_usd_per_mwh(
+                        1.0, f.efficiency_j_per_th, pue=f.pue, pool_fee_fraction=f.pool_fee_fraction
+                    )
+                )
+                for f in self.fleets
+            ]
+        )
 
     def must_run_conflict(self) -> str | None:
         """Why the site can never be dispatched (must-run power above the grid limit), or None."""
@@ -99,21 +134,12 @@ class SiteParams:
         )
 
     def mining_rate_usd_per_mwh(self, hashprice_usd_per_th_day: Array | float) -> Array:
-        """Mining revenue net of pool fee per MWh at the meter, (F, T) or (F,) [USD/MWh]."""
-        return np.stack(
-            [
-                np.asarray(
-                    mining_revenue_usd_per_mwh(
-                        hashprice_usd_per_th_day,
-                        f.efficiency_j_per_th,
-                        pue=f.pue,
-                        pool_fee_fraction=f.pool_fee_fraction,
-                    ),
-                    dtype=np.float64,
-                )
-                for f in self.fleets
-            ]
-        )
+        """Mining revenue net of pool fee per MWh at the meter, (F, T) or (F,) [USD/MWh].
+
+        Linear in the hashprice: see :func:`powerfirst.bitcoin.economics.mining_revenue_usd_per_mwh`.
+        """
+        rate: Array = np.multiply.outer(self._revenue_per_hashprice, np.asarray(hashprice_usd_per_th_day))
+        return rate
 
     def breakeven_usd_per_mwh(self, hashprice_usd_per_th_day: float) -> Array:
         """Real-time price at which each fleet's margin is zero, (F,) [USD/MWh].

@@ -95,15 +95,14 @@ def fill_merit_order(wanted_mw: Array, site: SiteParams, available_mw: Array) ->
     that switches in blocks gets whole blocks only (rounded down).
     """
     low = site.min_power_mw
-    blocks = np.array([f.switch_block_mw for f in site.fleets])
+    blocks = site.switch_block_mw
     high = np.maximum(np.minimum(available_mw, site.max_power_mw), low)
     target = np.maximum(_whole_blocks(np.clip(wanted_mw, low, high), blocks), low)
     if target.sum() <= site.grid_limit_mw + 1e-9:
         return target
     result = low.copy()
     headroom = site.grid_limit_mw - result.sum()
-    order = np.argsort([f.efficiency_j_per_th * f.pue for f in site.fleets], kind="stable")
-    for f in order:
+    for f in site.merit_order:
         extra = min(target[f] - low[f], max(headroom, 0.0))
         if blocks[f] > 0:
             extra = float(np.floor(extra / blocks[f] + 1e-6) * blocks[f])
