@@ -188,3 +188,44 @@ def test_validate_checks_the_price_series(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["validate", str(path)])
     assert result.exit_code != 0
     assert "HB_XX" in result.output
+
+
+def test_cli_overrides_fees_and_breakeven_parameters(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = [
+        "backtest",
+        str(EXAMPLES / "west-texas-fixed-block.yaml"),
+        "--start",
+        "2023-07-01",
+        "--end",
+        "2023-07-02",
+    ]
+    result = CliRunner().invoke(
+        app,
+        [
+            *args,
+            "--out",
+            str(out),
+            "--strategy",
+            "breakeven",
+            "--tx-fees-btc-per-block",
+            "0.3",
+            "--confirm-intervals",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "breakeven" / "summary.json").read_text())
+    assert summary["hashprice"]["tx_fees_btc_per_block"] == 0.3
+    assert summary["hashprice"]["note"] == ""
+    base = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "base"), "--strategy", "breakeven"])
+    assert base.exit_code == 0, base.output
+    plain = json.loads((tmp_path / "base" / "breakeven" / "summary.json").read_text())
+    # 0.3 BTC/block of fees on a 6.25 BTC subsidy raises mining revenue per hashing MWh by 4.8 %
+    assert summary["hashprice"]["mean_usd_per_ph_day"] == pytest.approx(
+        plain["hashprice"]["mean_usd_per_ph_day"] * 6.55 / 6.25
+    )
+    bad = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad"), "--tx-fees-btc-per-block", "-1"])
+    assert bad.exit_code == 2
+    assert "tx_fees_btc_per_block = -1.0 BTC/block" in bad.output
+    assert not (tmp_path / "bad").exists()

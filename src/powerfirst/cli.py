@@ -21,7 +21,7 @@ from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
 from powerfirst.market.sources import bundled_sources, parse_source
 from powerfirst.market.window import parse_window
 from powerfirst.policies import STRATEGIES, make_policy
-from powerfirst.site import load_site
+from powerfirst.site import Site, load_site, parse_site
 
 app = typer.Typer(
     name="powerfirst",
@@ -51,6 +51,20 @@ def _money(value: float | None) -> str:
     return "—" if value is None else f"{value / 1e6:,.2f}"
 
 
+def _with_overrides(site: Site, overrides: dict[tuple[str, ...], object]) -> Site:
+    """The site with CLI options written over its fields, validated like the file itself."""
+    given = {path: value for path, value in overrides.items() if value is not None}
+    if not given:
+        return site
+    data = site.model_dump(exclude_none=True)
+    for path, value in given.items():
+        node = data
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+    return parse_site(data, source="command-line options")
+
+
 @app.command()
 def backtest(
     site_file: Annotated[Path, typer.Argument(help="Site YAML file.", metavar="SITE.yaml")],
@@ -66,6 +80,18 @@ def backtest(
     prices: Annotated[
         str | None, typer.Option(help=_SOURCES_HELP + " Overrides the site's price series.")
     ] = None,
+    tx_fees_btc_per_block: Annotated[
+        float | None,
+        typer.Option(
+            help="Transaction fees per block added to the subsidy [BTC/block]; overrides the site file."
+        ),
+    ] = None,
+    hysteresis_usd_per_mwh: Annotated[
+        float | None, typer.Option(help="breakeven: return only below breakeven minus this [USD/MWh].")
+    ] = None,
+    confirm_intervals: Annotated[
+        int | None, typer.Option(help="breakeven: consecutive intervals past the threshold before switching.")
+    ] = None,
 ) -> None:
     """Backtest strategies on a site over real market history and write summaries and a report.
 
@@ -76,7 +102,14 @@ def backtest(
     names = strategy or list(STRATEGIES)
     try:
         check_output_dir(out)
-        site = load_site(site_file)
+        site = _with_overrides(
+            load_site(site_file),
+            {
+                ("bitcoin", "tx_fees_btc_per_block"): tx_fees_btc_per_block,
+                ("strategies", "breakeven", "hysteresis_usd_per_mwh"): hysteresis_usd_per_mwh,
+                ("strategies", "breakeven", "confirm_intervals"): confirm_intervals,
+            },
+        )
         for name in names:
             make_policy(name, site)  # unknown names fail before any work
         if len(set(names)) != len(names):
