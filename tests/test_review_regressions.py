@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,18 +15,21 @@ from typer.testing import CliRunner
 from powerfirst.backtest.engine import run_policy
 from powerfirst.backtest.runner import market_timezone, prepare_backtest
 from powerfirst.cli import app
-from powerfirst.dispatch.inputs import site_params
+from powerfirst.dispatch.inputs import DispatchInputs, site_params
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.sources import CsvPriceSource
 from powerfirst.market.window import parse_window
 from powerfirst.policies import AlwaysOnPolicy, Observation
-from powerfirst.site import load_site, parse_site
-from sitekit import fleet, make_inputs, make_site
+from powerfirst.site import Site, load_site, parse_site
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def test_no_future_price_is_reachable_through_the_view_base() -> None:
+def test_no_future_price_is_reachable_through_the_view_base(
+    site_factory: Callable[..., Site],
+    inputs_factory: Callable[..., DispatchInputs],
+    fleet_spec: Callable[..., dict[str, Any]],
+) -> None:
     prices = np.array([10.0, 20.0, 30.0, 40.0])
     leaks: list[float] = []
 
@@ -36,8 +41,8 @@ def test_no_future_price_is_reachable_through_the_view_base() -> None:
                 leaks.extend(float(v) for v in later if np.isfinite(v))
             return super().decide(obs)
 
-    site = make_site([fleet()])
-    inputs = make_inputs(site, prices)
+    site = site_factory([fleet_spec()])
+    inputs = inputs_factory(site, prices)
     run_policy(Peek(), inputs, inputs.hashprice_usd_per_th_day)
     assert leaks == []
 
@@ -63,8 +68,10 @@ def test_implausible_csv_prices_are_rejected(tmp_path: Path, value: str) -> None
         CsvPriceSource(path, "P").load(pd.Timestamp("2023-07-01T05:00Z"), pd.Timestamp("2023-07-02T05:00Z"))
 
 
-def test_restart_longer_than_an_interval_is_rejected() -> None:
-    site = make_site([fleet(restart_time_min=60)])
+def test_restart_longer_than_an_interval_is_rejected(
+    site_factory: Callable[..., Site], fleet_spec: Callable[..., dict[str, Any]]
+) -> None:
+    site = site_factory([fleet_spec(restart_time_min=60)])
     assert site_params(site, 1.0).fleets[0].restart_hours == 1.0
     with pytest.raises(
         ConfigError, match=r"fleets\[0\].restart_time_min .* = 60 minutes: .* at most .* 15 minutes"
@@ -72,7 +79,7 @@ def test_restart_longer_than_an_interval_is_rejected() -> None:
         site_params(site, 0.25)
 
 
-def test_csv_dates_are_read_in_the_market_zone_of_the_site() -> None:
+def test_csv_dates_are_read_in_the_market_zone_of_the_site(fleet_spec: Callable[..., dict[str, Any]]) -> None:
     site = load_site(EXAMPLES / "west-texas-fixed-block.yaml")
     assert market_timezone(site, "elsewhere/prices.csv:HB_WEST") == "America/Chicago"
     bare = parse_site(
@@ -80,7 +87,7 @@ def test_csv_dates_are_read_in_the_market_zone_of_the_site() -> None:
             "name": "csv only",
             "grid": {"connection_limit_mw": 10},
             "contract": {"kind": "index", "price_series": "a.csv:P"},
-            "fleets": [fleet()],
+            "fleets": [fleet_spec()],
         }
     )
     assert market_timezone(bare, "a.csv:P") == "UTC"
@@ -165,7 +172,7 @@ def test_breakeven_rejects_non_finite_and_absurd_input(args: list[str], flag: st
     assert flag in result.output
 
 
-def test_adder_errors_name_the_unit() -> None:
+def test_adder_errors_name_the_unit(fleet_spec: Callable[..., dict[str, Any]]) -> None:
     with pytest.raises(ConfigError, match=r"adders_usd_per_mwh.tdsp = 'abc' USD/MWh"):
         parse_site(
             {
@@ -176,7 +183,7 @@ def test_adder_errors_name_the_unit() -> None:
                     "price_series": "a.csv:P",
                     "adders_usd_per_mwh": {"tdsp": "abc"},
                 },
-                "fleets": [fleet()],
+                "fleets": [fleet_spec()],
             }
         )
 

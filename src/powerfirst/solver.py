@@ -182,6 +182,8 @@ class HighsSolver(Solver):
         if status_enum.has_solution:
             x = np.asarray(h.getSolution().col_value, dtype=np.float64)
             objective = float(info.objective_function_value)
+            if model_status == highspy.HighsModelStatus.kModelEmpty:
+                objective = float(lp.c @ x) + lp.offset if x.size else lp.offset
         gap = float(info.mip_gap) if lp.is_mip and status_enum.has_solution else None
         bound = objective
         if lp.is_mip and status_enum.has_solution:

@@ -154,7 +154,7 @@ class CsvHashprice(HashpriceSource):
         if not self.path.is_file():
             raise DataError(f"{self.path}: hashprice file not found")
         try:
-            frame = pd.read_csv(self.path)
+            frame = pd.read_csv(self.path, dtype=str, keep_default_na=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise DataError(f"{self.path}: not a readable CSV file ({exc})") from None
         for column in ("date_utc", "hashprice_usd_per_ph_day"):
@@ -162,15 +162,15 @@ class CsvHashprice(HashpriceSource):
                 raise DataError(
                     f"{self.path}: missing column {column!r}; columns found: {', '.join(frame.columns)}"
                 )
-        dates = pd.to_datetime(frame["date_utc"], utc=True, errors="coerce")
+        dates = pd.to_datetime(frame["date_utc"], utc=True, errors="coerce", format="ISO8601")
         values = pd.to_numeric(frame["hashprice_usd_per_ph_day"], errors="coerce")
         bad = dates.isna() | values.isna() | ~((values > 0) & (values <= 1_000_000))
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
-                f"{self.path}: row {row + 2}: date_utc={frame['date_utc'].iloc[row]!r}, "
-                f"hashprice_usd_per_ph_day={frame['hashprice_usd_per_ph_day'].iloc[row]!r}: "
-                "need a date and a number in (0, 1,000,000] USD/PH/day"
+                f"{self.path}: row {row + 2}: date_utc = {frame['date_utc'].iloc[row]}, "
+                f"hashprice_usd_per_ph_day = {frame['hashprice_usd_per_ph_day'].iloc[row]} USD/PH/day: "
+                "need a date (YYYY-MM-DD) and a number in (0, 1,000,000]"
             )
         series = pd.Series(values.to_numpy() / 1000.0, index=pd.DatetimeIndex(dates).floor("D"))
         if series.index.has_duplicates:

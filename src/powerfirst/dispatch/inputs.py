@@ -125,12 +125,13 @@ class SiteParams:
     def must_run_conflict(self) -> str | None:
         """Why the site can never be dispatched (must-run power above the grid limit), or None."""
         must_run = float(self.min_power_mw.sum())
-        if must_run <= self.grid_limit_mw + 1e-6:
+        # tighter than the solver's feasibility tolerance, so a site the LP rejects never passes here
+        if must_run <= self.grid_limit_mw * (1 + 1e-12) + 1e-9:
             return None
-        parts = ", ".join(f"{f.name!r} {f.min_power_mw:g} MW" for f in self.fleets if f.min_power_mw > 0)
+        parts = ", ".join(f"{f.name!r} {f.min_power_mw:.10g} MW" for f in self.fleets if f.min_power_mw > 0)
         return (
-            f"must-run power {must_run:g} MW ({parts}) exceeds the grid connection limit "
-            f"{self.grid_limit_mw:g} MW: lower min_power_fraction or raise grid.connection_limit_mw"
+            f"must-run power {must_run:.10g} MW ({parts}) exceeds the grid connection limit "
+            f"{self.grid_limit_mw:.10g} MW: lower min_power_fraction or raise grid.connection_limit_mw"
         )
 
     def mining_rate_usd_per_mwh(self, hashprice_usd_per_th_day: Array | float) -> Array:

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from powerfirst.dispatch.inputs import DispatchInputs
+from powerfirst.dispatch.inputs import DispatchInputs, SiteParams
 from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
 from powerfirst.errors import PolicyError
 from powerfirst.policies.base import HindsightPolicy, Observation
@@ -27,6 +27,10 @@ class PerfectHindsightPolicy(HindsightPolicy):
     def __init__(self, solver: Solver | None = None) -> None:
         self.solver = solver
         self.plan: DispatchPlan | None = None
+
+    def reset(self, site: SiteParams) -> None:
+        super().reset(site)
+        self.plan = None
 
     def prepare(self, realised: DispatchInputs, initial_power_mw: Array) -> None:
         self.plan = optimize_dispatch(realised, initial_power_mw=initial_power_mw, solver=self.solver)
