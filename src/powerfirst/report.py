@@ -28,6 +28,7 @@ __all__ = ["render_report", "write_report"]
 _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 _DURATION_POINTS = 2000
 _MAX_BANDS = 300
+_LABEL_POSITIONS = ("top right", "bottom right", "top left", "bottom left")
 
 
 def _usd(value: float | None) -> str:
@@ -88,6 +89,15 @@ def _dispatch_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
     )
     # hours without any price stay empty (NaN): lines and fills break there, nothing is drawn as 0 MW
     price = bt.prices.prices.dropna().resample("1h").mean()
+    hourly_prices = price.dropna().to_numpy()
+    price_range = (
+        [
+            min(0.0, float(np.percentile(hourly_prices, 0.5))) - 10.0,
+            float(np.percentile(hourly_prices, 99.5)) * 1.5,
+        ]
+        if hourly_prices.size
+        else None
+    )
     for row, result in enumerate(results, start=1):
         frame = result.ledger.intervals
         hourly = {
@@ -131,12 +141,15 @@ def _dispatch_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
             secondary_y=True,
         )
         fig.update_yaxes(title_text="MW", row=row, col=1, secondary_y=False)
-        fig.update_yaxes(title_text="USD/MWh", row=row, col=1, secondary_y=True)
+        fig.update_yaxes(title_text="USD/MWh", range=price_range, row=row, col=1, secondary_y=True)
     _shade_gaps(fig, _gap_runs(bt, "1h"), tz)
     fig.update_xaxes(title_text=f"local time ({tz})", row=len(results), col=1)
     fig.update_layout(
         height=320 * len(results) + 80,
-        title="Dispatch stack (hourly mean MW at the meter) against the real-time price",
+        title=(
+            "Dispatch stack (hourly mean MW at the meter) against the real-time price "
+            "(price axis clipped at 1.5 × its 99.5th percentile)"
+        ),
         hovermode="x unified",
     )
     return fig
@@ -188,25 +201,30 @@ def _duration_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
             y=value,
             line={"color": _PALETTE[i % len(_PALETTE)], "dash": "dash"},
             annotation_text=f"{name} breakeven {value:.1f} USD/MWh",
-            annotation_position="top right",
+            annotation_position=_LABEL_POSITIONS[i % len(_LABEL_POSITIONS)],
         )
     fig.update_layout(
         title="Price-duration curve with each fleet's mean breakeven (fleets lose money above their line)",
         xaxis_title="hours at or above price",
         yaxis_title="USD/MWh",
         yaxis={"type": "linear"},
-        height=460,
+        height=480,
+        margin={"b": 110},
     )
     if prices.size:
-        top = float(np.percentile(prices, 99.5))
-        low = float(min(prices.min(), 0.0))
-        fig.update_yaxes(range=[low - 10, max(top, max(breakevens.values(), default=0.0)) * 1.3])
+        all_prices = bt.inputs.price_usd_per_mwh
+        top = max(2.5 * max(breakevens.values(), default=0.0), float(np.percentile(all_prices, 97.0)))
+        low = min(0.0, float(np.percentile(all_prices, 0.5))) - 10.0
+        fig.update_yaxes(range=[low, top])
         fig.add_annotation(
-            text="y-axis clipped at 1.3 × the 99.5th percentile; spikes above it are in intervals.parquet",
+            text=(
+                "y-axis from the 0.5th percentile to 2.5 × the highest breakeven (or the 97th percentile); "
+                "the extremes are in intervals.parquet"
+            ),
             xref="paper",
             yref="paper",
             x=1,
-            y=-0.18,
+            y=-0.26,
             showarrow=False,
             font={"size": 11},
         )
