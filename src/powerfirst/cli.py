@@ -132,11 +132,11 @@ def backtest(
                     bar.update(task, completed=done)
 
                 results.append(run_strategy(bt, name, progress=advance))
-        paths = write_outputs(out, bt, results)
+        compared = comparison(bt, results)
+        paths = write_outputs(out, bt, results, compared)
     except PowerfirstError as exc:
         _fail(exc)
         return
-    compared = comparison(bt, results)
     table = Table(title=f"{site.name} — {bt.prices.name}, {bt.window.describe()}")
     for column in (
         "strategy",

@@ -48,7 +48,9 @@ def _is_strategy_folder(path: Path) -> bool:
     return path.is_dir() and (path / "summary.json").is_file() and (path / "intervals.parquet").is_file()
 
 
-def write_outputs(out_dir: Path, bt: Backtest, results: list[StrategyResult]) -> dict[str, Path]:
+def write_outputs(
+    out_dir: Path, bt: Backtest, results: list[StrategyResult], compared: dict[str, Any] | None = None
+) -> dict[str, Path]:
     """Write every file of the backtest under ``out_dir``; returns the paths by name.
 
     Files are written into a temporary folder beside ``out_dir`` first and moved into place only
@@ -56,14 +58,16 @@ def write_outputs(out_dir: Path, bt: Backtest, results: list[StrategyResult]) ->
     of an earlier run that this run did not repeat are removed, so ``out_dir`` never mixes windows.
     """
     try:
-        return _write(out_dir, bt, results)
+        return _write(out_dir, bt, results, comparison(bt, results) if compared is None else compared)
     except OSError as exc:
         raise ConfigError(
             f"--out = {str(out_dir)!r}: cannot write the results ({exc.strerror or exc})"
         ) from None
 
 
-def _write(out_dir: Path, bt: Backtest, results: list[StrategyResult]) -> dict[str, Path]:
+def _write(
+    out_dir: Path, bt: Backtest, results: list[StrategyResult], compared: dict[str, Any]
+) -> dict[str, Path]:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}-", dir=out_dir.parent) as tmp:
         staging = Path(tmp)
@@ -73,7 +77,6 @@ def _write(out_dir: Path, bt: Backtest, results: list[StrategyResult]) -> dict[s
             _write_json(staging / result.name / "summary.json", result.summary)
             result.ledger.intervals.to_parquet(staging / result.name / "intervals.parquet", engine="pyarrow")
             names += [f"{result.name}/summary.json", f"{result.name}/intervals.parquet"]
-        compared = comparison(bt, results)
         _write_json(staging / "comparison.json", compared)
         write_report(staging / "report.html", bt, results, compared)
         names += ["comparison.json", "report.html"]

@@ -63,13 +63,20 @@ class Backtest:
             "end": "exclusive",
         }
 
+    @property
+    def fees_note(self) -> str:
+        """The warning that mining revenue excludes fees, when the bundled hashprice has none ("" otherwise)."""
+        if isinstance(self.hashprice, BundledHashprice) and not self.hashprice.tx_fees_btc_per_block:
+            return FEES_NOTE
+        return ""
+
     def hashprice_dict(self) -> dict[str, Any]:
         fees = getattr(self.hashprice, "tx_fees_btc_per_block", None)
         return {
             "source": self.hashprice.description,
             "tx_fees_btc_per_block": fees,
             "fees_included": bool(fees) if fees is not None else None,
-            "note": FEES_NOTE if isinstance(self.hashprice, BundledHashprice) and not fees else "",
+            "note": self.fees_note,
             "mean_usd_per_ph_day": float(np.mean(self.inputs.hashprice_usd_per_th_day) * 1000.0),
         }
 
@@ -238,11 +245,7 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
         notes.append(
             "dates were read as UTC days: set 'timezone' in the site file to read them in the market's local time"
         )
-    notes.append(
-        FEES_NOTE
-        if isinstance(bt.hashprice, BundledHashprice) and not bt.hashprice.tx_fees_btc_per_block
-        else ""
-    )
+    notes.append(bt.fees_note)
     return {
         "site": bt.site.name,
         "price_source": bt.prices.name,

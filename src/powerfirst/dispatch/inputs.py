@@ -207,15 +207,6 @@ class DispatchInputs:
         value = (self.price_usd_per_mwh - site.block_price_usd_per_mwh) * site.block_mw
         return float(np.sum(value) * site.interval_hours)
 
-    def slice(self, start: int, stop: int) -> DispatchInputs:
-        """The same site over intervals [start, stop)."""
-        return DispatchInputs(
-            site=self.site,
-            times_utc=self.times_utc[start:stop],
-            price_usd_per_mwh=self.price_usd_per_mwh[start:stop],
-            hashprice_usd_per_th_day=self.hashprice_usd_per_th_day[start:stop],
-        )
-
 
 def build_inputs(site: Site, prices: PriceSeries, hashprice_daily: pd.Series) -> DispatchInputs:
     """Arrays for ``site`` over the intervals of ``prices`` that have a price (gaps excluded)."""
