@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Main job: backtest the bundled West Texas example over 2023 with all three strategies,
-# print the comparison and write the report to out/west-texas-2023/report.html.
+# Main job: backtest the bundled examples over 2023 and write their reports.
+#  1. West Texas mining site: perfect, breakeven, always-on → out/west-texas-2023/
+#  2. West Texas hybrid site (ASICs + GPU hall, 4CP, ancillary services): perfect, rule-based,
+#     breakeven → out/west-texas-hybrid-2023/
+# Extra arguments go to both runs (e.g. --tx-fees-btc-per-block 0.3).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/scripts/bootstrap.sh"
 cd "$root"
-exec .venv/bin/powerfirst backtest examples/west-texas-fixed-block.yaml \
+.venv/bin/powerfirst backtest examples/west-texas-fixed-block.yaml \
   --start 2023-01-01 --end 2023-12-31 \
   --strategy perfect --strategy breakeven --strategy always-on \
   --out out/west-texas-2023 "$@"
+exec .venv/bin/powerfirst backtest examples/west-texas-hybrid.yaml \
+  --start 2023-01-01 --end 2023-12-31 \
+  --strategy perfect --strategy rule-based --strategy breakeven \
+  --out out/west-texas-hybrid-2023 "$@"

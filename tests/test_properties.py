@@ -19,6 +19,7 @@ from powerfirst.dispatch.inputs import DispatchInputs, site_params
 from powerfirst.dispatch.optimize import optimize_dispatch
 from powerfirst.policies import fill_merit_order
 from powerfirst.site import Site
+from site_strategies import contract_specs, fleet_specs
 
 Array = npt.NDArray[np.float64]
 SiteFactory = Callable[..., Site]
@@ -32,26 +33,6 @@ PROPERTY_SETTINGS = settings(max_examples=50, deadline=None, suppress_health_che
 
 
 @st.composite
-def fleet_specs(draw: st.DrawFn, name: str, interval_minutes: int, blocks: bool) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "name": name,
-        "units": draw(st.integers(100, 2000)),
-        "hashrate_ths": draw(st.floats(50.0, 250.0)),
-        "power_w": draw(st.floats(2500.0, 3600.0)),
-        "pue": draw(st.floats(1.0, 1.3)),
-        "pool_fee_fraction": draw(st.floats(0.0, 0.03)),
-        "min_off_time_min": draw(st.sampled_from([0.0, 0.0, 10.0, 15.0, 45.0, 120.0])),
-        "restart_time_min": draw(st.sampled_from([0.0, 5.0, float(interval_minutes)])),
-        "min_power_fraction": draw(st.sampled_from([0.0, 0.0, 0.2, 0.5])),
-    }
-    if blocks:
-        block = draw(st.sampled_from([50, 100, 250]))
-        spec["units"] = block * draw(st.integers(1, 8))
-        spec["switch_block_units"] = block
-    return spec
-
-
-@st.composite
 def cases(draw: st.DrawFn, blocks: bool = False) -> dict[str, Any]:
     """A site as plain data (fleets, contract, grid as a share of the feasible range) and its arrays."""
     interval_minutes = draw(st.sampled_from([5, 15, 60]))
@@ -59,15 +40,7 @@ def cases(draw: st.DrawFn, blocks: bool = False) -> dict[str, Any]:
         draw(fleet_specs(f"f{i}", interval_minutes, blocks and i == 0))
         for i in range(draw(st.integers(1, 2)))
     ]
-    contract: dict[str, Any] = {"kind": "index", "price_series": "p.csv:P"}
-    if draw(st.booleans()):
-        contract = {
-            "kind": "fixed_block",
-            "price_series": "p.csv:P",
-            "block_mw": draw(st.floats(0.5, 8.0)),
-            "block_price_usd_per_mwh": draw(st.floats(-10.0, 80.0)),
-        }
-    contract["adders_usd_per_mwh"] = {"a": draw(st.floats(0.0, 10.0))}
+    contract = draw(contract_specs())
     count = draw(st.integers(2, 48))
     prices = draw(st.lists(st.floats(-100.0, 600.0), min_size=count, max_size=count))
     # a daily hashprice that may change once inside the window, and a published (known) one that lags

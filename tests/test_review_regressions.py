@@ -115,7 +115,12 @@ def test_out_never_mixes_runs(tmp_path: Path) -> None:
         app, ["backtest", site, "--start", "2023-08-01", "--end", "2023-08-01", "--out", str(out)]
     )
     assert first.exit_code == 0, first.output
-    assert {p.name for p in out.iterdir() if p.is_dir()} == {"perfect", "breakeven", "always-on"}
+    assert {p.name for p in out.iterdir() if p.is_dir()} == {
+        "perfect",
+        "breakeven",
+        "always-on",
+        "rule-based",
+    }
     second = runner.invoke(
         app,
         [

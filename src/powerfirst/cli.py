@@ -16,7 +16,7 @@ from powerfirst.asic_catalog import asic_models
 from powerfirst.backtest.outputs import check_output_dir, write_outputs
 from powerfirst.backtest.runner import StrategyResult, comparison, prepare_backtest, run_strategy
 from powerfirst.bitcoin.economics import breakeven_usd_per_mwh
-from powerfirst.dispatch.inputs import site_params
+from powerfirst.dispatch.inputs import SiteParams, site_params
 from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
 from powerfirst.market.sources import bundled_sources, parse_source
 from powerfirst.market.window import parse_window
@@ -31,7 +31,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # wide enough for the comparison table when output goes to a file or a pipe
-console = Console() if sys.stdout.isatty() else Console(width=130)
+console = Console() if sys.stdout.isatty() else Console(width=170)
 err_console = Console(stderr=True)
 
 _SOURCES_HELP = (
@@ -138,17 +138,15 @@ def backtest(
         _fail(exc)
         return
     table = Table(title=f"{site.name} — {bt.prices.name}, {bt.window.describe()}")
-    for column in (
-        "strategy",
-        "net margin M USD",
-        "value captured",
-        "mining M USD",
-        "sell-back M USD",
-        "power cost M USD",
-        "all-in USD/MWh",
-        "mean uptime",
-        "time s",
-    ):
+    hybrid = site.gpu_hall is not None
+    programs = site.ancillary is not None or site.heat_offtake is not None or site.fourcp is not None
+    columns = ["strategy", "net margin M USD", "value captured", "mining M USD"]
+    if hybrid:
+        columns.append("AI M USD")
+    if programs:
+        columns.append("AS+heat−4CP M USD")
+    columns += ["sell-back M USD", "power cost M USD", "all-in USD/MWh", "mean uptime", "time s"]
+    for column in columns:
         if column == "strategy":
             table.add_column(column, no_wrap=True)
         else:
@@ -158,11 +156,21 @@ def backtest(
         captured = compared["strategies"][r.name]["value_captured_pct"]
         all_in = s["all_in_power_cost_usd_per_mwh"]
         uptime = sum(s["uptime"].values()) / len(s["uptime"])
-        table.add_row(
+        revenue, cost = s["revenue_usd"], s["cost_usd"]
+        row = [
             r.name + (" (upper bound)" if r.policy.uses_hindsight else ""),
             _money(s["net_margin_usd"]),
             "—" if captured is None else f"{captured:.1f} %",
-            _money(s["revenue_usd"]["mining"]),
+            _money(revenue["mining"]),
+        ]
+        if hybrid:
+            row.append(
+                _money(revenue["inference"] + revenue["training"] + revenue["rental"] - cost["sla_penalty"])
+            )
+        if programs:
+            row.append(_money(revenue["ancillary"] + revenue["heat"] - cost["fourcp_charge"]))
+        table.add_row(
+            *row,
             _money(s["revenue_usd"]["power_sellback"]),
             _money(s["cost_usd"]["energy"] + s["cost_usd"]["adders"]),
             "—" if all_in is None else f"{all_in:.2f}",
@@ -221,6 +229,54 @@ def breakeven(
     console.print(f"{value:.2f} USD/MWh")
 
 
+def _streams_lines(site: Site, params: SiteParams) -> list[str]:
+    """One line per stream beyond mining, for ``validate``."""
+    lines = []
+    hall, cfg = params.hall, site.gpu_hall
+    if hall is not None and cfg is not None:
+        lines.append(
+            f"GPU hall {hall.name!r}: {hall.gpus:,.0f} GPUs, {hall.idle_power_mw:.2f} MW idle, "
+            f"{hall.max_power_mw:.2f} MW with every GPU working (PUE {cfg.pue:g})"
+        )
+        if cfg.inference is not None:
+            inf = cfg.inference
+            lines.append(
+                f"  inference: demand {inf.demand.kind}, {inf.price_usd_per_gpu_hour:g} USD/GPU-hour, "
+                f"SLA {inf.sla_availability_fraction:g} per month, penalty {inf.penalty_usd_per_gpu_hour:g} USD/GPU-hour"
+            )
+        for job in hall.jobs:
+            lines.append(
+                f"  training {job.name!r}: {job.gpu_hours:,.0f} GPU-hours on {job.min_gpus:g}-{job.max_gpus:g} GPUs "
+                f"from {job.release_utc.isoformat()} to {job.deadline_utc.isoformat()}, value {job.value_usd:,.0f} USD"
+            )
+        if cfg.rental is not None:
+            price = (
+                f"{cfg.rental.price_usd_per_gpu_hour:g} USD/GPU-hour"
+                if cfg.rental.price_usd_per_gpu_hour is not None
+                else f"price series {cfg.rental.price_series}"
+            )
+            lines.append(
+                f"  rentals: {price}, slices of {hall.rental_slice_hours:g} h, up to {hall.rental_max_gpus:,.0f} GPUs"
+            )
+    if site.heat_offtake is not None:
+        h = site.heat_offtake
+        lines.append(
+            f"heat offtake: up to {h.max_mwth:g} MW thermal at {h.price_usd_per_mwh_thermal:g} USD/MWh thermal, "
+            f"{h.recovery_mwth_per_mw:g} MW thermal per MW of ASIC power"
+        )
+    if site.fourcp is not None:
+        lines.append(
+            f"4CP: {site.fourcp.rate_usd_per_mw_year:,.0f} USD per MW-year of load at the June-September peaks"
+        )
+    if site.ancillary is not None:
+        cap = site.ancillary.max_offer_mw
+        lines.append(
+            f"ancillary offers: {', '.join(site.ancillary.products)}"
+            + (f", up to {cap:g} MW" if cap is not None else ", up to the running curtailable ASIC power")
+        )
+    return lines
+
+
 @app.command()
 def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) -> None:
     """Check a site file and show its fleets."""
@@ -248,7 +304,14 @@ def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) ->
         )
     console.print(table)
     console.print(f"all fleets at full power: {site.max_load_mw:.2f} MW; must-run: {site.must_run_mw:.2f} MW")
-    conflict = site_params(site, 1.0).must_run_conflict()
+    try:
+        params = site_params(site, 0.25, site.timezone or parse_source(site.contract.price_series).timezone)
+    except PowerfirstError as exc:
+        _fail(exc)
+        return
+    for line in _streams_lines(site, params):
+        console.print(line, highlight=False)
+    conflict = params.must_run_conflict()
     if conflict:
         _fail(InfeasibleError("the site cannot be dispatched", explanation=[conflict]))
 

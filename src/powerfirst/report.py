@@ -6,7 +6,18 @@ Charts:
    real-time price on a second axis;
 2. cumulative net margin per strategy (daily);
 3. price-duration curve: the window's real-time prices sorted high to low, with each fleet's mean
-   breakeven price as a horizontal line.
+   breakeven price as a horizontal line;
+4. for a site with a GPU hall: the hall's GPUs per workload over time (inference served, each
+   training job, rental, idle; stacked) with the inference demand as a line, per strategy.
+
+Tables: the per-strategy summary (with a column per stream the site has: inference, training value,
+rental, heat and ancillary revenue; SLA penalty and 4CP charge as costs) and, for a site with a GPU
+hall or grid programs, per strategy its training jobs, monthly inference SLA and 4CP peaks.
+
+Times are market-local wall-clock; intervals without a price are grey bands, never drawn as 0.
+Long windows are binned (dispatch: hourly means; GPU hall: hourly or coarser means, at most
+``_GPU_POINTS`` bins; price-duration: at most ``_DURATION_POINTS`` points; at most ``_MAX_BANDS``
+gap bands) so a year's report stays a few MB.
 """
 
 from __future__ import annotations
@@ -29,6 +40,13 @@ _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#
 _DURATION_POINTS = 2000
 _MAX_BANDS = 300
 _LABEL_POSITIONS = ("top right", "bottom right", "top left", "bottom left")
+_GPU_POINTS = 1500
+"""Most time bins per trace of the GPU-hall figure: the finest of ``_GPU_BINS`` that fits."""
+_GPU_BINS = ("1h", "2h", "3h", "6h", "12h", "1D")
+_INFERENCE_COLOR = "#2ca02c"
+_RENTAL_COLOR = "#ff7f0e"
+_IDLE_COLOR = "#c7c7c7"
+_JOB_PALETTE = ["#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#1f77b4", "#d62728"]
 
 
 def _usd(value: float | None) -> str:
@@ -40,10 +58,18 @@ def _local(index: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
     return index.tz_convert(timezone).tz_localize(None)
 
 
+def _bin_local(frame: pd.DataFrame, timezone: str, freq: str) -> pd.DataFrame:
+    """Means over ``freq`` bins aligned to market-local midnight; a bin without data is NaN."""
+    local = frame.set_axis(pd.DatetimeIndex(frame.index).tz_convert(timezone))
+    return local.resample(freq).mean()
+
+
 def _gap_runs(bt: Backtest, freq: str) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
-    """[start, end) of runs of ``freq`` bins with no price at all, in UTC (at most _MAX_BANDS)."""
+    """[start, end) of runs of ``freq`` bins (market-local, as the charts bin) with no price at all
+    (at most _MAX_BANDS)."""
     grid = bt.prices.expected_index(bt.window.start_utc, bt.window.end_utc)
-    present = pd.Series(grid.isin(bt.inputs.times_utc), index=grid).resample(freq).sum()
+    local = grid.tz_convert(bt.window.timezone)
+    present = pd.Series(grid.isin(bt.inputs.times_utc), index=local).resample(freq).sum()
     empty = (present == 0).to_numpy()
     runs: list[tuple[pd.Timestamp, pd.Timestamp]] = []
     start = None
@@ -231,35 +257,328 @@ def _duration_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
     return fig
 
 
+def _gpu_bin(bt: Backtest) -> str:
+    """The finest bin of ``_GPU_BINS`` that puts at most ``_GPU_POINTS`` bins in the window."""
+    hours = (bt.window.end_utc - bt.window.start_utc) / pd.Timedelta(hours=1)
+    for freq in _GPU_BINS:
+        if hours / (pd.Timedelta(freq) / pd.Timedelta(hours=1)) <= _GPU_POINTS:
+            return freq
+    return _GPU_BINS[-1]
+
+
+def _strategy_heading(result: StrategyResult) -> str:
+    """HTML strategy name, marked when it knows the future (as in the summary table)."""
+    return html.escape(result.name) + (" <em>(upper bound)</em>" if result.policy.uses_hindsight else "")
+
+
+def _hall_layers(bt: Backtest) -> list[tuple[str, str, str]]:
+    """(ledger column, legend name, colour) of each stacked workload of the hall, bottom first."""
+    hall = bt.inputs.site.hall
+    if hall is None:
+        return []
+    layers = [("inference_gpus", "inference (served)", _INFERENCE_COLOR)] if hall.has_inference else []
+    layers += [
+        (f"training_gpus__{job.name}", f"training: {job.name}", _JOB_PALETTE[k % len(_JOB_PALETTE)])
+        for k, job in enumerate(hall.jobs)
+    ]
+    if hall.has_rental:
+        layers.append(("rental_gpus", "rental", _RENTAL_COLOR))
+    layers.append(("idle_gpus", "idle", _IDLE_COLOR))
+    return layers
+
+
+def _hall_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
+    """GPUs per workload (bin means, stacked) with the inference demand, one panel per strategy."""
+    hall = bt.inputs.site.hall
+    assert hall is not None
+    tz = bt.window.timezone
+    freq = _gpu_bin(bt)
+    layers = _hall_layers(bt)
+    demand_column = ["inference_demand_gpus"] if hall.has_inference else []
+    fig = make_subplots(
+        rows=len(results),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08 if len(results) > 1 else 0.04,
+        subplot_titles=[f"{r.name} — {r.policy.label}" for r in results],
+    )
+    for row, result in enumerate(results, start=1):
+        binned = _bin_local(result.ledger.intervals[[c for c, _, _ in layers] + demand_column], tz, freq)
+        x = _local(pd.DatetimeIndex(binned.index), tz)
+        for seg, (first, last) in enumerate(_segments(binned[layers[0][0]].notna().to_numpy())):
+            stacked = None
+            for i, (column, label, color) in enumerate(layers):
+                part = binned[column].iloc[first:last]
+                stacked = part if stacked is None else stacked + part
+                fig.add_trace(
+                    go.Scatter(
+                        x=x[first:last],
+                        y=stacked.to_numpy(),
+                        customdata=part.to_numpy(),
+                        name=label,
+                        legendgroup=label,
+                        showlegend=row == 1 and seg == 0,
+                        mode="lines",
+                        fill="tozeroy" if i == 0 else "tonexty",
+                        line={"width": 0.5, "color": color},
+                        hovertemplate="%{customdata:,.0f} GPUs",
+                    ),
+                    row=row,
+                    col=1,
+                )
+        if demand_column:
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=binned[demand_column[0]].to_numpy(),
+                    name="inference demand",
+                    legendgroup="inference demand",
+                    showlegend=row == 1,
+                    mode="lines",
+                    connectgaps=False,
+                    line={"width": 1.2, "color": "black", "dash": "dot"},
+                    hovertemplate="%{y:,.0f} GPUs",
+                ),
+                row=row,
+                col=1,
+            )
+        fig.update_yaxes(title_text="GPUs", range=[0.0, hall.gpus * 1.04], row=row, col=1)
+    _shade_gaps(fig, _gap_runs(bt, freq), tz)
+    fig.update_xaxes(title_text=f"local time ({tz})", row=len(results), col=1)
+    fig.update_layout(
+        height=300 * len(results) + 80,
+        title=(
+            f"GPU hall {hall.name}: {hall.gpus:,.0f} GPUs per workload ({freq} means, stacked) "
+            "and the inference demand"
+        ),
+        hovermode="x unified",
+    )
+    return fig
+
+
+def _has_streams(bt: Backtest) -> bool:
+    """The site has a GPU hall or a grid program (heat, 4CP, ancillary services)."""
+    site = bt.site
+    return any(x is not None for x in (site.gpu_hall, site.heat_offtake, site.fourcp, site.ancillary))
+
+
+def _stream_columns(bt: Backtest) -> list[tuple[str, str, str]]:
+    """(header, "revenue_usd" or "cost_usd", key) of each stream column the site has."""
+    site = bt.site
+    hall = site.gpu_hall
+    columns: list[tuple[str, str, str]] = []
+    if hall is not None and hall.inference is not None:
+        columns.append(("inference revenue", "revenue_usd", "inference"))
+    if hall is not None and hall.training_jobs:
+        columns.append(("training value", "revenue_usd", "training"))
+    if hall is not None and hall.rental is not None:
+        columns.append(("rental revenue", "revenue_usd", "rental"))
+    if site.heat_offtake is not None:
+        columns.append(("heat revenue", "revenue_usd", "heat"))
+    if site.ancillary is not None:
+        columns.append(("ancillary revenue", "revenue_usd", "ancillary"))
+    if hall is not None and hall.inference is not None:
+        columns.append(("SLA penalty (cost)", "cost_usd", "sla_penalty"))
+    if site.fourcp is not None:
+        columns.append(("4CP charge (cost)", "cost_usd", "fourcp_charge"))
+    return columns
+
+
 def _table(bt: Backtest, results: list[StrategyResult], comparison: dict[str, Any]) -> str:
+    streams = _stream_columns(bt)
+    revenues = [c for c in streams if c[1] == "revenue_usd"]
+    costs = [c for c in streams if c[1] == "cost_usd"]
+    hybrid = bt.site.gpu_hall is not None
+
+    def headers(columns: list[tuple[str, str, str]]) -> str:
+        return "".join(f"<th>{html.escape(h)}</th>" for h, _, _ in columns)
+
+    def cells(s: dict[str, Any], columns: list[tuple[str, str, str]]) -> str:
+        return "".join(f"<td>{_usd(s[group][key])}</td>" for _, group, key in columns)
+
     header = (
         "<tr><th>strategy</th><th>net margin (USD)</th><th>value captured</th><th>mining revenue</th>"
-        "<th>sell-back</th><th>energy cost</th><th>adders</th><th>pool fees</th>"
-        "<th>all-in power cost (USD/MWh)</th><th>energy used (MWh)</th></tr>"
+        f"<th>sell-back</th>{headers(revenues)}<th>energy cost</th><th>adders</th><th>pool fees</th>"
+        f"{headers(costs)}<th>all-in power cost (USD/MWh)</th>"
+        + (
+            "<th>ASIC energy (MWh)</th><th>GPU hall energy (MWh)</th></tr>"
+            if hybrid
+            else "<th>energy used (MWh)</th></tr>"
+        )
     )
     rows = []
     for r in results:
         s = r.summary
         captured = comparison["strategies"][r.name]["value_captured_pct"]
-        name = html.escape(r.name) + (" <em>(upper bound)</em>" if r.policy.uses_hindsight else "")
         all_in = s["all_in_power_cost_usd_per_mwh"]
+        energy = s["energy_mwh"]
+        hall_mwh = energy["inference"] + energy["training"] + energy["rental"] + energy["gpu_idle"]
         rows.append(
             "<tr>"
-            f"<td>{name}</td><td>{_usd(s['net_margin_usd'])}</td>"
+            f"<td>{_strategy_heading(r)}</td><td>{_usd(s['net_margin_usd'])}</td>"
             f"<td>{'—' if captured is None else f'{captured:.1f} %'}</td>"
             f"<td>{_usd(s['revenue_usd']['mining'])}</td><td>{_usd(s['revenue_usd']['power_sellback'])}</td>"
+            f"{cells(s, revenues)}"
             f"<td>{_usd(s['cost_usd']['energy'])}</td><td>{_usd(s['cost_usd']['adders'])}</td>"
-            f"<td>{_usd(s['cost_usd']['pool_fees'])}</td>"
-            f"<td>{'—' if all_in is None else f'{all_in:.2f}'}</td><td>{_usd(s['energy_mwh']['mining'])}</td>"
-            "</tr>"
+            f"<td>{_usd(s['cost_usd']['pool_fees'])}</td>{cells(s, costs)}"
+            f"<td>{'—' if all_in is None else f'{all_in:.2f}'}</td><td>{_usd(energy['mining'])}</td>"
+            + (f"<td>{_usd(hall_mwh)}</td>" if hybrid else "")
+            + "</tr>"
         )
     return f"<table>{header}{''.join(rows)}</table>"
+
+
+def _when(value: str | None, timezone: str) -> str:
+    """An ISO time as market-local wall-clock with the zone's abbreviation ("—" when absent)."""
+    if value is None:
+        return "—"
+    return pd.Timestamp(value).tz_convert(timezone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _mini_table(kind: str, result: StrategyResult, header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{h}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return (
+        f'<table class="{kind}" data-strategy="{html.escape(result.name, quote=True)}">'
+        f"<tr>{head}</tr>{body}</table>"
+    )
+
+
+def _jobs_table(bt: Backtest, result: StrategyResult) -> str:
+    tz = bt.window.timezone
+    rows = []
+    for job in result.summary.get("training_jobs", []):
+        if not job["in_window"]:
+            met = "not scheduled (outside the window)"
+        else:
+            met = "yes" if job["met_deadline"] else "<strong>no</strong>"
+        rows.append(
+            [
+                html.escape(job["name"]),
+                _when(job["finish_utc"], tz),
+                _when(job["deadline_utc"], tz),
+                met,
+                f"{job['preemptions']:d}",
+                f"{job['gpu_hours_used']:,.0f}",
+                f"{job['gpu_hours_lost_to_restarts_and_checkpoints']:,.0f}",
+                _usd(job["value_usd"]),
+            ]
+        )
+    header = [
+        "training job",
+        "finished (local)",
+        "deadline (local, end)",
+        "met deadline",
+        "preemptions",
+        "GPU-hours used",
+        "GPU-hours lost (restarts, checkpoints)",
+        "value earned (USD)",
+    ]
+    return _mini_table("training-jobs", result, header, rows)
+
+
+def _sla_table(result: StrategyResult) -> str:
+    rows = [
+        [
+            html.escape(m["month"]),
+            f"{m['demanded_gpu_hours']:,.0f}",
+            f"{m['served_gpu_hours']:,.0f}",
+            f"{100.0 * m['availability']:.3f} %",
+            f"{100.0 * m['target']:.3f} %",
+            "yes" if m["met"] else "<strong>no</strong>",
+        ]
+        for m in result.summary.get("inference_sla", [])
+    ]
+    header = ["month (local)", "GPU-hours demanded", "GPU-hours served", "availability", "target", "met"]
+    return _mini_table("inference-sla", result, header, rows)
+
+
+def _fourcp_table(bt: Backtest, result: StrategyResult) -> str:
+    tz = bt.window.timezone
+    rows = []
+    for peak in result.summary["fourcp"]["peaks"]:
+        load = peak["site_load_mw"]
+        rows.append(
+            [
+                f"{peak['year']}-{peak['month']:02d}",
+                _when(str(peak["peak_start_utc"]), tz),
+                f"{peak['intervals_in_window']:d}",
+                "—" if load is None else f"{load:.2f}",
+                _usd(peak["charge_usd"]),
+            ]
+        )
+    header = [
+        "4CP month",
+        "peak hour starts (local)",
+        "intervals in window",
+        "site load at the peak (MW)",
+        "4CP charge (USD)",
+    ]
+    return _mini_table("fourcp-peaks", result, header, rows)
+
+
+def _programs_line(result: StrategyResult) -> str:
+    """GPU-hours per workload, heat sold and ancillary offers of one strategy, in a sentence each."""
+    s = result.summary
+    parts = []
+    if "gpu_hours" in s:
+        g = s["gpu_hours"]
+        training = ", ".join(f"{html.escape(k)} {v:,.0f}" for k, v in g["training"].items())
+        parts.append(
+            f"GPU-hours: inference {g['inference_served']:,.0f} served of {g['inference_demanded']:,.0f} "
+            f"demanded; training {training or '—'}; rental {g['rental']:,.0f}; idle {g['idle']:,.0f}."
+        )
+    if "heat_mwh_thermal" in s:
+        parts.append(f"Heat sold: {s['heat_mwh_thermal']:,.0f} MWh thermal.")
+    if "ancillary" in s:
+        offers = "; ".join(
+            f"{html.escape(p)} {v['mwh_offered']:,.0f} MWh offered, {_usd(v['revenue_usd'])} USD"
+            for p, v in s["ancillary"].items()
+        )
+        parts.append(f"Ancillary services (capacity; deployments not modelled): {offers}.")
+    return f"<p>{' '.join(parts)}</p>" if parts else ""
+
+
+def _streams_section(bt: Backtest, results: list[StrategyResult]) -> str:
+    """Per strategy: training jobs, monthly inference SLA, 4CP peaks and the other programs."""
+    parts = []
+    for r in results:
+        s = r.summary
+        block = [f"<h3>{_strategy_heading(r)}</h3>"]
+        if s.get("training_jobs"):
+            block.append(_jobs_table(bt, r))
+        if s.get("inference_sla"):
+            block.append(_sla_table(r))
+        if "fourcp" in s:
+            block.append(_fourcp_table(bt, r))
+            block.append(
+                f"<p>4CP: {_usd(s['fourcp']['charge_usd'])} USD charged in the window "
+                f"({s['fourcp']['rate_usd_per_mw_year']:,.0f} USD/MW-year; {html.escape(s['fourcp']['basis'])}).</p>"
+            )
+        block.append(_programs_line(r))
+        parts.append("".join(block))
+    return "\n".join(parts)
 
 
 def render_report(bt: Backtest, results: list[StrategyResult], comparison: dict[str, Any]) -> str:
     """The report as one HTML document (plotly.js inlined once)."""
     figures = [_dispatch_figure(bt, results), _cumulative_figure(bt, results), _duration_figure(bt, results)]
     divs = [fig.to_html(full_html=False, include_plotlyjs=False) for fig in figures]
+    hall = ""
+    if bt.inputs.site.hall is not None and results:
+        hall_div = _hall_figure(bt, results).to_html(full_html=False, include_plotlyjs=False)
+        hall = f"<h2>GPU hall by workload</h2>\n{hall_div}\n"
+    streams = ""
+    if _has_streams(bt) and results:
+        streams = (
+            "<h2>GPU hall and grid programs by strategy</h2>\n"
+            "<p>Training jobs, the inference SLA per month and the 4CP peaks, where the site has them. "
+            "Times are market-local. A job is scheduled only when its release and deadline both lie inside "
+            "the window; its deadline is the end of its last day. GPU-hours lost are the restarts and the "
+            "work repeated after each preemption (a full checkpoint interval). The site load at a 4CP peak "
+            "is its mean over the peak hour.</p>\n"
+            f"{_streams_section(bt, results)}\n"
+        )
     gaps = bt.gaps
     gap_text = (
         "no missing intervals"
@@ -290,7 +609,7 @@ Hashprice: {html.escape(hp["source"])} (mean {hp["mean_usd_per_ph_day"]:.2f} USD
 {_table(bt, results, comparison)}
 <h2>Dispatch against price</h2>
 {divs[0]}
-<h2>Cumulative margin</h2>
+{hall}{streams}<h2>Cumulative margin</h2>
 {divs[1]}
 <h2>Price duration and breakeven</h2>
 {divs[2]}

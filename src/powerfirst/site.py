@@ -24,6 +24,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from powerfirst.asic_catalog import asic_models, lookup_asic_model
 from powerfirst.errors import ConfigError
+from powerfirst.site_streams import (
+    AncillaryConfig,
+    ConstantDemand,
+    CsvDemand,
+    FourCPConfig,
+    GpuHall,
+    HeatOfftake,
+    RuleBasedStrategyConfig,
+    TraceDemand,
+)
 
 __all__ = [
     "BitcoinConfig",
@@ -235,6 +245,7 @@ class BreakevenStrategyConfig(_Strict):
 
 class StrategiesConfig(_Strict):
     breakeven: BreakevenStrategyConfig = Field(default_factory=BreakevenStrategyConfig)
+    rule_based: RuleBasedStrategyConfig = Field(default_factory=RuleBasedStrategyConfig)
 
 
 class Site(_Strict):
@@ -247,6 +258,10 @@ class Site(_Strict):
     contract: Contract
     fleets: list[Fleet] = Field(min_length=1, max_length=100)
     bitcoin: BitcoinConfig = Field(default_factory=BitcoinConfig)
+    gpu_hall: GpuHall | None = None
+    heat_offtake: HeatOfftake | None = None
+    fourcp: FourCPConfig | None = None
+    ancillary: AncillaryConfig | None = None
     strategies: StrategiesConfig = Field(default_factory=StrategiesConfig)
 
     @field_validator("timezone")
@@ -282,6 +297,16 @@ class Site(_Strict):
 
 
 _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("_usd_per_gpu_hour", "USD/GPU-hour"),
+    ("_usd_per_mwh_thermal", "USD/MWh thermal"),
+    ("_usd_per_mw_year", "USD/MW-year"),
+    ("_mwth_per_mw", "MW thermal per MW"),
+    ("_mwth", "MW thermal"),
+    ("gpu_hours", "GPU-hours"),
+    ("gpus", "GPUs"),
+    ("_hours", "hours"),
+    ("_hour", "hour of day, market-local"),
+    ("_usd", "USD"),
     ("_usd_per_ph_day", "USD/PH/day"),
     ("_usd_per_mwh", "USD/MWh"),
     ("_btc_per_block", "BTC/block"),
@@ -317,6 +342,16 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     return text or "(site)"
 
 
+_UNION_TAGS: dict[str, type[BaseModel]] = {
+    "index": IndexContract,
+    "fixed_block": FixedBlockContract,
+    "constant": ConstantDemand,
+    "trace": TraceDemand,
+    "csv": CsvDemand,
+}
+"""Tags of the discriminated unions (pydantic puts them in an error's location)."""
+
+
 def _allowed_fields(loc: tuple[int | str, ...]) -> list[str]:
     """Field names of the model at ``loc`` (for suggesting the nearest name to a typo)."""
     model: Any = Site
@@ -325,8 +360,8 @@ def _allowed_fields(loc: tuple[int | str, ...]) -> list[str]:
             continue
         field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
         if field is None:
-            if part in {"index", "fixed_block"}:
-                model = IndexContract if part == "index" else FixedBlockContract
+            if part in _UNION_TAGS:
+                model = _UNION_TAGS[part]
                 continue
             break
         annotation = field.annotation
@@ -343,7 +378,14 @@ def format_validation_error(exc: ValidationError, fleets: list[Any] | None = Non
     lines = []
     for err in exc.errors(include_url=False):
         raw_loc = tuple(err["loc"])
-        loc = tuple(p for p in raw_loc if not (isinstance(p, str) and p in {"index", "fixed_block"}))
+        # drop the union tag pydantic inserts after a union field (not a field that shares its name)
+        loc = tuple(
+            p
+            for i, p in enumerate(raw_loc)
+            if not (
+                isinstance(p, str) and p in _UNION_TAGS and i > 0 and raw_loc[i - 1] in {"contract", "demand"}
+            )
+        )
         field = _format_loc(loc)
         if fleets is not None and len(loc) >= 2 and loc[0] == "fleets" and isinstance(loc[1], int):
             fleet = fleets[loc[1]] if loc[1] < len(fleets) else None
@@ -355,13 +397,15 @@ def format_validation_error(exc: ValidationError, fleets: list[Any] | None = Non
         if kind == "missing":
             lines.append(f"{field}: required field is missing" + (f" [{unit}]" if unit else ""))
             continue
-        if kind == "union_tag_not_found":
-            lines.append(f"{field}.kind: required field is missing; one of: 'index', 'fixed_block'")
-            continue
-        if kind == "union_tag_invalid":
-            lines.append(
-                f"{field}.kind = {err['input'].get('kind')!r}: unknown contract kind; one of: 'index', 'fixed_block'"
-            )
+        if kind in {"union_tag_not_found", "union_tag_invalid"}:
+            what = "contract" if loc and loc[-1] == "contract" else "demand"
+            tags = "'index', 'fixed_block'" if what == "contract" else "'constant', 'trace', 'csv'"
+            if kind == "union_tag_not_found":
+                lines.append(f"{field}.kind: required field is missing; one of: {tags}")
+            else:
+                lines.append(
+                    f"{field}.kind = {err['input'].get('kind')!r}: unknown {what} kind; one of: {tags}"
+                )
             continue
         if kind == "extra_forbidden":
             name = str(raw_loc[-1])
@@ -419,13 +463,27 @@ def load_site(path: str | Path) -> Site:
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     """Make file paths in a site file relative to the file's folder (not the working directory)."""
-    bitcoin = data.get("bitcoin")
-    if isinstance(bitcoin, dict) and isinstance(bitcoin.get("csv_path"), str):
-        csv_path = Path(bitcoin["csv_path"])
-        if not csv_path.is_absolute():
-            bitcoin["csv_path"] = str(base / csv_path)
-    contract = data.get("contract")
-    if isinstance(contract, dict) and isinstance(contract.get("price_series"), str):
-        head, sep, column = contract["price_series"].rpartition(":")
-        if sep and head.lower().endswith((".csv", ".csv.gz")) and not Path(head).is_absolute():
-            contract["price_series"] = f"{base / head}:{column}"
+
+    def plain(section: Any, key: str) -> None:
+        if isinstance(section, dict) and isinstance(section.get(key), str):
+            path = Path(section[key])
+            if not path.is_absolute():
+                section[key] = str(base / path)
+
+    def source(section: Any, key: str) -> None:
+        if isinstance(section, dict) and isinstance(section.get(key), str):
+            head, sep, column = section[key].rpartition(":")
+            if sep and head.lower().endswith((".csv", ".csv.gz")) and not Path(head).is_absolute():
+                section[key] = f"{base / head}:{column}"
+
+    plain(data.get("bitcoin"), "csv_path")
+    source(data.get("contract"), "price_series")
+    plain(data.get("fourcp"), "peaks_csv")
+    hall = data.get("gpu_hall")
+    if isinstance(hall, dict):
+        source(hall.get("rental"), "price_series")
+        inference = hall.get("inference")
+        if isinstance(inference, dict) and isinstance(inference.get("demand"), dict):
+            demand = inference["demand"]
+            if demand.get("kind") == "csv":
+                plain(demand, "path")

@@ -62,6 +62,12 @@ class LinearProgram:
     row_name: Callable[[int], str] = field(default=lambda i: f"row {i}")
     col_name: Callable[[int], str] = field(default=lambda j: f"column {j}")
 
+    @classmethod
+    def empty(cls) -> LinearProgram:
+        """A program with no rows and no columns (a placeholder while a model is assembled)."""
+        nothing = np.zeros(0)
+        return cls(nothing, sp.csc_array((0, 0)), nothing, nothing, nothing, nothing)
+
     @property
     def num_cols(self) -> int:
         return int(self.c.shape[0])
@@ -119,9 +125,18 @@ class HighsSolver(Solver):
     supports_mip = True
     supports_iis = True
 
-    def __init__(self, *, threads: int | None = None, lp_method: str = "choose") -> None:
+    def __init__(
+        self,
+        *,
+        threads: int | None = None,
+        lp_method: str = "choose",
+        log: bool = False,
+        presolve: bool = True,
+    ) -> None:
         self.threads = threads
         self.lp_method = lp_method
+        self.log = log
+        self.presolve = presolve
 
     @classmethod
     def is_available(cls) -> bool:
@@ -138,8 +153,10 @@ class HighsSolver(Solver):
 
         started = time.perf_counter()
         h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", False)
+        h.setOptionValue("output_flag", self.log)
         h.setOptionValue("solver", self.lp_method)
+        if not self.presolve:
+            h.setOptionValue("presolve", "off")
         if self.threads is not None:
             h.setOptionValue("threads", self.threads)
         if time_limit_s is not None:
@@ -199,6 +216,12 @@ class HighsSolver(Solver):
             dual_bound=bound,
         )
         if status_enum is SolveStatus.INFEASIBLE and not lp.is_mip:
+            # the default "light" strategy can return an empty subset marked valid: ask for an
+            # irreducible subset found from the LP
+            strategy = highspy.IisStrategy
+            h.setOptionValue(
+                "iis_strategy", int(strategy.kIisStrategyFromLp) | int(strategy.kIisStrategyIrreducible)
+            )
             iis_status, iis = h.getIis()
             if iis_status != highspy.HighsStatus.kError and iis.valid_:
                 result.iis_rows = [int(i) for i in iis.row_index_]

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from powerfirst.backtest.hall import HallState
 from powerfirst.dispatch.inputs import DispatchInputs
+from powerfirst.dispatch.schedule import Decision, Schedule
 from powerfirst.errors import InfeasibleError, PolicyError
 from powerfirst.policies.base import HindsightPolicy, Observation, Policy, fill_merit_order
 
@@ -27,10 +29,10 @@ _TOLERANCE_MW = 1e-6
 
 @dataclass(frozen=True)
 class PolicyRun:
-    """Applied fleet power of one policy over a window."""
+    """Applied decisions of one policy over a window."""
 
-    power_mw: Array
-    """(F, T) [MW at the meter]."""
+    schedule: Schedule
+    """Every applied decision: fleet power, the GPU hall's split, heat, ancillary offers."""
     initial_power_mw: Array
     prepare_seconds: float
     """Time the policy spent before the run (the hindsight solve for ``perfect``) [s]."""
@@ -39,6 +41,11 @@ class PolicyRun:
     adjusted_intervals: int
     """Intervals where the site had to change the policy's decision to make it feasible [count]."""
 
+    @property
+    def power_mw(self) -> Array:
+        """Fleet power, (F, T) [MW at the meter]."""
+        return self.schedule.power_mw
+
 
 def _check_must_run(inputs: DispatchInputs) -> None:
     conflict = inputs.site.must_run_conflict()
@@ -46,6 +53,12 @@ def _check_must_run(inputs: DispatchInputs) -> None:
         raise InfeasibleError(
             "the site cannot be dispatched: its constraints conflict", explanation=[conflict]
         )
+
+
+def _frozen(values: Array) -> Array:
+    view = values.copy()
+    view.flags.writeable = False
+    return view
 
 
 def run_policy(
@@ -81,6 +94,16 @@ def run_policy(
     prepare_seconds = time.perf_counter() - prepare_started
 
     power = np.zeros((len(fleets), t_count))
+    j_count, p_count = site.num_jobs, site.num_products
+    inference = np.zeros(t_count)
+    training = np.zeros((j_count, t_count))
+    rental = np.zeros(t_count)
+    heat = np.zeros(t_count)
+    offers = np.zeros((p_count, t_count))
+    hall = HallState(site.hall, inputs) if site.hall is not None else None
+    stream = inputs.stream
+    must_run_total = float(min_mw.sum())
+    award = np.zeros(p_count)
     # stopped_before[:, t] = power switched off in intervals before t; units switched off at k stay off
     # through k + L − 1, so at t the held power is stopped_before[t] − stopped_before[t − L + 1]
     stopped_before = np.zeros((len(fleets), t_count + 1))
@@ -98,29 +121,70 @@ def run_policy(
         window_start = np.clip(t - lags + 1, 0, t)
         held = stopped_before[:, t] - stopped_before[fleet_index, window_start]
         available = np.maximum(max_mw - held, min_mw)
-        previous_view = previous.copy()
-        previous_view.flags.writeable = False
-        available_view = available.copy()
-        available_view.flags.writeable = False
         obs = Observation(
             step=t,
             interval_start_utc=times[t],
             settled_prices_usd_per_mwh=settled_view,
             hashprice_usd_per_th_day=float(known[t]),
-            power_mw=previous_view,
-            available_mw=available_view,
+            power_mw=_frozen(previous),
+            available_mw=_frozen(available),
+            inference_demand_gpus=float(stream.inference_demand_gpus[t]),
+            training_remaining_gpu_hours=_frozen(hall.remaining_gpu_hours() if hall else np.zeros(0)),
+            rental_slice_starts=hall.slice_starts(t) if hall else True,
+            as_price_usd_per_mw_hour=_frozen(stream.as_price_usd_per_mw_hour[:, t]),
         )
         started = time.perf_counter()
-        decision = np.asarray(policy.decide(obs), dtype=np.float64)
+        raw = policy.decide(obs)
         decide_seconds += time.perf_counter() - started
-        if decision.shape != (len(fleets),) or not np.all(np.isfinite(decision)):
+        decision = raw if isinstance(raw, Decision) else Decision(power_mw=np.asarray(raw, dtype=np.float64))
+        wanted = np.asarray(decision.power_mw, dtype=np.float64)
+        if wanted.shape != (len(fleets),) or not np.all(np.isfinite(wanted)):
             raise PolicyError(
-                f"{policy.name}: decide() must return {len(fleets)} finite fleet powers [MW], got {decision!r}"
+                f"{policy.name}: decide() must return {len(fleets)} finite fleet powers [MW], got {wanted!r}"
             )
-        applied = fill_merit_order(decision, site, available)
-        if np.any(np.abs(applied - decision) > _TOLERANCE_MW):
-            adjusted += 1
+        was_adjusted = False
+        grid_for_fleets = site.grid_limit_mw
+        if hall is not None:
+            a_gpu = hall.hall.active_mw_per_gpu
+            room_mw = site.grid_limit_mw - site.hall_idle_mw - must_run_total
+            max_working = room_mw / a_gpu if a_gpu > 0 else float("inf")
+            split = hall.apply(decision, t, max_working)
+            hall.book(split)
+            inference[t], training[:, t], rental[t] = (
+                split.inference_gpus,
+                split.training_gpus,
+                split.rental_gpus,
+            )
+            was_adjusted |= split.adjusted
+            grid_for_fleets -= site.hall_idle_mw + a_gpu * (
+                split.inference_gpus + float(split.training_gpus.sum()) + split.rental_gpus
+            )
+        applied = fill_merit_order(wanted, site, available, grid_limit_mw=grid_for_fleets)
+        was_adjusted |= bool(np.any(np.abs(applied - wanted) > _TOLERANCE_MW))
         power[:, t] = applied
+        if site.heat is not None:
+            most = min(site.heat.max_mwth, site.heat.recovery_mwth_per_mw * float(applied.sum()))
+            heat_wanted = most if decision.heat_mwth is None else decision.heat_mwth
+            heat[t] = float(np.clip(heat_wanted, 0.0, most))
+            was_adjusted |= decision.heat_mwth is not None and abs(heat[t] - decision.heat_mwth) > 1e-6
+        if p_count:
+            anc = site.ancillary
+            assert anc is not None
+            if t == 0 or stream.hour_id[t] != stream.hour_id[t - 1]:
+                offer = (
+                    np.zeros(p_count)
+                    if decision.as_offer_mw is None
+                    else np.asarray(decision.as_offer_mw, dtype=np.float64)
+                )
+                award = np.where(stream.as_available[:, t], np.clip(offer, 0.0, None), 0.0)
+                if award.sum() > anc.max_offer_mw:
+                    award *= anc.max_offer_mw / award.sum()
+                was_adjusted |= bool(np.any(np.abs(award - offer) > 1e-6))
+            curtailable = float(applied.sum()) - must_run_total
+            scale = min(1.0, curtailable / award.sum()) if award.sum() > 1e-12 else 1.0
+            offers[:, t] = award * max(scale, 0.0)
+            was_adjusted |= scale < 1.0 - 1e-9
+        adjusted += int(was_adjusted)
         stopped_before[:, t + 1] = stopped_before[:, t] + np.clip(previous - applied, 0.0, None)
         previous = applied
         if progress is not None and (t + 1) % report_every == 0:
@@ -128,7 +192,7 @@ def run_policy(
     if progress is not None:
         progress(t_count)
     return PolicyRun(
-        power_mw=power,
+        schedule=Schedule(power, inference, training, rental, heat, offers),
         initial_power_mw=initial,
         prepare_seconds=prepare_seconds,
         decide_seconds=decide_seconds,

@@ -103,7 +103,7 @@ def prepare_backtest(site: Site, start: str, end: str, *, prices: str | None = N
     gaps = series.gaps(window.start_utc, window.end_utc)
     hp_source = hashprice_source(site.bitcoin)
     daily = hp_source.daily(window.start_utc - pd.Timedelta(days=1), window.end_utc)
-    inputs = build_inputs(site, series, daily)
+    inputs = build_inputs(site, series, daily, timezone, (window.start_utc, window.end_utc))
     days = inputs.times_utc.tz_convert("UTC").floor("D")
     known = daily.reindex(days - pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
     return Backtest(site, window, series, gaps, hp_source, inputs, known)
@@ -128,6 +128,7 @@ def _optimum(policy: Policy) -> dict[str, Any] | None:
         return None
     return {
         "problem": "LP" if plan.mip_gap is None else "MILP",
+        "integer_variables": plan.num_integer,
         "status": plan.status.value,
         "objective_net_margin_usd": plan.net_margin_usd,
         "upper_bound_usd": plan.upper_bound_usd,
@@ -137,6 +138,98 @@ def _optimum(policy: Policy) -> dict[str, Any] | None:
         "build_seconds": plan.build_seconds,
         "solve_seconds": plan.solve_seconds,
     }
+
+
+def _streams_summary(bt: Backtest, ledger: Ledger) -> dict[str, Any]:
+    """GPU-hours per workload, training jobs, SLA per month, 4CP and ancillary detail."""
+    site = bt.inputs.site
+    frame = ledger.intervals
+    dt = site.interval_hours
+    out: dict[str, Any] = {}
+    hall = site.hall
+    if hall is not None:
+        out["gpu_hours"] = {
+            "inference_demanded": float(frame["inference_demand_gpus"].sum() * dt),
+            "inference_served": float(frame["inference_gpus"].sum() * dt),
+            "training": {j.name: float(frame[f"training_gpus__{j.name}"].sum() * dt) for j in hall.jobs},
+            "rental": float(frame["rental_gpus"].sum() * dt),
+            "idle": float(frame["idle_gpus"].sum() * dt),
+        }
+        out["training_jobs"] = [
+            {
+                "name": j.name,
+                "in_window": j.in_window,
+                "finished": j.finished,
+                "finish_utc": j.finish_utc.isoformat() if j.finish_utc is not None else None,
+                "deadline_utc": j.deadline_utc.isoformat(),
+                "met_deadline": j.finished,
+                "preemptions": j.preemptions,
+                "starts": j.starts,
+                "gpu_hours_used": j.gpu_hours_used,
+                "gpu_hours_lost_to_restarts_and_checkpoints": j.gpu_hours_lost,
+                "value_usd": j.value_usd,
+                **(
+                    {}
+                    if j.in_window
+                    else {"note": "release..deadline is not inside the window: not scheduled"}
+                ),
+            }
+            for j in ledger.jobs
+        ]
+        if hall.has_inference:
+            stream = bt.inputs.stream
+            months = []
+            for m, label in enumerate(stream.month_labels):
+                inside = stream.month_id == m
+                demanded = float(frame["inference_demand_gpus"].to_numpy()[inside].sum() * dt)
+                served = float(frame["inference_gpus"].to_numpy()[inside].sum() * dt)
+                availability = served / demanded if demanded > 0 else 1.0
+                months.append(
+                    {
+                        "month": label,
+                        "demanded_gpu_hours": demanded,
+                        "served_gpu_hours": served,
+                        "availability": availability,
+                        "target": hall.sla_fraction,
+                        "met": availability >= hall.sla_fraction - 1e-9,
+                    }
+                )
+            out["inference_sla"] = months
+    if site.fourcp_rate_usd_per_mw_year > 0:
+        load = frame["load_mw"].to_numpy()
+        weights = frame["fourcp_usd_per_mw"].to_numpy()
+        peaks = []
+        for peak in bt.inputs.stream.fourcp_peaks:
+            start = pd.Timestamp(str(peak["peak_start_utc"]))
+            end = pd.Timestamp(str(peak["peak_end_utc"]))
+            inside = (frame.index >= start) & (frame.index < end)
+            peaks.append(
+                {
+                    **peak,
+                    "site_load_mw": float(load[inside].mean()) if inside.any() else None,
+                    "charge_usd": float((weights[inside] * load[inside]).sum()),
+                }
+            )
+        out["fourcp"] = {
+            "rate_usd_per_mw_year": site.fourcp_rate_usd_per_mw_year,
+            "charge_usd": float((weights * load).sum()),
+            "peaks": peaks,
+            "basis": (
+                "monthly ERCOT system peak (the hour of highest native load, or the intervals of peaks_csv), "
+                "a quarter of the yearly rate each"
+            ),
+        }
+    if site.ancillary is not None:
+        out["ancillary"] = {
+            product: {
+                "mwh_offered": float(frame[f"as_offer_mw__{product}"].sum() * dt),
+                "revenue_usd": float(frame[f"ancillary_revenue_usd__{product}"].sum()),
+            }
+            for product in site.ancillary.products
+        }
+    if site.heat is not None:
+        out["heat_mwh_thermal"] = float(frame["heat_mwth"].sum() * dt)
+    return out
 
 
 def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> dict[str, Any]:
@@ -160,14 +253,26 @@ def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> di
         "revenue_usd": {
             "mining": total("mining_revenue_usd"),
             "power_sellback": total("power_sellback_usd"),
+            "inference": total("inference_revenue_usd"),
+            "training": total("training_value_usd"),
+            "rental": total("rental_revenue_usd"),
+            "heat": total("heat_revenue_usd"),
+            "ancillary": total("ancillary_revenue_usd"),
         },
         "cost_usd": {
             "energy": total("energy_cost_usd"),
             "adders": total("adders_usd"),
             "pool_fees": total("pool_fees_usd"),
+            "sla_penalty": total("sla_penalty_usd"),
+            "fourcp_charge": total("fourcp_charge_usd"),
         },
         "energy_mwh": {
-            "mining": consumed,
+            "consumed": consumed,
+            "mining": total("mining_mwh"),
+            "inference": total("inference_mwh"),
+            "training": total("training_mwh"),
+            "rental": total("rental_mwh"),
+            "gpu_idle": total("gpu_idle_mwh"),
             "sold_back": total("sold_back_mwh"),
             "bought_realtime": total("bought_realtime_mwh"),
             "block": total("block_mwh"),
@@ -204,6 +309,7 @@ def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> di
             f.name: float(np.mean(breakevens[i])) for i, f in enumerate(site.fleets)
         },
         "hashprice": bt.hashprice_dict(),
+        **_streams_summary(bt, ledger),
         "decisions_adjusted_intervals": run.adjusted_intervals,
         "solve_seconds": run.prepare_seconds + run.decide_seconds,
         "optimum": _optimum(policy),
@@ -212,9 +318,9 @@ def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> di
 
 def run_strategy(bt: Backtest, name: str, *, progress: Callable[[int], None] | None = None) -> StrategyResult:
     """Run the strategy called ``name`` over the backtest's window and book it."""
-    policy = make_policy(name, bt.site)
+    policy = make_policy(name, bt.site, bt.window.timezone)
     run = run_policy(policy, bt.inputs, bt.known_hashprice_usd_per_th_day, progress=progress)
-    ledger = account(bt.inputs, run.power_mw, run.initial_power_mw)
+    ledger = account(bt.inputs, run.schedule, run.initial_power_mw)
     return StrategyResult(policy, run, ledger, _summary(bt, policy, run, ledger))
 
 
@@ -229,18 +335,34 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
         notes.append(
             "the hindsight bound's net margin is not positive, so value_captured_pct is undefined (null)"
         )
+    proven = _optimum(bound.policy) if bound is not None else None
+    proven_bound = proven["upper_bound_usd"] if proven else None
     strategies = {}
     for r in results:
         captured = None
+        captured_of_proven = None
         if bound_margin is not None and bound_margin > 0:
             captured = 100.0 * r.ledger.net_margin_usd / bound_margin
+        if proven_bound is not None and proven_bound > 0:
+            captured_of_proven = 100.0 * r.ledger.net_margin_usd / proven_bound
         strategies[r.name] = {
             "label": r.policy.label,
             "is_upper_bound": r.policy.uses_hindsight,
             "net_margin_usd": r.ledger.net_margin_usd,
             "value_captured_pct": captured,
+            "value_captured_pct_of_proven_bound": captured_of_proven,
         }
     notes.append("'perfect' knows every future price: it is an upper bound on what any strategy can earn")
+    if bt.inputs.site.hall is not None:
+        notes.append(
+            "'perfect' honours every contract: each month's inference SLA and every training deadline; it bounds "
+            "the strategies that do too (a strategy that misses a deadline or an SLA is not held to the same terms)"
+        )
+    if proven and proven["mip_gap"] is not None and proven["mip_gap"] > 1e-4:
+        notes.append(
+            f"the hindsight optimum is a MILP solved to a gap of {100 * proven['mip_gap']:.2f} %: no schedule "
+            f"earns more than the proven bound {proven_bound:,.0f} USD (value_captured_pct_of_proven_bound)"
+        )
     if bt.window.timezone == "UTC" and bt.site.timezone is None:
         notes.append(
             "dates were read as UTC days: set 'timezone' in the site file to read them in the market's local time"

@@ -20,6 +20,14 @@ import numpy.typing as npt
 import pandas as pd
 
 from powerfirst.bitcoin.economics import mining_revenue_usd_per_mwh
+from powerfirst.dispatch.streams import (
+    AncillaryParams,
+    HallParams,
+    HeatParams,
+    StreamArrays,
+    build_stream_arrays,
+    hall_params,
+)
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.series import PriceSeries
 from powerfirst.site import FixedBlockContract, Fleet, Site
@@ -85,6 +93,23 @@ class SiteParams:
     """Fixed-price block (0 for an index contract) [MW]."""
     block_price_usd_per_mwh: float
     interval_hours: float
+    hall: HallParams | None = None
+    heat: HeatParams | None = None
+    ancillary: AncillaryParams | None = None
+    fourcp_rate_usd_per_mw_year: float = 0.0
+
+    @property
+    def num_jobs(self) -> int:
+        return len(self.hall.jobs) if self.hall else 0
+
+    @property
+    def num_products(self) -> int:
+        return len(self.ancillary.products) if self.ancillary else 0
+
+    @property
+    def hall_idle_mw(self) -> float:
+        """The GPU hall's power with no work (drawn in every interval) [MW at the meter]."""
+        return self.hall.idle_power_mw if self.hall else 0.0
 
     # Per-fleet arrays, computed once: policies call these every interval. Treat them as read-only.
 
@@ -123,12 +148,17 @@ class SiteParams:
         )
 
     def must_run_conflict(self) -> str | None:
-        """Why the site can never be dispatched (must-run power above the grid limit), or None."""
-        must_run = float(self.min_power_mw.sum())
+        """Why the site can never be dispatched (must-run power above the grid limit), or None.
+
+        Must-run power is the fleets' must-run share plus the GPU hall's idle power.
+        """
+        must_run = float(self.min_power_mw.sum()) + self.hall_idle_mw
         # tighter than the solver's feasibility tolerance, so a site the LP rejects never passes here
         if must_run <= self.grid_limit_mw * (1 + 1e-12) + 1e-9:
             return None
         parts = ", ".join(f"{f.name!r} {f.min_power_mw:.10g} MW" for f in self.fleets if f.min_power_mw > 0)
+        if self.hall is not None and self.hall_idle_mw > 0:
+            parts += (", " if parts else "") + f"GPU hall {self.hall.name!r} idle {self.hall_idle_mw:.10g} MW"
         return (
             f"must-run power {must_run:.10g} MW ({parts}) exceeds the grid connection limit "
             f"{self.grid_limit_mw:.10g} MW: lower min_power_fraction or raise grid.connection_limit_mw"
@@ -160,6 +190,33 @@ class DispatchInputs:
     """Real-time price per interval, (T,) [USD/MWh]."""
     hashprice_usd_per_th_day: Array
     """Realised daily hashprice mapped to each interval, (T,) [USD/(TH/s)/day]."""
+    streams: StreamArrays | None = None
+    """Per-interval data of the GPU hall, ancillary services and 4CP (None: a mining-only site)."""
+
+    @cached_property
+    def stream(self) -> StreamArrays:
+        """The stream arrays, empty ones for a mining-only site."""
+        if self.streams is not None:
+            return self.streams
+        t = self.num_intervals
+        return StreamArrays(
+            inference_demand_gpus=np.zeros(t),
+            rental_price_usd_per_gpu_hour=np.zeros(t),
+            as_price_usd_per_mw_hour=np.zeros((0, t)),
+            as_available=np.zeros((0, t), dtype=bool),
+            fourcp_usd_per_mw=np.zeros(t),
+            month_id=np.zeros(t, dtype=np.int64),
+            hour_id=np.arange(t, dtype=np.int64),
+            rental_slice_id=np.arange(t, dtype=np.int64),
+            job_active=np.zeros((0, t), dtype=bool),
+            jobs_in_window=(),
+        )
+
+    def load_cost_usd_per_mw(self) -> Array:
+        """What one MW of site load costs in each interval, (T,) [USD/MW]: (price + adders) × Δt plus
+        the interval's share of the 4CP charge."""
+        cost: Array = (self.price_usd_per_mwh + self.site.adder_usd_per_mwh) * self.site.interval_hours
+        return cost + self.stream.fourcp_usd_per_mw
 
     @property
     def num_intervals(self) -> int:
@@ -200,16 +257,42 @@ class DispatchInputs:
         )
 
     def constant_margin_usd(self) -> float:
-        """Margin that no decision changes: the block valued at the real-time price less its cost [USD]."""
+        """Margin that no decision changes [USD]: the block valued at the real-time price less its
+        cost, less the GPU hall's idle power and the inference SLA penalty on all demand (serving
+        earns it back), plus the value of the training jobs the window must finish."""
         site = self.site
-        if site.block_mw <= 0:
-            return 0.0
-        value = (self.price_usd_per_mwh - site.block_price_usd_per_mwh) * site.block_mw
-        return float(np.sum(value) * site.interval_hours)
+        total = 0.0
+        if site.block_mw > 0:
+            value = (self.price_usd_per_mwh - site.block_price_usd_per_mwh) * site.block_mw
+            total += float(np.sum(value) * site.interval_hours)
+        hall = site.hall
+        if hall is not None:
+            total -= float(np.sum(self.load_cost_usd_per_mw()) * hall.idle_power_mw)
+            total -= (
+                float(np.sum(self.stream.inference_demand_gpus))
+                * hall.penalty_usd_per_gpu_hour
+                * site.interval_hours
+            )
+            total += sum(
+                job.value_usd
+                for job, inside in zip(hall.jobs, self.stream.jobs_in_window, strict=True)
+                if inside
+            )
+        return total
 
 
-def build_inputs(site: Site, prices: PriceSeries, hashprice_daily: pd.Series) -> DispatchInputs:
-    """Arrays for ``site`` over the intervals of ``prices`` that have a price (gaps excluded)."""
+def build_inputs(
+    site: Site,
+    prices: PriceSeries,
+    hashprice_daily: pd.Series,
+    timezone: str = "UTC",
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> DispatchInputs:
+    """Arrays for ``site`` over the intervals of ``prices`` that have a price (gaps excluded).
+
+    ``timezone`` is the market-local zone: training job dates and SLA months are read in it.
+    ``window`` is the [start, end) asked for in UTC (default: the span of the priced intervals).
+    """
     series = prices.prices.dropna()
     if series.empty:
         raise DataError(f"{prices.name}: no prices in the window")
@@ -219,15 +302,17 @@ def build_inputs(site: Site, prices: PriceSeries, hashprice_daily: pd.Series) ->
     if hashprice.isna().any():
         first = days[hashprice.isna().to_numpy()][0]
         raise DataError(f"hashprice missing for UTC day {first.date()}")
+    params = site_params(site, prices.interval_hours, timezone)
     return DispatchInputs(
-        site=site_params(site, prices.interval_hours),
+        site=params,
         times_utc=times,
         price_usd_per_mwh=series.to_numpy(dtype=np.float64),
         hashprice_usd_per_th_day=hashprice.to_numpy(dtype=np.float64),
+        streams=build_stream_arrays(site, times, timezone, prices.interval_hours, params.hall, window),
     )
 
 
-def site_params(site: Site, interval_hours: float) -> SiteParams:
+def site_params(site: Site, interval_hours: float, timezone: str = "UTC") -> SiteParams:
     """The static part of a site at a given interval length.
 
     Raises ConfigError when a fleet's restart time is longer than one interval: a start is booked
@@ -251,4 +336,16 @@ def site_params(site: Site, interval_hours: float) -> SiteParams:
         block_mw=block_mw,
         block_price_usd_per_mwh=block_price,
         interval_hours=interval_hours,
+        hall=hall_params(site.gpu_hall, timezone, interval_hours) if site.gpu_hall else None,
+        heat=(
+            HeatParams(h.max_mwth, h.price_usd_per_mwh_thermal, h.recovery_mwth_per_mw)
+            if (h := site.heat_offtake)
+            else None
+        ),
+        ancillary=(
+            AncillaryParams(tuple(a.products), a.max_offer_mw if a.max_offer_mw is not None else float("inf"))
+            if (a := site.ancillary)
+            else None
+        ),
+        fourcp_rate_usd_per_mw_year=site.fourcp.rate_usd_per_mw_year if site.fourcp else 0.0,
     )

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.model import build_dispatch_model
+from powerfirst.dispatch.rounding import relax_and_round
+from powerfirst.dispatch.schedule import Schedule
 from powerfirst.errors import InfeasibleError, SolverError
-from powerfirst.solver import LinearProgram, Solver, SolveResult, SolveStatus, default_solver
+from powerfirst.solver import HighsSolver, LinearProgram, Solver, SolveResult, SolveStatus, default_solver
 
 __all__ = ["DispatchPlan", "explain_infeasible", "optimize_dispatch"]
 
@@ -23,8 +25,8 @@ Array = npt.NDArray[np.float64]
 class DispatchPlan:
     """An optimal dispatch over a horizon."""
 
-    power_mw: Array
-    """Fleet power at the meter, (F, T) [MW]."""
+    schedule: Schedule
+    """Every decision of the plan (fleet power, GPU split, heat, ancillary offers)."""
     net_margin_usd: float
     """Objective: net margin of the plan [USD]."""
     status: SolveStatus
@@ -36,6 +38,12 @@ class DispatchPlan:
     solve_seconds: float
     num_cols: int
     num_rows: int
+    num_integer: int
+
+    @property
+    def power_mw(self) -> Array:
+        """Fleet power at the meter, (F, T) [MW]."""
+        return self.schedule.power_mw
 
 
 def explain_infeasible(lp: LinearProgram, result: SolveResult, inputs: DispatchInputs) -> list[str]:
@@ -53,9 +61,19 @@ def explain_infeasible(lp: LinearProgram, result: SolveResult, inputs: DispatchI
             f" (at {first}" + (f" and {count - 1} more intervals)" if count > 1 else ")") if first else ""
         )
         lines.append(f"conflicting constraint: {what}{suffix}")
+    if not lines and lp.is_mip:
+        lines.append(
+            "the model is feasible only without whole-number decisions: a training job cannot run at its "
+            "min_gpus in whole hours, or a fleet's switch blocks do not fit; check min_gpus and switch_block_units"
+        )
     if not lines:
         lines.append("the solver proved the model infeasible but found no irreducible subset to show")
     return lines
+
+
+EXACT_MILP_MAX_INTEGERS = 240
+"""Up to this many job switches (10 job-days) the MILP goes to branch-and-bound; above, to
+:func:`~powerfirst.dispatch.rounding.relax_and_round`."""
 
 
 def optimize_dispatch(
@@ -75,20 +93,39 @@ def optimize_dispatch(
     model = build_dispatch_model(inputs, initial_power_mw)
     build_seconds = time.perf_counter() - started
     solver = solver or default_solver()
-    result = solver.solve(model.lp, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    lp = model.lp
+    integers = int(lp.integer.sum()) if lp.integer is not None else 0
+    jobs_only = integers > 0 and sum(s.on_cols.size for s in model.job_switches) == integers
+    if jobs_only and integers > EXACT_MILP_MAX_INTEGERS:
+        result = relax_and_round(model, solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    else:
+        result = solver.solve(lp, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+    if result.status is SolveStatus.INFEASIBLE and lp.is_mip:
+        # integer models carry no infeasible subset: explain from the relaxation when it is
+        # infeasible too; otherwise only the whole-number decisions conflict
+        relaxed_lp = replace(lp, integer=None)
+        relaxed = solver.solve(relaxed_lp, time_limit_s=time_limit_s)
+        if relaxed.status is SolveStatus.INFEASIBLE:
+            lp, result = relaxed_lp, relaxed
+        elif isinstance(solver, HighsSolver) and solver.presolve:
+            # HiGHS's MIP presolve has been seen to reject feasible models: confirm without it
+            result = HighsSolver(threads=solver.threads, lp_method=solver.lp_method, presolve=False).solve(
+                lp, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap
+            )
     if result.status is SolveStatus.INFEASIBLE:
         raise InfeasibleError(
             "the site cannot be dispatched: its constraints conflict",
-            explanation=explain_infeasible(model.lp, result, inputs),
+            explanation=explain_infeasible(lp, result, inputs),
         )
     if not result.status.has_solution or result.x is None or result.objective is None:
         raise SolverError(
             f"{result.solver} stopped without a solution: {result.status.value} ({result.message})",
             status=result.status.value,
         )
-    power = np.clip(model.power_mw(result.x), inputs.min_power_mw[:, None], inputs.max_power_mw[:, None])
+    schedule = model.schedule(result.x)
+    power = np.clip(schedule.power_mw, inputs.min_power_mw[:, None], inputs.max_power_mw[:, None])
     return DispatchPlan(
-        power_mw=power,
+        schedule=replace(schedule, power_mw=power),
         net_margin_usd=-result.objective,
         status=result.status,
         upper_bound_usd=-(result.dual_bound if result.dual_bound is not None else result.objective),
@@ -97,4 +134,5 @@ def optimize_dispatch(
         solve_seconds=result.seconds,
         num_cols=model.lp.num_cols,
         num_rows=model.lp.num_rows,
+        num_integer=int(model.lp.integer.sum()) if model.lp.integer is not None else 0,
     )

@@ -36,6 +36,7 @@ __all__ = [
     "PriceSource",
     "bundled_sources",
     "parse_source",
+    "read_bundled_table",
 ]
 
 
@@ -107,7 +108,8 @@ def _data_path(folder: str, filename: str) -> Path:
 
 
 @cache
-def _read_bundled(folder: str, filename: str) -> pd.DataFrame:
+def read_bundled_table(folder: str, filename: str) -> pd.DataFrame:
+    """A bundled time-series file indexed by ``interval_start_utc`` (read once, cached; do not modify)."""
     path = _data_path(folder, filename)
     frame = pd.read_csv(path)
     frame.index = pd.DatetimeIndex(
@@ -155,7 +157,9 @@ class BundledPriceSource(PriceSource):
                 f"(market-local years); bundled years: {market.years[0]}–{market.years[-1]}. "
                 "Give a CSV source (path.csv:COLUMN) for other periods."
             )
-        parts = [_read_bundled(market.folder, market.pattern.format(year=y))[self._column] for y in wanted]
+        parts = [
+            read_bundled_table(market.folder, market.pattern.format(year=y))[self._column] for y in wanted
+        ]
         prices = pd.concat(parts).astype("float64")
         prices = prices[~prices.index.duplicated(keep="first")].sort_index()
         covered = prices.dropna()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from powerfirst.errors import ConfigError
 from powerfirst.policies.base import HindsightPolicy, Observation, Policy, fill_merit_order
 from powerfirst.policies.perfect import PerfectHindsightPolicy
+from powerfirst.policies.rule_based import RuleBasedPolicy
 from powerfirst.policies.simple import AlwaysOnPolicy, BreakevenPolicy
 from powerfirst.site import Site
 
@@ -16,6 +17,7 @@ __all__ = [
     "Observation",
     "PerfectHindsightPolicy",
     "Policy",
+    "RuleBasedPolicy",
     "fill_merit_order",
     "make_policy",
 ]
@@ -24,11 +26,14 @@ STRATEGIES: dict[str, str] = {
     PerfectHindsightPolicy.name: PerfectHindsightPolicy.label,
     BreakevenPolicy.name: BreakevenPolicy.label,
     AlwaysOnPolicy.name: AlwaysOnPolicy.label,
+    RuleBasedPolicy.name: RuleBasedPolicy.label,
 }
 
 
-def make_policy(name: str, site: Site) -> Policy:
-    """The policy called ``name``, configured from the site's ``strategies`` section."""
+def make_policy(name: str, site: Site, timezone: str = "UTC") -> Policy:
+    """The policy called ``name``, configured from the site's ``strategies`` section.
+
+    ``timezone`` is the market-local zone (the rule-based 4CP window is in local hours)."""
     if name == PerfectHindsightPolicy.name:
         return PerfectHindsightPolicy()
     if name == BreakevenPolicy.name:
@@ -36,4 +41,12 @@ def make_policy(name: str, site: Site) -> Policy:
         return BreakevenPolicy(cfg.hysteresis_usd_per_mwh, cfg.confirm_intervals)
     if name == AlwaysOnPolicy.name:
         return AlwaysOnPolicy()
+    if name == RuleBasedPolicy.name:
+        cfg = site.strategies.breakeven
+        return RuleBasedPolicy(
+            site.strategies.rule_based,
+            timezone,
+            hysteresis_usd_per_mwh=cfg.hysteresis_usd_per_mwh,
+            confirm_intervals=cfg.confirm_intervals,
+        )
     raise ConfigError(f"--strategy = {name!r}: unknown strategy; choose from {', '.join(STRATEGIES)}")

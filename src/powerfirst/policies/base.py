@@ -14,7 +14,7 @@ every output labels them so.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
@@ -22,6 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from powerfirst.dispatch.inputs import DispatchInputs, SiteParams
+from powerfirst.dispatch.schedule import Decision
 
 __all__ = ["HindsightPolicy", "Observation", "Policy", "fill_merit_order"]
 
@@ -42,6 +43,15 @@ class Observation:
     """Each fleet's power in the previous interval, (F,) [MW at the meter]."""
     available_mw: Array
     """Most each fleet may run now: units still held off by anti-cycling are excluded, (F,) [MW]."""
+    inference_demand_gpus: float = 0.0
+    """GPUs the inference service asks for in this interval [GPUs]."""
+    training_remaining_gpu_hours: Array = field(default_factory=lambda: np.zeros(0))
+    """Work each training job still needs, (J,) [GPU-hours]."""
+    rental_slice_starts: bool = True
+    """A new rental slice starts now (otherwise rentals are held at the slice's amount)."""
+    as_price_usd_per_mw_hour: Array = field(default_factory=lambda: np.zeros(0))
+    """Day-ahead capacity price of each ancillary product for this hour, published the day before,
+    (P,) [USD/MW per hour]."""
 
     @property
     def last_price_usd_per_mwh(self) -> float | None:
@@ -63,8 +73,10 @@ class Policy(ABC):
         self.site = site
 
     @abstractmethod
-    def decide(self, obs: Observation) -> Array:
-        """Fleet power for the interval of ``obs`` [MW]; the site clips it to what is feasible."""
+    def decide(self, obs: Observation) -> Decision | Array:
+        """The decision for the interval of ``obs``: a :class:`Decision`, or just each fleet's power
+        (F,) [MW], leaving the GPU hall, heat and ancillary offers to the site's default rule. The
+        site clips it to what is feasible."""
 
 
 class HindsightPolicy(Policy):
@@ -87,21 +99,25 @@ def _whole_blocks(power_mw: Array, block_mw: Array) -> Array:
     return rounded
 
 
-def fill_merit_order(wanted_mw: Array, site: SiteParams, available_mw: Array) -> Array:
+def fill_merit_order(
+    wanted_mw: Array, site: SiteParams, available_mw: Array, *, grid_limit_mw: float | None = None
+) -> Array:
     """Clip wanted fleet power to [min, available] and to the grid limit, keeping the most
     profitable fleets (highest mining revenue per MWh, i.e. lowest J/TH × PUE) first.
 
     Must-run power is placed first; the rest of the grid limit goes down the merit order. A fleet
-    that switches in blocks gets whole blocks only (rounded down).
+    that switches in blocks gets whole blocks only (rounded down). ``grid_limit_mw`` is what the
+    fleets may draw together (default: the site's limit; less when a GPU hall takes its share).
     """
+    limit = site.grid_limit_mw if grid_limit_mw is None else grid_limit_mw
     low = site.min_power_mw
     blocks = site.switch_block_mw
     high = np.maximum(np.minimum(available_mw, site.max_power_mw), low)
     target = np.maximum(_whole_blocks(np.clip(wanted_mw, low, high), blocks), low)
-    if target.sum() <= site.grid_limit_mw + 1e-9:
+    if target.sum() <= limit + 1e-9:
         return target
     result = low.copy()
-    headroom = site.grid_limit_mw - result.sum()
+    headroom = limit - result.sum()
     for f in site.merit_order:
         extra = min(target[f] - low[f], max(headroom, 0.0))
         if blocks[f] > 0:

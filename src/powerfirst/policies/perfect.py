@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from powerfirst.dispatch.inputs import DispatchInputs, SiteParams
 from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
+from powerfirst.dispatch.schedule import Decision
 from powerfirst.errors import PolicyError
 from powerfirst.policies.base import HindsightPolicy, Observation
 from powerfirst.solver import Solver
@@ -19,7 +20,8 @@ Array = npt.NDArray[np.float64]
 
 
 class PerfectHindsightPolicy(HindsightPolicy):
-    """Solves the dispatch LP over the realised window once, then replays the plan."""
+    """Solves the co-optimization over the realised window once, then replays the plan
+    (every stream: fleets, the GPU hall's split, heat, ancillary offers)."""
 
     name: ClassVar[str] = "perfect"
     label: ClassVar[str] = "perfect hindsight (upper bound: knows every future price; not achievable)"
@@ -35,9 +37,9 @@ class PerfectHindsightPolicy(HindsightPolicy):
     def prepare(self, realised: DispatchInputs, initial_power_mw: Array) -> None:
         self.plan = optimize_dispatch(realised, initial_power_mw=initial_power_mw, solver=self.solver)
 
-    def decide(self, obs: Observation) -> Array:
+    def decide(self, obs: Observation) -> Decision:
         if self.plan is None:
             raise PolicyError(
                 "perfect: prepare() must run before decide() (only a backtest can give hindsight)"
             )
-        return np.asarray(self.plan.power_mw[:, obs.step])
+        return self.plan.schedule.decision(obs.step)

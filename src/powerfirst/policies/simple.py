@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from powerfirst.dispatch.inputs import SiteParams
+from powerfirst.dispatch.schedule import Decision
 from powerfirst.policies.base import Observation, Policy, fill_merit_order
 
 __all__ = ["AlwaysOnPolicy", "BreakevenPolicy"]
@@ -21,7 +22,7 @@ class AlwaysOnPolicy(Policy):
     name: ClassVar[str] = "always-on"
     label: ClassVar[str] = "always on: every fleet at full power"
 
-    def decide(self, obs: Observation) -> Array:
+    def decide(self, obs: Observation) -> Decision | Array:
         return fill_merit_order(self.site.max_power_mw, self.site, obs.available_mw)
 
 
@@ -52,7 +53,7 @@ class BreakevenPolicy(Policy):
     def strikes_usd_per_mwh(self, hashprice_usd_per_th_day: float) -> Array:
         return self.site.breakeven_usd_per_mwh(hashprice_usd_per_th_day)
 
-    def decide(self, obs: Observation) -> Array:
+    def decide(self, obs: Observation) -> Decision | Array:
         price = obs.last_price_usd_per_mwh
         if price is not None:
             strike = self.strikes_usd_per_mwh(obs.hashprice_usd_per_th_day)

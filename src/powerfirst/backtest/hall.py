@@ -1,0 +1,194 @@
+"""The GPU hall's physics in the backtest, and the default rule for GPUs a policy leaves open.
+
+:class:`HallState` carries what persists from interval to interval (rentals held for their slice,
+each training job's progress and whether it has run), applies a policy's GPU decision within the
+hall's limits, and books progress. Work lost on a start is booked as in the optimizer: restart
+time × max GPUs on every start, plus checkpoint interval × max GPUs on every resume after a
+preemption. GPUs given to a job that has finished draw power and do no work. Training GPUs are allocated
+per clock hour, as in the optimizer: the decision in an hour's first interval holds for the hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from powerfirst.dispatch.inputs import DispatchInputs
+from powerfirst.dispatch.schedule import Decision
+from powerfirst.dispatch.streams import HallParams
+
+__all__ = ["HallDecision", "HallState"]
+
+Array = npt.NDArray[np.float64]
+_RESERVE_DAYS = 7
+"""The default rule keeps room for inference at the highest demand seen in the same clock hours
+(the rental slice ahead) on each of the last seven days."""
+
+
+_RUNNING_GPUS = 1e-6
+"""A job with more GPUs than this is running (below: solver noise)."""
+
+
+@dataclass(frozen=True)
+class HallDecision:
+    inference_gpus: float
+    training_gpus: Array
+    rental_gpus: float
+    adjusted: bool
+
+
+class HallState:
+    """State of the GPU hall over a run (one instance per run)."""
+
+    def __init__(self, hall: HallParams, inputs: DispatchInputs) -> None:
+        self.hall = hall
+        self.inputs = inputs
+        stream = inputs.stream
+        self.demand = stream.inference_demand_gpus if hall.has_inference else np.zeros(inputs.num_intervals)
+        self.slice_id = stream.rental_slice_id
+        self.hour_id = stream.hour_id
+        self.job_active = stream.job_active
+        jobs = hall.jobs
+        self.done_gpu_hours = np.zeros(len(jobs))
+        self.has_run = np.zeros(len(jobs), dtype=bool)
+        self.previous_gpus = np.zeros(len(jobs))
+        self.rental_held = 0.0
+        self.deadline_order = np.argsort([j.deadline_utc.value for j in jobs], kind="stable")
+        self.intervals_per_day = max(round(24.0 / inputs.interval_hours), 1)
+        self.slice_end = np.searchsorted(self.slice_id, self.slice_id, side="right")
+
+    def remaining_gpu_hours(self) -> Array:
+        """Work each job still needs, (J,) [GPU-hours]; 0 once finished."""
+        need = np.array([j.gpu_hours for j in self.hall.jobs]) - self.done_gpu_hours
+        clipped: Array = np.clip(need, 0.0, None)
+        return clipped
+
+    def _reserve(self, t: int) -> float:
+        """Inference GPUs to keep free for the rest of t's rental slice, from past demand only."""
+        length = int(self.slice_end[t]) - t
+        day = self.intervals_per_day
+        seen = [
+            self.demand[max(t - k * day, 0) : max(t - k * day + length, 0)]
+            for k in range(1, _RESERVE_DAYS + 1)
+        ]
+        past = [float(x.max()) for x in seen if x.size and t - day >= 0]
+        if not past:  # less than a day of history: the highest demand so far
+            return float(self.demand[: t + 1].max())
+        return max(max(past), float(self.demand[t]))
+
+    def _held_training(self, t: int) -> Array:
+        """Training GPUs held from earlier in t's clock hour, (J,); NaN where the job is free to
+        change (an hour's first interval, or the job's release within the hour).
+
+        Training GPUs are allocated per clock hour, as in the optimizer: the hour's first decision
+        holds (GPUs of a job that finished in the hour keep drawing power to its end).
+        """
+        jobs = len(self.hall.jobs)
+        if self.hour_starts(t):
+            return np.full(jobs, np.nan)
+        released_now = self.job_active[:, t] & ~self.job_active[:, t - 1]
+        held = np.where(self.job_active[:, t], self.previous_gpus, 0.0)
+        return np.where(released_now, np.nan, held)
+
+    def hour_starts(self, t: int) -> bool:
+        return t == 0 or self.hour_id[t] != self.hour_id[t - 1]
+
+    def slice_starts(self, t: int) -> bool:
+        return t == 0 or self.slice_id[t] != self.slice_id[t - 1]
+
+    def _runnable(self, t: int) -> npt.NDArray[np.bool_]:
+        return self.job_active[:, t] & (self.remaining_gpu_hours() > 1e-9)
+
+    def default_split(self, t: int) -> tuple[float, Array, float]:
+        """Full load, the way halls are run today: serve inference demand, then training jobs by
+        earliest deadline at their most GPUs, then rent out the rest (rentals are decided at the
+        start of each slice, keeping room for the last week's highest inference demand)."""
+        hall = self.hall
+        inference = float(self.demand[t])
+        reserve = self._reserve(t)
+        held = self._held_training(t)
+        training = np.where(np.isnan(held), 0.0, held)
+        runnable = self._runnable(t) & np.isnan(held)
+        rental = self.rental_held
+        free = (
+            hall.gpus - max(reserve, inference) - (0.0 if self.slice_starts(t) else rental) - training.sum()
+        )
+        for j in self.deadline_order:
+            job = hall.jobs[j]
+            if runnable[j] and min(free, job.max_gpus) >= job.min_gpus:
+                training[j] = min(free, job.max_gpus)
+                free -= training[j]
+        if self.slice_starts(t) and hall.has_rental:
+            rental = max(min(free, hall.rental_max_gpus), 0.0)
+        return inference, training, rental
+
+    def apply(self, decision: Decision, t: int, max_working_gpus: float) -> HallDecision:
+        """The GPU split applied in interval t: the decision within the hall's limits.
+
+        ``max_working_gpus`` is the most GPUs that may work given the grid limit.
+        """
+        hall = self.hall
+        inference, training, rental = self.default_split(t)
+        wanted = (
+            decision.inference_gpus if decision.inference_gpus is not None else inference,
+            np.asarray(decision.training_gpus, dtype=np.float64)
+            if decision.training_gpus is not None
+            else training,
+            decision.rental_gpus if decision.rental_gpus is not None else rental,
+        )
+        inf = float(np.clip(wanted[0], 0.0, self.demand[t]))
+        train = np.where(self.job_active[:, t], np.clip(wanted[1], 0.0, [j.max_gpus for j in hall.jobs]), 0.0)
+        mins = np.array([j.min_gpus for j in hall.jobs])
+        # a job below its minimum does not run (solver tolerance allowed for)
+        train = np.where(train + 1e-6 * np.maximum(mins, 1.0) >= mins, train, 0.0)
+        if self.slice_starts(t):
+            rent = float(np.clip(wanted[2], 0.0, hall.rental_max_gpus)) if hall.has_rental else 0.0
+        else:
+            rent = self.rental_held
+        held = self._held_training(t)
+        train = np.where(np.isnan(held), train, held)
+        # capacity: the hall's GPUs, and what the grid leaves. Commitments made earlier are cut
+        # last: a rental starting now is cut first, then training (last deadline first; an
+        # hour's allocation is a commitment only to the extent the grid allows), then inference
+        room = min(hall.gpus, max_working_gpus)
+        tolerance = 1e-6 * max(room, 1.0)  # solver tolerance on a plan's GPU counts
+        if self.slice_starts(t):
+            rent = max(min(rent, room - inf - float(train.sum())), 0.0)
+        rent = min(rent, max(room, 0.0))
+        excess = inf + float(train.sum()) + rent - room
+        for j in self.deadline_order[::-1]:
+            if excess <= tolerance:
+                break
+            cut = min(train[j], excess)
+            train[j] -= cut
+            excess -= cut
+            if 0 < train[j] < hall.jobs[j].min_gpus:
+                train[j] = 0.0  # too few GPUs left to run: the job stops, freeing the rest
+        if excess > tolerance:
+            inf = max(inf - excess, 0.0)
+        # only what the policy asked for can be adjusted (the default rule's holds are not)
+        adjusted = (
+            (decision.inference_gpus is not None and abs(inf - wanted[0]) > 1e-6)
+            or (decision.training_gpus is not None and bool(np.any(np.abs(train - wanted[1]) > 1e-6)))
+            or (decision.rental_gpus is not None and abs(rent - wanted[2]) > 1e-6)
+        )
+        return HallDecision(inf, train, rent, adjusted)
+
+    def book(self, applied: HallDecision) -> None:
+        """Advance rentals and training progress by the applied interval."""
+        hall = self.hall
+        dt = self.inputs.interval_hours
+        self.rental_held = applied.rental_gpus
+        g = applied.training_gpus
+        starts = (g > _RUNNING_GPUS) & (self.previous_gpus <= _RUNNING_GPUS)
+        for j, job in enumerate(hall.jobs):
+            work = g[j] * dt
+            if starts[j]:
+                work -= job.restart_hours * job.max_gpus
+                if self.has_run[j]:
+                    work -= job.checkpoint_hours * job.max_gpus
+            self.done_gpu_hours[j] += work
+        self.has_run |= g > _RUNNING_GPUS
+        self.previous_gpus = g.copy()

@@ -1,0 +1,138 @@
+"""Assemble a :class:`~powerfirst.solver.LinearProgram` from blocks of columns and rows.
+
+Columns and rows are added in blocks (numpy arrays, one entry per interval or per hour); each
+block carries a readable label and the interval of each of its entries, so any row or column can
+be named ("grid connection limit 100 MW at 2023-08-10T22:00Z") when the solver reports an
+irreducible infeasible subset. Matrix entries are COO triplets, turned into one CSC matrix once.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
+
+from powerfirst.solver import LinearProgram
+
+__all__ = ["LpBuilder"]
+
+Array = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+Numbers = npt.NDArray[Any]
+"""Any numeric array (converted to float64 or int64 on the way in)."""
+
+
+@dataclass(frozen=True)
+class _Block:
+    first: int
+    count: int
+    label: str
+    times: IntArray
+    """Interval index of each entry (-1: not tied to an interval)."""
+
+
+class LpBuilder:
+    """Columns, rows and COO entries of a minimisation LP/MILP over the intervals ``times_utc``."""
+
+    def __init__(self, times_utc: pd.DatetimeIndex) -> None:
+        self.times_utc = times_utc
+        self._costs: list[Array] = []
+        self._col_low: list[Array] = []
+        self._col_up: list[Array] = []
+        self._integer: list[npt.NDArray[np.bool_]] = []
+        self._col_blocks: list[_Block] = []
+        self.num_cols = 0
+        self._rows: list[IntArray] = []
+        self._cols: list[IntArray] = []
+        self._vals: list[Array] = []
+        self._row_low: list[Array] = []
+        self._row_up: list[Array] = []
+        self._row_blocks: list[_Block] = []
+        self.num_rows = 0
+
+    def add_cols(
+        self,
+        label: str,
+        cost: Numbers,
+        low: Numbers,
+        up: Numbers,
+        times: Numbers,
+        *,
+        integer: bool = False,
+    ) -> IntArray:
+        """Add one column per entry; returns their indices."""
+        count = int(np.asarray(cost).shape[0])
+        first = self.num_cols
+        self._costs.append(np.asarray(cost, dtype=np.float64))
+        self._col_low.append(np.asarray(low, dtype=np.float64))
+        self._col_up.append(np.asarray(up, dtype=np.float64))
+        self._integer.append(np.full(count, integer))
+        self._col_blocks.append(_Block(first, count, label, np.asarray(times, dtype=np.int64)))
+        self.num_cols += count
+        return np.arange(first, first + count, dtype=np.int64)
+
+    def add_rows(
+        self,
+        label: str,
+        low: Numbers,
+        up: Numbers,
+        entries: list[tuple[Numbers, Numbers, Numbers]],
+        times: Numbers,
+    ) -> IntArray:
+        """Add one row per entry of ``low``; ``entries`` are (local row, column, value) triplets."""
+        count = int(np.asarray(low).shape[0])
+        first = self.num_rows
+        for local_rows, cols, vals in entries:
+            self._rows.append(np.asarray(local_rows, dtype=np.int64) + first)
+            self._cols.append(np.asarray(cols, dtype=np.int64))
+            self._vals.append(
+                np.broadcast_to(np.asarray(vals, dtype=np.float64), np.shape(local_rows)).copy()
+            )
+        self._row_low.append(np.asarray(low, dtype=np.float64))
+        self._row_up.append(np.asarray(up, dtype=np.float64))
+        self._row_blocks.append(_Block(first, count, label, np.asarray(times, dtype=np.int64)))
+        self.num_rows += count
+        return np.arange(first, first + count, dtype=np.int64)
+
+    def _stamp(self, t: int) -> str:
+        return str(self.times_utc[t].strftime("%Y-%m-%dT%H:%MZ"))
+
+    def _name(self, blocks: list[_Block], index: int, what: str) -> str:
+        starts = [b.first for b in blocks]
+        k = bisect.bisect_right(starts, index) - 1
+        if k < 0 or index >= blocks[k].first + blocks[k].count:
+            return f"{what} {index}"
+        block = blocks[k]
+        t = int(block.times[index - block.first]) if block.times.size else -1
+        return block.label + (f" at {self._stamp(t)}" if t >= 0 else "")
+
+    def build(self, offset: float = 0.0) -> LinearProgram:
+        num_cols = self.num_cols
+        if self._rows:
+            a = sp.csc_array(
+                sp.coo_array(
+                    (np.concatenate(self._vals), (np.concatenate(self._rows), np.concatenate(self._cols))),
+                    shape=(self.num_rows, num_cols),
+                )
+            )
+        else:
+            a = sp.csc_array((self.num_rows, num_cols))
+        integer = np.concatenate(self._integer) if self._integer else np.zeros(0, dtype=bool)
+        col_blocks, row_blocks = list(self._col_blocks), list(self._row_blocks)
+        return LinearProgram(
+            c=np.concatenate(self._costs) if self._costs else np.zeros(0),
+            a=a,
+            row_lower=np.concatenate(self._row_low) if self._row_low else np.zeros(0),
+            row_upper=np.concatenate(self._row_up) if self._row_up else np.zeros(0),
+            col_lower=np.concatenate(self._col_low) if self._col_low else np.zeros(0),
+            col_upper=np.concatenate(self._col_up) if self._col_up else np.zeros(0),
+            integer=integer if integer.any() else None,
+            offset=offset,
+            row_name=lambda i: self._name(row_blocks, i, "row"),
+            col_name=lambda j: self._name(col_blocks, j, "column"),
+        )

@@ -1,0 +1,1 @@
+"""AI-inference workloads: GPU demand profiles from real request traces or user CSV files."""
