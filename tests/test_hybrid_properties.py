@@ -23,7 +23,9 @@ Properties, for every example:
 
 from __future__ import annotations
 
+import json
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -31,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from powerfirst.accounting import Ledger, account
@@ -139,7 +141,7 @@ def hybrid_cases(draw: st.DrawFn) -> dict[str, Any]:
         }
 
     jobs: list[dict[str, Any]] = []
-    job_room = (1.0 - demand_share) * gpus
+    job_room = gpus - peak_demand  # a trace's peak is at least one GPU, even at a zero share
     for j in range(draw(st.integers(0, 2)) if whole_hours >= 1 else 0):
         release = draw(st.integers(0, whole_hours - 1))
         # a deadline past the window's end leaves the job out of the window (not scheduled)
@@ -370,16 +372,26 @@ def _objective_tolerance(*ledgers: Ledger) -> float:
 
 
 def _engine_slack(inputs: DispatchInputs) -> float:
-    """Dollars the engine may move the plan by: it leaves each fleet's power alone within 1e-6 MW
-    (its tolerance for calling a decision adjusted), so the replay's margin may differ by up to
-    1e-6 MW × (mining revenue + price + adders + 4CP) per fleet and interval."""
+    """Dollars the engine may move the plan by: it fits each fleet's power within 1e-6 MW (its
+    tolerance for calling a decision adjusted), so the replay's margin may differ by up to
+    1e-6 MW × (mining revenue + price + adders + 4CP) per fleet and interval, and the GPUs'
+    1e-6 MW × (inference price + penalty, or rental price) per GPU-hour."""
     site = inputs.site
     per_mw = (
         inputs.mining_rate_usd_per_mwh().max(axis=0)
         + np.abs(inputs.price_usd_per_mwh)
         + site.adder_usd_per_mwh
     ) * site.interval_hours + inputs.stream.fourcp_usd_per_mw
-    return 1e-6 * len(site.fleets) * float(per_mw.sum())
+    fleets = 1e-6 * len(site.fleets) * float(per_mw.sum())
+    # and it fits a plan's GPUs to the grid exactly, cutting up to 1e-6 MW of GPUs per interval
+    hall = site.hall
+    if hall is None or hall.active_mw_per_gpu <= 0:
+        return fleets
+    per_gpu = (
+        max(hall.inference_price_usd_per_gpu_hour + hall.penalty_usd_per_gpu_hour, 0.0)
+        + np.abs(inputs.stream.rental_price_usd_per_gpu_hour)
+    ) * site.interval_hours
+    return fleets + 1e-6 / hall.active_mw_per_gpu * float(per_gpu.sum())
 
 
 def _perfect(site: Site, inputs: DispatchInputs, known: Array) -> tuple[DispatchPlan, PolicyRun]:
@@ -414,7 +426,14 @@ def _check_perfect(site: Site, inputs: DispatchInputs, known: Array) -> tuple[Di
     assert run.adjusted_intervals == 0
     # (g) the model's objective is the net margin the accounting books, for the plan and its replay
     tolerance = _objective_tolerance(plan_ledger, run_ledger)
-    assert plan.net_margin_usd == pytest.approx(plan_ledger.net_margin_usd, rel=1e-7, abs=tolerance)
+    if plan.num_integer == 0:
+        assert plan.net_margin_usd == pytest.approx(plan_ledger.net_margin_usd, rel=1e-7, abs=tolerance)
+    else:
+        # a MILP stopped within its gap may leave a start column above the power it started (a
+        # slack the optimum would close): its objective is then below what the schedule earns,
+        # and what it earns is within the proven bound
+        assert plan_ledger.net_margin_usd >= plan.net_margin_usd - tolerance
+        assert plan_ledger.net_margin_usd <= plan.upper_bound_usd + tolerance
     assert run_ledger.net_margin_usd == pytest.approx(
         plan_ledger.net_margin_usd, rel=1e-7, abs=tolerance + _engine_slack(inputs)
     )
@@ -442,7 +461,18 @@ def _check_bound(plan: DispatchPlan, perfect_ledger: Ledger, ledger: Ledger) -> 
 # the property
 
 
+FOUND = json.loads((Path(__file__).parent / "hybrid_property_regressions.json").read_text(encoding="utf-8"))
+"""Cases hypothesis once found failing (with what each broke): always run first."""
+
+
+def _found_cases(test: Callable[..., None]) -> Callable[..., None]:
+    for found in FOUND:
+        test = example(case=found["case"])(test)
+    return test
+
+
 @HYBRID_SETTINGS
+@_found_cases
 @given(case=hybrid_cases())
 def test_hybrid_sites_keep_every_constraint_and_perfect_is_the_bound(case: dict[str, Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:

@@ -148,7 +148,7 @@ def run_policy(
             a_gpu = hall.hall.active_mw_per_gpu
             room_mw = site.grid_limit_mw - site.hall_idle_mw - must_run_total
             max_working = room_mw / a_gpu if a_gpu > 0 else float("inf")
-            split = hall.apply(decision, t, max_working)
+            split = hall.apply(decision, t, max_working, _TOLERANCE_MW / a_gpu if a_gpu > 0 else 0.0)
             hall.book(split)
             inference[t], training[:, t], rental[t] = (
                 split.inference_gpus,
@@ -183,7 +183,7 @@ def run_policy(
             curtailable = float(applied.sum()) - must_run_total
             scale = min(1.0, curtailable / award.sum()) if award.sum() > 1e-12 else 1.0
             offers[:, t] = award * max(scale, 0.0)
-            was_adjusted |= scale < 1.0 - 1e-9
+            was_adjusted |= float(award.sum()) * (1.0 - max(scale, 0.0)) > _TOLERANCE_MW
         adjusted += int(was_adjusted)
         stopped_before[:, t + 1] = stopped_before[:, t] + np.clip(previous - applied, 0.0, None)
         previous = applied

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from powerfirst.accounting import FINISH_TOLERANCE
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.schedule import Decision
 from powerfirst.dispatch.streams import HallParams
@@ -99,7 +100,8 @@ class HallState:
         return t == 0 or self.slice_id[t] != self.slice_id[t - 1]
 
     def _runnable(self, t: int) -> npt.NDArray[np.bool_]:
-        return self.job_active[:, t] & (self.remaining_gpu_hours() > 1e-9)
+        need = np.array([j.gpu_hours for j in self.hall.jobs]) * FINISH_TOLERANCE
+        return self.job_active[:, t] & (self.remaining_gpu_hours() > need)
 
     def default_split(self, t: int) -> tuple[float, Array, float]:
         """Full load, the way halls are run today: serve inference demand, then training jobs by
@@ -124,10 +126,14 @@ class HallState:
             rental = max(min(free, hall.rental_max_gpus), 0.0)
         return inference, training, rental
 
-    def apply(self, decision: Decision, t: int, max_working_gpus: float) -> HallDecision:
+    def apply(
+        self, decision: Decision, t: int, max_working_gpus: float, grid_tolerance_gpus: float = 0.0
+    ) -> HallDecision:
         """The GPU split applied in interval t: the decision within the hall's limits.
 
-        ``max_working_gpus`` is the most GPUs that may work given the grid limit.
+        ``max_working_gpus`` is the most GPUs that may work given the grid limit;
+        ``grid_tolerance_gpus`` the engine's grid tolerance in GPUs (a plan over the grid limit by
+        less is cut to fit but not counted as adjusted).
         """
         hall = self.hall
         inference, training, rental = self.default_split(t)
@@ -149,30 +155,34 @@ class HallState:
             rent = self.rental_held
         held = self._held_training(t)
         train = np.where(np.isnan(held), train, held)
-        # capacity: the hall's GPUs, and what the grid leaves. Commitments made earlier are cut
-        # last: a rental starting now is cut first, then training (last deadline first; an
-        # hour's allocation is a commitment only to the extent the grid allows), then inference
-        room = min(hall.gpus, max_working_gpus)
-        tolerance = 1e-6 * max(room, 1.0)  # solver tolerance on a plan's GPU counts
-        if self.slice_starts(t):
-            rent = max(min(rent, room - inf - float(train.sum())), 0.0)
-        rent = min(rent, max(room, 0.0))
+        # capacity: the hall's GPUs, and what the grid leaves, never exceeded. Commitments made
+        # earlier are cut last: a rental starting now first, then training above its minimum
+        # (last deadline first), then inference, then whole jobs (last deadline first)
+        room = max(min(hall.gpus, max_working_gpus), 0.0)
+        excess = inf + float(train.sum()) + rent - room
+        if self.slice_starts(t) and excess > 0:
+            rent = max(rent - excess, 0.0)
+        rent = min(rent, room)
         excess = inf + float(train.sum()) + rent - room
         for j in self.deadline_order[::-1]:
-            if excess <= tolerance:
-                break
-            cut = min(train[j], excess)
+            cut = min(max(train[j] - mins[j], 0.0), max(excess, 0.0))
             train[j] -= cut
             excess -= cut
-            if 0 < train[j] < hall.jobs[j].min_gpus:
-                train[j] = 0.0  # too few GPUs left to run: the job stops, freeing the rest
-        if excess > tolerance:
-            inf = max(inf - excess, 0.0)
+        cut = min(inf, max(excess, 0.0))
+        inf -= cut
+        excess -= cut
+        # a plan within the solver's tolerance (1e-6 relative on GPU counts, the engine's MW
+        # tolerance on the grid) stops no job and is not counted as adjusted
+        tolerance = max(1e-6 * max(room, 1.0), grid_tolerance_gpus if room < hall.gpus else 0.0)
+        for j in self.deadline_order[::-1]:
+            if excess > tolerance and train[j] > 0:
+                excess -= train[j]
+                train[j] = 0.0  # too few GPUs left to run: the job stops
         # only what the policy asked for can be adjusted (the default rule's holds are not)
         adjusted = (
-            (decision.inference_gpus is not None and abs(inf - wanted[0]) > 1e-6)
-            or (decision.training_gpus is not None and bool(np.any(np.abs(train - wanted[1]) > 1e-6)))
-            or (decision.rental_gpus is not None and abs(rent - wanted[2]) > 1e-6)
+            (decision.inference_gpus is not None and abs(inf - wanted[0]) > tolerance)
+            or (decision.training_gpus is not None and bool(np.any(np.abs(train - wanted[1]) > tolerance)))
+            or (decision.rental_gpus is not None and abs(rent - wanted[2]) > tolerance)
         )
         return HallDecision(inf, train, rent, adjusted)
 

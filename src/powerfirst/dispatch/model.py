@@ -39,7 +39,9 @@ Objective (maximised; built as minimisation of its negative), with c[t] = (price
 where the constant (:meth:`DispatchInputs.constant_margin_usd`) is the block's value at the
 real-time price less its cost, minus the hall's idle power and the SLA penalty on all demand, plus
 the value of the training jobs that must finish in the window. The objective equals the net margin
-that :mod:`powerfirst.accounting` books for the same schedule; a test checks it.
+that :mod:`powerfirst.accounting` books for the same schedule; a test checks it. (A MILP stopped
+within its gap may leave a start column above the power actually started; its objective is then
+below the booked margin, which stays within the proven bound.)
 """
 
 from __future__ import annotations
