@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -497,6 +497,25 @@ BENCHMARKS_PREAMBLE = (
 _SECTION = re.compile(r"<!-- section: (?P<key>[\w-]+) -->\n(?P<body>.*?)<!-- /section: (?P=key) -->\n?", re.S)
 
 
+class _Report(Protocol):
+    other_load: str
+
+    def tables(self) -> str: ...
+    def markdown(self) -> str: ...
+
+
+def publish(report: _Report, write: Path | None, section: str, *extra_lines: str) -> None:
+    """Print the report's tables (then ``extra_lines``) and, with ``--write``, replace its section."""
+    print(report.tables())
+    print(report.other_load.removeprefix("- "))
+    for line in extra_lines:
+        print(line)
+    if write is not None:
+        path = write if write.is_absolute() else Path.cwd() / write
+        write_section(path, section, report.markdown())
+        print(f"wrote {path}", file=sys.stderr)
+
+
 def write_section(path: Path, key: str, body: str) -> None:
     """Write ``body`` as the section ``key`` of the markdown file ``path``.
 
@@ -576,12 +595,7 @@ def main(argv: list[str] | None = None) -> int:
         strategies=list(strategies.values()),
         prepare_s=prepare_s,
     )
-    print(report.tables())
-    print(report.other_load.removeprefix("- "))
-    if args.write is not None:
-        path = args.write if args.write.is_absolute() else Path.cwd() / args.write
-        write_section(path, SECTION, report.markdown())
-        print(f"wrote {path}", file=sys.stderr)
+    publish(report, args.write, SECTION)
     return 0
 
 

@@ -54,9 +54,9 @@ from bench_dispatch import (
     cpu_model,
     loadavg,
     package_version,
+    publish,
     ram_gib,
     timed,
-    write_section,
 )
 from powerfirst.backtest.runner import Backtest, StrategyResult, comparison, prepare_backtest, run_strategy
 from powerfirst.dispatch.model import build_dispatch_model
@@ -591,13 +591,7 @@ def main(argv: list[str] | None = None) -> int:
         example_jobs=example_jobs,
         timezone=bt.window.timezone,
     )
-    print(report.tables())
-    print(report.other_load.removeprefix("- "))
-    print(f"script wall time: {report.script_s:.1f} s")
-    if args.write is not None:
-        path = args.write if args.write.is_absolute() else Path.cwd() / args.write
-        write_section(path, SECTION, report.markdown())
-        print(f"wrote {path}", file=sys.stderr)
+    publish(report, args.write, SECTION, f"script wall time: {report.script_s:.1f} s")
     return 0
 
 
