@@ -1,0 +1,164 @@
+"""What a decision-maker knows at a given time: the information model of every non-hindsight strategy.
+
+At issue time τ (the start of the interval being decided) a policy may see:
+
+* real-time prices of the intervals that have settled (interval start + length ≤ τ);
+* day-ahead prices (energy, and ancillary-service capacity) once the day-ahead market has
+  published them: ERCOT publishes market day D at about 13:30 Central on D − 1
+  (:func:`day_ahead_published_until`);
+* system load of the hours that have ended (hour start + 1 h ≤ τ);
+* the daily hashprice up to the previous UTC day (handled by the backtest runner).
+
+:class:`MarketClock` enforces this by construction: it holds the realised series privately and
+copies values into NaN-filled buffers only as time passes (time only moves forward), so a
+:class:`MarketHistory` handed out at τ is built from buffers in which nothing after τ has been
+written — not even the arrays' base memory holds the future.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from powerfirst.errors import DataError
+from powerfirst.market.sources import read_bundled_table
+
+__all__ = [
+    "DA_PUBLISH_LOCAL_TIME",
+    "MarketClock",
+    "MarketData",
+    "MarketHistory",
+    "bundled_system_load",
+    "day_ahead_published_until",
+]
+
+Array = npt.NDArray[np.float64]
+DA_PUBLISH_LOCAL_TIME = time(13, 30)
+"""When the day-ahead market publishes the next market day's prices, market-local (ERCOT: ~13:30 CPT)."""
+_LOAD_YEARS = (2021, 2022, 2023)
+
+
+def day_ahead_published_until(
+    issued_utc: pd.Timestamp, timezone: str, publish_local_time: time = DA_PUBLISH_LOCAL_TIME
+) -> pd.Timestamp:
+    """End (exclusive, UTC) of the day-ahead prices published by ``issued_utc``.
+
+    Before the publication time on local day D the prices of D are known (published on D − 1);
+    from it on, those of D + 1 too.
+    """
+    local = issued_utc.tz_convert(timezone)
+    midnight = local.normalize()
+    published_today = local >= midnight + pd.Timedelta(
+        hours=publish_local_time.hour, minutes=publish_local_time.minute
+    )
+    days = 2 if published_today else 1
+    # normalize() after adding days keeps local midnight across DST changes
+    end_local = (midnight + pd.Timedelta(days=days, hours=3)).normalize()
+    return pd.Timestamp(end_local).tz_convert("UTC")
+
+
+def bundled_system_load(start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> pd.Series:
+    """ERCOT hourly native load for hours starting in [start_utc, end_utc) [MW]; bundled 2021–2023."""
+    local_years = range(
+        start_utc.tz_convert("America/Chicago").year,
+        (end_utc - pd.Timedelta(seconds=1)).tz_convert("America/Chicago").year + 1,
+    )
+    missing = [y for y in local_years if y not in _LOAD_YEARS]
+    if missing:
+        raise DataError(
+            f"system load: no bundled ERCOT native load for {', '.join(map(str, missing))}; "
+            f"bundled years: {_LOAD_YEARS[0]}–{_LOAD_YEARS[-1]}"
+        )
+    parts = [read_bundled_table("ercot", f"ercot_native_load_hourly_{y}.csv.gz")["ERCOT"] for y in local_years]
+    load = pd.concat(parts).astype("float64")
+    load = load[~load.index.duplicated(keep="first")].sort_index()
+    return load[(load.index >= start_utc) & (load.index < end_utc)].rename("system_load_mw")
+
+
+@dataclass(frozen=True)
+class MarketHistory:
+    """What is known at ``issued_utc``. Every series is UTC-indexed by interval start, sorted, and
+    holds only values known at ``issued_utc`` (read-only)."""
+
+    issued_utc: pd.Timestamp
+    timezone: str
+    """Market-local zone (calendar features, day-ahead publication)."""
+    rt_price_usd_per_mwh: pd.Series
+    """Settled real-time prices, native resolution, up to the last settled interval [USD/MWh]."""
+    da_price_usd_per_mwh: pd.Series
+    """Hourly day-ahead energy prices published by ``issued_utc`` (may run to the end of the next
+    market day) [USD/MWh]; empty without a day-ahead source."""
+    load_mw: pd.Series
+    """Hourly system load of the hours that have ended [MW]; empty without load data."""
+
+    @property
+    def da_published_until_utc(self) -> pd.Timestamp:
+        """End (exclusive) of the published day-ahead prices."""
+        return day_ahead_published_until(self.issued_utc, self.timezone)
+
+
+@dataclass(frozen=True)
+class MarketData:
+    """The realised series over a period (with history before it) that a clock reveals over time."""
+
+    timezone: str
+    rt_price_usd_per_mwh: pd.Series
+    """Real-time prices by interval start [USD/MWh]."""
+    rt_interval: pd.Timedelta
+    da_price_usd_per_mwh: pd.Series
+    """Hourly day-ahead prices by hour start [USD/MWh] (empty: none)."""
+    load_mw: pd.Series
+    """Hourly system load by hour start [MW] (empty: none)."""
+
+    def clock(self) -> MarketClock:
+        return MarketClock(self)
+
+
+class _Revealed:
+    """A series whose values are copied into a NaN buffer only up to a moving cut-off."""
+
+    def __init__(self, series: pd.Series, name: str) -> None:
+        clean = series.dropna().sort_index()
+        self._index = pd.DatetimeIndex(clean.index).as_unit("ns")
+        self._ns = self._index.asi8
+        self._values = clean.to_numpy(dtype=np.float64, copy=True)
+        self._buffer = np.full(self._values.shape[0], np.nan)
+        self._shown = 0
+        self._name = name
+
+    def show_before(self, cutoff_utc: pd.Timestamp) -> pd.Series:
+        """Everything with index < ``cutoff_utc``; the cut-off never moves back."""
+        k = int(np.searchsorted(self._ns, pd.Timestamp(cutoff_utc).as_unit("ns").value, side="left"))
+        if k < self._shown:
+            raise DataError(f"{self._name}: the clock cannot go back in time (asked for {cutoff_utc.isoformat()})")
+        self._buffer[self._shown : k] = self._values[self._shown : k]
+        self._shown = k
+        view = self._buffer[:k]
+        view.flags.writeable = False
+        return pd.Series(view, index=self._index[:k], name=self._name, copy=False)
+
+
+class MarketClock:
+    """Hands out what is known at each issue time, moving only forward (see the module docstring)."""
+
+    def __init__(self, data: MarketData) -> None:
+        self.timezone = data.timezone
+        self._rt_interval = data.rt_interval
+        self._rt = _Revealed(data.rt_price_usd_per_mwh, "rt_price_usd_per_mwh")
+        self._da = _Revealed(data.da_price_usd_per_mwh, "da_price_usd_per_mwh")
+        self._load = _Revealed(data.load_mw, "load_mw")
+
+    def known_at(self, issued_utc: pd.Timestamp) -> MarketHistory:
+        """What is known at ``issued_utc`` (not earlier than the last call's time)."""
+        return MarketHistory(
+            issued_utc=issued_utc,
+            timezone=self.timezone,
+            # an interval has settled once it has ended
+            rt_price_usd_per_mwh=self._rt.show_before(issued_utc - self._rt_interval + pd.Timedelta(1)),
+            da_price_usd_per_mwh=self._da.show_before(day_ahead_published_until(issued_utc, self.timezone)),
+            load_mw=self._load.show_before(issued_utc - pd.Timedelta(hours=1) + pd.Timedelta(1)),
+        )
