@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +21,7 @@ from powerfirst.backtest.hall import HallState
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.schedule import Decision, Schedule
 from powerfirst.errors import InfeasibleError, PolicyError
+from powerfirst.market.information import MarketData
 from powerfirst.policies.base import HindsightPolicy, Observation, Policy, fill_merit_order
 
 __all__ = ["PolicyRun", "run_policy"]
@@ -55,7 +58,7 @@ def _check_must_run(inputs: DispatchInputs) -> None:
         )
 
 
-def _frozen(values: Array) -> Array:
+def _frozen(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     view = values.copy()
     view.flags.writeable = False
     return view
@@ -68,11 +71,15 @@ def run_policy(
     *,
     initial_power_mw: Array | None = None,
     progress: Callable[[int], None] | None = None,
+    market: MarketData | None = None,
 ) -> PolicyRun:
     """Run ``policy`` over ``inputs``.
 
     ``known_hashprice_usd_per_th_day`` (T,) is the hashprice published by the start of each
     interval (the previous UTC day's). ``progress`` is called with the number of intervals done.
+    ``market`` is the realised market data that a :class:`~powerfirst.market.information.MarketClock`
+    reveals to the policy as time passes (day-ahead prices once published, system load once
+    metered).
     """
     _check_must_run(inputs)
     site = inputs.site
@@ -109,6 +116,12 @@ def run_policy(
     stopped_before = np.zeros((len(fleets), t_count + 1))
     fleet_index = np.arange(len(fleets))
     times = list(inputs.times_utc)
+    clock = market.clock() if market is not None else None
+    # inference demand is revealed one interval at a time, like the prices
+    demand_seen = np.full(t_count, np.nan)
+    job_in_window = (
+        _frozen(np.array(stream.jobs_in_window, dtype=bool)) if j_count else np.zeros(0, dtype=bool)
+    )
     previous = initial.copy()
     adjusted = 0
     decide_seconds = 0.0
@@ -121,6 +134,9 @@ def run_policy(
         window_start = np.clip(t - lags + 1, 0, t)
         held = stopped_before[:, t] - stopped_before[fleet_index, window_start]
         available = np.maximum(max_mw - held, min_mw)
+        demand_seen[t] = stream.inference_demand_gpus[t]
+        demand_view = demand_seen[: t + 1]
+        demand_view.flags.writeable = False
         obs = Observation(
             step=t,
             interval_start_utc=times[t],
@@ -132,6 +148,13 @@ def run_policy(
             training_remaining_gpu_hours=_frozen(hall.remaining_gpu_hours() if hall else np.zeros(0)),
             rental_slice_starts=hall.slice_starts(t) if hall else True,
             as_price_usd_per_mw_hour=_frozen(stream.as_price_usd_per_mw_hour[:, t]),
+            inference_demand_history_gpus=demand_view,
+            rental_price_usd_per_gpu_hour=float(stream.rental_price_usd_per_gpu_hour[t]),
+            rental_held_gpus=hall.rental_held if hall else 0.0,
+            training_previous_gpus=_frozen(hall.previous_gpus if hall else np.zeros(0)),
+            training_has_run=_frozen(hall.has_run if hall else np.zeros(0, dtype=bool)),
+            training_in_window=job_in_window,
+            market_view=None if clock is None else partial(clock.known_at, times[t]),
         )
         started = time.perf_counter()
         raw = policy.decide(obs)

@@ -192,6 +192,10 @@ class DispatchInputs:
     """Realised daily hashprice mapped to each interval, (T,) [USD/(TH/s)/day]."""
     streams: StreamArrays | None = None
     """Per-interval data of the GPU hall, ancillary services and 4CP (None: a mining-only site)."""
+    gpu_price_usd_per_mwh: Array | None = None
+    """Price at which the GPU hall's working power is costed, (T,) [USD/MWh]; None: the real-time
+    price. A rolling controller sets a high forecast quantile here, so that GPU commitments it
+    cannot undo quickly (rental slices, training runs) are priced for the risk, not the median."""
 
     @cached_property
     def stream(self) -> StreamArrays:
@@ -216,6 +220,14 @@ class DispatchInputs:
         """What one MW of site load costs in each interval, (T,) [USD/MW]: (price + adders) × Δt plus
         the interval's share of the 4CP charge."""
         cost: Array = (self.price_usd_per_mwh + self.site.adder_usd_per_mwh) * self.site.interval_hours
+        return cost + self.stream.fourcp_usd_per_mw
+
+    def gpu_load_cost_usd_per_mw(self) -> Array:
+        """What one MW of GPU working power costs in each interval, (T,) [USD/MW]: as
+        :meth:`load_cost_usd_per_mw`, at ``gpu_price_usd_per_mwh`` where it is set."""
+        if self.gpu_price_usd_per_mwh is None:
+            return self.load_cost_usd_per_mw()
+        cost: Array = (self.gpu_price_usd_per_mwh + self.site.adder_usd_per_mwh) * self.site.interval_hours
         return cost + self.stream.fourcp_usd_per_mw
 
     @property

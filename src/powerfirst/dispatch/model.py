@@ -55,6 +55,7 @@ import pandas as pd
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.lp_builder import LpBuilder
 from powerfirst.dispatch.schedule import Schedule
+from powerfirst.dispatch.state import StartState
 from powerfirst.dispatch.streams import TrainingParams
 from powerfirst.solver import INF, LinearProgram
 
@@ -154,13 +155,23 @@ def _lagged_sum_entries(
 
 
 def _training_job(
-    b: LpBuilder, job: TrainingParams, active: IntArray, hour_of_t: IntArray, gpu_cost: Array, dt: float
+    b: LpBuilder,
+    job: TrainingParams,
+    active: IntArray,
+    hour_of_t: IntArray,
+    gpu_cost: Array,
+    dt: float,
+    resumed: tuple[float, bool, bool] | None = None,
 ) -> tuple[IntArray, JobSwitch]:
     """Add one training job's columns and rows; returns the GPU column of each active interval.
 
     GPUs are decided per clock hour (``g[h]``, with ``on[h]`` binary and ``u[h]`` ≥ on[h] − on[h−1]
     counting starts). Every start loses restart h × max GPUs GPU-hours of progress; every start
     after the first (a resume after a preemption) also loses checkpoint h × max GPUs.
+
+    ``resumed`` = (GPU-hours of progress required in the window, has run before, runs in the
+    interval before the window) for a re-solve mid-job; None: the job starts fresh and must finish.
+    A job that has not run yet is charged the checkpoint loss on its first start too (conservative).
     """
     jl = f"training job {job.name!r}"
     codes, _ = pd.factorize(hour_of_t)
@@ -197,29 +208,37 @@ def _training_job(
     entries: list[tuple[IntArray, IntArray, Array]] = [
         (np.zeros(n_h, dtype=np.int64), g, intervals_in_hour * dt / job.gpu_hours)
     ]
+    running_before = resumed is not None and resumed[2]
     if per_start > 0:
         u = b.add_cols(f"{jl} starts in the hour from", zeros, zeros, ones, first_t)
+        start_low = zeros.copy()
+        start_low[0] = -1.0 if running_before else 0.0  # continuing a run is not a start
         b.add_rows(
             f"{jl} start bookkeeping in the hour from",
-            zeros,
+            start_low,
             np.full(n_h, INF),
             [(kh, u, ones), (kh, on, -ones), (kh[1:], on[:-1], ones[1:])],
             first_t,
         )
         entries.append((np.zeros(n_h, dtype=np.int64), u, np.full(n_h, -per_start / job.gpu_hours)))
-        # the job starts at least once (it must finish): this is what makes the first start's
-        # checkpoint refund below valid
-        b.add_rows(
-            f"{jl} starts at least once (window from release",
-            np.ones(1),
-            np.full(1, INF),
-            [(np.zeros(n_h, dtype=np.int64), u, ones)],
-            active[:1],
-        )
-    need = 1.0 - job.checkpoint_hours * job.max_gpus / job.gpu_hours
+        if resumed is None:
+            # the job starts at least once (it must finish): this is what makes the first start's
+            # checkpoint refund below valid
+            b.add_rows(
+                f"{jl} starts at least once (window from release",
+                np.ones(1),
+                np.full(1, INF),
+                [(np.zeros(n_h, dtype=np.int64), u, ones)],
+                active[:1],
+            )
+    if resumed is None:
+        need = 1.0 - job.checkpoint_hours * job.max_gpus / job.gpu_hours
+        what = f"finishes {job.gpu_hours:g} GPU-hours by its deadline {job.deadline_utc.isoformat()}"
+    else:
+        need = resumed[0] / job.gpu_hours
+        what = f"makes {resumed[0]:g} GPU-hours of progress (deadline {job.deadline_utc.isoformat()})"
     b.add_rows(
-        f"{jl} finishes {job.gpu_hours:g} GPU-hours by its deadline {job.deadline_utc.isoformat()} "
-        "(window from release",
+        f"{jl} {what} (window from",
         np.array([need + _MARGIN]),
         np.array([INF]),
         entries,
@@ -230,11 +249,14 @@ def _training_job(
     )
 
 
-def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None = None) -> DispatchModel:
+def build_dispatch_model(
+    inputs: DispatchInputs, initial_power_mw: Array | None = None, start: StartState | None = None
+) -> DispatchModel:
     """Build the co-optimization model for ``inputs``.
 
     ``initial_power_mw`` (F,) is each fleet's power in the interval before the first one [MW];
-    default: every fleet at full power. The hall starts with no rentals and no job started.
+    default: every fleet at full power. ``start`` is the rest of the site's state for a re-solve
+    mid-run; default: the hall starts with no rentals and no job started.
     """
     t_count = inputs.num_intervals
     site = inputs.site
@@ -245,7 +267,6 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
     dt = site.interval_hours
     ts = np.arange(t_count, dtype=np.int64)
     zeros, ones = np.zeros(t_count), np.ones(t_count)
-    load_cost = inputs.load_cost_usd_per_mw()
     mining = inputs.mining_rate_usd_per_mwh()
     margin = inputs.margin_rate_usd_per_mwh()
     b = LpBuilder(inputs.times_utc)
@@ -254,12 +275,17 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
     x_cols: list[IntArray] = []
     for f, fleet in enumerate(fleets):
         name = fleet.name
+        x_up = np.full(t_count, fleet.max_power_mw)
+        if start is not None and fleet.min_off_intervals > 0:
+            x_up[: fleet.min_off_intervals] = max(
+                min(float(start.available_mw[f]), fleet.max_power_mw), fleet.min_power_mw
+            )
         x = b.add_cols(
             f"fleet {name!r} power within [{fleet.min_power_mw:g}, {fleet.max_power_mw:g}] MW "
             "(minimum is its must-run share)",
             -(margin[f] * dt - inputs.stream.fourcp_usd_per_mw),
             np.full(t_count, fleet.min_power_mw),
-            np.full(t_count, fleet.max_power_mw),
+            x_up,
             ts,
         )
         x_cols.append(x)
@@ -315,7 +341,7 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
     gpu_terms: list[tuple[IntArray, IntArray]] = []  # (interval index, column) of working GPUs
     max_working = np.zeros(t_count)
     if hall is not None:
-        gpu_cost = load_cost * hall.active_mw_per_gpu
+        gpu_cost = inputs.gpu_load_cost_usd_per_mw() * hall.active_mw_per_gpu
         hall_label = f"GPU hall {hall.name!r}"
         if hall.has_inference:
             demand = stream.inference_demand_gpus
@@ -348,13 +374,16 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
             slices = stream.rental_slice_id
             n_s = int(slices.max()) + 1 if t_count else 0
             slice_first = np.searchsorted(slices, np.arange(n_s))
+            q_low, q_up = np.zeros(n_s), np.full(n_s, hall.rental_max_gpus)
+            if start is not None and start.rental_held_gpus is not None and n_s:
+                q_low[0] = q_up[0] = start.rental_held_gpus  # held to the end of its slice
             q = b.add_cols(
                 f"{hall_label} rented GPUs within [0, {hall.rental_max_gpus:g}] in the rental slice from",
                 np.bincount(
                     slices, weights=-stream.rental_price_usd_per_gpu_hour * dt + gpu_cost, minlength=n_s
                 ),
-                np.zeros(n_s),
-                np.full(n_s, hall.rental_max_gpus),
+                q_low,
+                q_up,
                 slice_first,
             )
             model.rental_cols = q[slices]
@@ -365,7 +394,16 @@ def build_dispatch_model(inputs: DispatchInputs, initial_power_mw: Array | None 
             if active.size == 0:
                 model.job_cols.append((active, active))
                 continue
-            g_of_t, switch = _training_job(b, job, active, stream.hour_id[active], gpu_cost, dt)
+            resumed = (
+                None
+                if start is None
+                else (
+                    float(start.job_min_progress_gpu_hours[j]),
+                    bool(start.job_has_run[j]),
+                    bool(start.job_running[j]),
+                )
+            )
+            g_of_t, switch = _training_job(b, job, active, stream.hour_id[active], gpu_cost, dt, resumed)
             model.job_switches.append(switch)
             model.switch_job.append(j)
             model.job_cols.append((active, g_of_t))

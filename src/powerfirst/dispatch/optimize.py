@@ -13,6 +13,7 @@ from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.model import build_dispatch_model
 from powerfirst.dispatch.rounding import relax_and_round
 from powerfirst.dispatch.schedule import Schedule
+from powerfirst.dispatch.state import StartState
 from powerfirst.errors import InfeasibleError, SolverError
 from powerfirst.solver import HighsSolver, LinearProgram, Solver, SolveResult, SolveStatus, default_solver
 
@@ -80,6 +81,7 @@ def optimize_dispatch(
     inputs: DispatchInputs,
     *,
     initial_power_mw: Array | None = None,
+    start: StartState | None = None,
     solver: Solver | None = None,
     time_limit_s: float | None = None,
     mip_rel_gap: float = 1e-4,
@@ -90,7 +92,7 @@ def optimize_dispatch(
     :class:`SolverError` when the solver stops without a solution.
     """
     started = time.perf_counter()
-    model = build_dispatch_model(inputs, initial_power_mw)
+    model = build_dispatch_model(inputs, initial_power_mw, start)
     build_seconds = time.perf_counter() - started
     solver = solver or default_solver()
     lp = model.lp

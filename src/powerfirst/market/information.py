@@ -73,10 +73,13 @@ def bundled_system_load(start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> pd.Se
             f"system load: no bundled ERCOT native load for {', '.join(map(str, missing))}; "
             f"bundled years: {_LOAD_YEARS[0]}–{_LOAD_YEARS[-1]}"
         )
-    parts = [read_bundled_table("ercot", f"ercot_native_load_hourly_{y}.csv.gz")["ERCOT"] for y in local_years]
+    parts = [
+        read_bundled_table("ercot", f"ercot_native_load_hourly_{y}.csv.gz")["ERCOT"] for y in local_years
+    ]
     load = pd.concat(parts).astype("float64")
     load = load[~load.index.duplicated(keep="first")].sort_index()
-    return load[(load.index >= start_utc) & (load.index < end_utc)].rename("system_load_mw")
+    inside: pd.Series = load[(load.index >= start_utc) & (load.index < end_utc)]
+    return inside.rename("system_load_mw")
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,9 @@ class _Revealed:
         """Everything with index < ``cutoff_utc``; the cut-off never moves back."""
         k = int(np.searchsorted(self._ns, pd.Timestamp(cutoff_utc).as_unit("ns").value, side="left"))
         if k < self._shown:
-            raise DataError(f"{self._name}: the clock cannot go back in time (asked for {cutoff_utc.isoformat()})")
+            raise DataError(
+                f"{self._name}: the clock cannot go back in time (asked for {cutoff_utc.isoformat()})"
+            )
         self._buffer[self._shown : k] = self._values[self._shown : k]
         self._shown = k
         view = self._buffer[:k]

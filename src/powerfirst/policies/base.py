@@ -3,8 +3,10 @@
 The backtest and a live controller drive the same policy objects through :meth:`Policy.decide`.
 An :class:`Observation` holds only what is known when interval t starts: real-time prices of
 intervals that have already settled (a read-only view that ends before t), the latest daily
-hashprice published (the previous UTC day's), and the site's own state. A policy therefore cannot
-read the future, even by mistake.
+hashprice published (the previous UTC day's), the site's own state, and through
+:meth:`Observation.market` the day-ahead prices published so far and the system load metered so
+far (:mod:`powerfirst.market.information`). A policy therefore cannot read the future, even by
+mistake.
 
 The one exception is a :class:`HindsightPolicy` (``perfect``): the backtest hands it the realised
 data of the whole window before the run. Its results are an upper bound, never a strategy, and
@@ -14,6 +16,7 @@ every output labels them so.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -23,6 +26,8 @@ import pandas as pd
 
 from powerfirst.dispatch.inputs import DispatchInputs, SiteParams
 from powerfirst.dispatch.schedule import Decision
+from powerfirst.errors import PolicyError
+from powerfirst.market.information import MarketHistory
 
 __all__ = ["HindsightPolicy", "Observation", "Policy", "fill_merit_order"]
 
@@ -52,6 +57,27 @@ class Observation:
     as_price_usd_per_mw_hour: Array = field(default_factory=lambda: np.zeros(0))
     """Day-ahead capacity price of each ancillary product for this hour, published the day before,
     (P,) [USD/MW per hour]."""
+    inference_demand_history_gpus: Array = field(default_factory=lambda: np.zeros(0))
+    """Inference demand of every interval so far, this one included, oldest first (read-only) [GPUs]."""
+    rental_price_usd_per_gpu_hour: float = 0.0
+    """Price of a rented GPU-hour now [USD/GPU-hour]."""
+    rental_held_gpus: float = 0.0
+    """GPUs rented in the previous interval (held to the end of their slice) [GPUs]."""
+    training_previous_gpus: Array = field(default_factory=lambda: np.zeros(0))
+    """GPUs each training job had in the previous interval, (J,)."""
+    training_has_run: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    """(J,): the job has run before (a new start is a resume)."""
+    training_in_window: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    """(J,): the job's release..deadline lies inside the run's window (other jobs are not run)."""
+    market_view: Callable[[], MarketHistory] | None = None
+    """What the market has published by now (see :meth:`market`); None without market data."""
+
+    def market(self) -> MarketHistory:
+        """Real-time prices settled, day-ahead prices published and system load metered by now
+        (:class:`~powerfirst.market.information.MarketHistory`)."""
+        if self.market_view is None:
+            raise PolicyError("this run has no market data: day-ahead prices and system load are not known")
+        return self.market_view()
 
     @property
     def last_price_usd_per_mwh(self) -> float | None:

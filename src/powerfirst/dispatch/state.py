@@ -1,0 +1,38 @@
+"""The site's state at the start of a horizon, for re-solves in the middle of a run.
+
+A hindsight solve starts fresh: every fleet at its initial power, no rentals, no training job
+started. A rolling controller re-solves every hour from where the site is: fleets at their last
+power (units held off by anti-cycling cannot return yet), rentals held to the end of their slice,
+training jobs part-done. :class:`StartState` carries that into
+:func:`~powerfirst.dispatch.model.build_dispatch_model`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["StartState"]
+
+Array = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class StartState:
+    """State before the horizon's first interval (J: training jobs, F: fleets)."""
+
+    available_mw: Array
+    """Most each fleet may run while units switched off before the horizon are held off, (F,) [MW]
+    (applied to each fleet's first ``min_off_intervals`` intervals: conservative)."""
+    rental_held_gpus: float | None
+    """GPUs rented through the end of the slice the horizon starts in; None when a slice starts."""
+    job_min_progress_gpu_hours: Array
+    """Work each job must get done inside the horizon, (J,) [GPU-hours] (its remaining work when
+    the deadline is inside the horizon; 0: no requirement, the job is not scheduled)."""
+    job_has_run: BoolArray
+    """(J,): the job has run before, so every start is a resume (restart + checkpoint lost)."""
+    job_running: BoolArray
+    """(J,): the job runs in the interval before the horizon (continuing is not a start)."""
