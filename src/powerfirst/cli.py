@@ -16,11 +16,13 @@ from powerfirst.asic_catalog import asic_models
 from powerfirst.backtest.outputs import check_output_dir, write_outputs
 from powerfirst.backtest.runner import StrategyResult, comparison, prepare_backtest, run_strategy
 from powerfirst.bitcoin.economics import breakeven_usd_per_mwh
+from powerfirst.cli_fourcp import fourcp_app
 from powerfirst.dispatch.inputs import SiteParams, site_params
 from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
+from powerfirst.forecast.base import FORECASTERS
 from powerfirst.market.sources import bundled_sources, parse_source
 from powerfirst.market.window import parse_window
-from powerfirst.policies import STRATEGIES, make_policy
+from powerfirst.policies import STRATEGIES, RollingPolicy, make_policy
 from powerfirst.site import Site, load_site, parse_site
 
 app = typer.Typer(
@@ -30,6 +32,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(fourcp_app, name="fourcp")
 # wide enough for the comparison table when output goes to a file or a pipe
 console = Console() if sys.stdout.isatty() else Console(width=170)
 err_console = Console(stderr=True)
@@ -75,7 +78,11 @@ def backtest(
     out: Annotated[Path, typer.Option(help="Output folder.")],
     strategy: Annotated[
         list[str] | None,
-        typer.Option("--strategy", help=f"Strategy to run (repeatable): {', '.join(STRATEGIES)}."),
+        typer.Option(
+            "--strategy",
+            help=f"Strategy to run (repeatable): {', '.join(STRATEGIES)}. Default: all but rolling "
+            "(which fits its forecast on the two years before the window and re-solves every hour).",
+        ),
     ] = None,
     prices: Annotated[
         str | None, typer.Option(help=_SOURCES_HELP + " Overrides the site's price series.")
@@ -92,6 +99,24 @@ def backtest(
     confirm_intervals: Annotated[
         int | None, typer.Option(help="breakeven: consecutive intervals past the threshold before switching.")
     ] = None,
+    day_ahead: Annotated[
+        str | None,
+        typer.Option(
+            help="Day-ahead price SOURCE (same syntax as --prices) that rolling may see once published "
+            "(13:30 market-local the day before); default: ercot-da at the --prices point for bundled ERCOT."
+        ),
+    ] = None,
+    forecast: Annotated[
+        str | None,
+        typer.Option(help=f"rolling: price forecaster, one of {', '.join(FORECASTERS)} (default gbm)."),
+    ] = None,
+    horizon_hours: Annotated[
+        int | None, typer.Option(help="rolling: hours each re-solve looks ahead (default 48) [h].")
+    ] = None,
+    risk_quantile: Annotated[
+        float | None,
+        typer.Option(help="rolling: forecast quantile GPU commitments are priced at, 0.5–0.9 (default 0.9)."),
+    ] = None,
 ) -> None:
     """Backtest strategies on a site over real market history and write summaries and a report.
 
@@ -99,7 +124,7 @@ def backtest(
     an offset (end exclusive); see the README. Intervals without a price are excluded and reported
     as gaps, never filled.
     """
-    names = strategy or list(STRATEGIES)
+    names = strategy or [name for name in STRATEGIES if name != RollingPolicy.name]
     try:
         check_output_dir(out)
         site = _with_overrides(
@@ -108,13 +133,16 @@ def backtest(
                 ("bitcoin", "tx_fees_btc_per_block"): tx_fees_btc_per_block,
                 ("strategies", "breakeven", "hysteresis_usd_per_mwh"): hysteresis_usd_per_mwh,
                 ("strategies", "breakeven", "confirm_intervals"): confirm_intervals,
+                ("strategies", "rolling", "forecast"): forecast,
+                ("strategies", "rolling", "horizon_hours"): horizon_hours,
+                ("strategies", "rolling", "risk_quantile"): risk_quantile,
             },
         )
         for name in names:
             make_policy(name, site)  # unknown names fail before any work
         if len(set(names)) != len(names):
             raise ConfigError(f"--strategy: each strategy once, got {', '.join(names)}")
-        bt = prepare_backtest(site, start, end, prices=prices)
+        bt = prepare_backtest(site, start, end, prices=prices, day_ahead=day_ahead)
         results: list[StrategyResult] = []
         with Progress(
             TextColumn("{task.description:<12}"),

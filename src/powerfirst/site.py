@@ -43,6 +43,7 @@ __all__ = [
     "Fleet",
     "Grid",
     "IndexContract",
+    "RollingStrategyConfig",
     "Site",
     "StrategiesConfig",
     "format_validation_error",
@@ -243,9 +244,34 @@ class BreakevenStrategyConfig(_Strict):
     """Consecutive observed intervals past the threshold before switching [-]."""
 
 
+class RollingStrategyConfig(_Strict):
+    """Parameters of the ``rolling`` strategy (see ``powerfirst.policies.rolling``)."""
+
+    forecast: str = Field(default="gbm", min_length=1, max_length=40)
+    """Price forecaster: persistence, day-ahead or gbm (``powerfirst forecast evaluate`` compares them)."""
+    horizon_hours: int = Field(default=48, ge=2, le=168)
+    """Hours each re-solve looks ahead [h]."""
+    resolve_every_intervals: int | None = Field(default=None, ge=1, le=96)
+    """Re-solve every this many price intervals; default: at every clock hour."""
+    resolve_on_price_move_usd_per_mwh: float | None = Field(default=10.0, gt=0.0, le=10_000.0)
+    """Between scheduled re-solves, re-solve when the last settled price is further than this from
+    the price the plan assumed for that interval [USD/MWh]; None: never. Only on sites without a
+    GPU hall or ancillary offers (their GPU and AS commitments are hourly)."""
+    risk_quantile: float = Field(default=0.9, ge=0.5, le=0.9)
+    """Forecast quantile of the price that GPU power is costed at: rental slices and training runs
+    cannot be undone within the hour, so they are priced for the risk, not the median [-]."""
+    training_reserve_fraction: float = Field(default=0.25, ge=0.0, lt=1.0)
+    """Share of the GPU-hours a job could still get after the horizon that is not counted on:
+    a job starts early enough to finish even if that share is lost [-]."""
+    demand_weeks: int = Field(default=4, ge=1, le=12)
+    """Weeks of inference demand history the demand forecast looks at: GPUs are kept free for the
+    highest demand at the same time of week in these weeks [weeks]."""
+
+
 class StrategiesConfig(_Strict):
     breakeven: BreakevenStrategyConfig = Field(default_factory=BreakevenStrategyConfig)
     rule_based: RuleBasedStrategyConfig = Field(default_factory=RuleBasedStrategyConfig)
+    rolling: RollingStrategyConfig = Field(default_factory=RollingStrategyConfig)
 
 
 class Site(_Strict):

@@ -72,6 +72,7 @@ def run_policy(
     initial_power_mw: Array | None = None,
     progress: Callable[[int], None] | None = None,
     market: MarketData | None = None,
+    demand_before_gpus: Array | None = None,
 ) -> PolicyRun:
     """Run ``policy`` over ``inputs``.
 
@@ -79,7 +80,8 @@ def run_policy(
     interval (the previous UTC day's). ``progress`` is called with the number of intervals done.
     ``market`` is the realised market data that a :class:`~powerfirst.market.information.MarketClock`
     reveals to the policy as time passes (day-ahead prices once published, system load once
-    metered).
+    metered). ``demand_before_gpus`` is the inference demand of the intervals before the window
+    (history the policy may see from the start) [GPUs].
     """
     _check_must_run(inputs)
     site = inputs.site
@@ -118,7 +120,9 @@ def run_policy(
     times = list(inputs.times_utc)
     clock = market.clock() if market is not None else None
     # inference demand is revealed one interval at a time, like the prices
-    demand_seen = np.full(t_count, np.nan)
+    before = np.zeros(0) if demand_before_gpus is None else np.asarray(demand_before_gpus, dtype=np.float64)
+    demand_seen = np.concatenate([before, np.full(t_count, np.nan)])
+    known_before = before.shape[0]
     job_in_window = (
         _frozen(np.array(stream.jobs_in_window, dtype=bool)) if j_count else np.zeros(0, dtype=bool)
     )
@@ -134,8 +138,8 @@ def run_policy(
         window_start = np.clip(t - lags + 1, 0, t)
         held = stopped_before[:, t] - stopped_before[fleet_index, window_start]
         available = np.maximum(max_mw - held, min_mw)
-        demand_seen[t] = stream.inference_demand_gpus[t]
-        demand_view = demand_seen[: t + 1]
+        demand_seen[known_before + t] = stream.inference_demand_gpus[t]
+        demand_view = demand_seen[: known_before + t + 1]
         demand_view.flags.writeable = False
         obs = Observation(
             step=t,

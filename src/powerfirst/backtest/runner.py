@@ -11,7 +11,8 @@ The data a backtest reads:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -22,8 +23,13 @@ from powerfirst.accounting import Ledger, account
 from powerfirst.backtest.engine import PolicyRun, run_policy
 from powerfirst.bitcoin.hashprice import BundledHashprice, HashpriceSource, hashprice_source
 from powerfirst.dispatch.inputs import DispatchInputs, build_inputs
+from powerfirst.dispatch.streams import inference_demand_gpus
+from powerfirst.errors import DataError
+from powerfirst.forecast.data import load_market_data
+from powerfirst.market.grid_programs import AS_FILE, fourcp_peaks_bundled
+from powerfirst.market.information import MarketData
 from powerfirst.market.series import GapReport, PriceSeries
-from powerfirst.market.sources import BundledPriceSource, parse_source
+from powerfirst.market.sources import BundledPriceSource, parse_source, read_bundled_table
 from powerfirst.market.window import Window, parse_window
 from powerfirst.policies import make_policy
 from powerfirst.policies.base import Policy
@@ -33,6 +39,10 @@ from powerfirst.site import Site
 __all__ = ["Backtest", "StrategyResult", "comparison", "prepare_backtest", "run_strategy"]
 
 Array = npt.NDArray[np.float64]
+HISTORY_DAYS = 28
+"""Days of market data before the window that policies may see from its first interval [days]."""
+PAST_DAYS = 731
+"""Days of market data before the window that a learning policy fits on (walk-forward) [days]."""
 FEES_NOTE = (
     "Transaction fees are not included in the hashprice unless tx_fees_btc_per_block is set: the bundled "
     "Bitcoin data has no fee series, so the default is 0 BTC/block and mining revenue is understated."
@@ -51,6 +61,13 @@ class Backtest:
     inputs: DispatchInputs
     known_hashprice_usd_per_th_day: Array
     """Hashprice published by the start of each interval (previous UTC day), (T,)."""
+    market: MarketData | None = None
+    """Real-time and day-ahead prices, system load and ancillary prices around the window, revealed
+    to policies as time passes (None: not loaded)."""
+    past: Callable[[], MarketData | None] | None = None
+    """Loads the market data of the years before the window (what a learning policy fits on)."""
+    demand_before_gpus: Array | None = None
+    """Inference demand of the intervals in the four weeks before the window [GPUs] (None: none)."""
 
     def window_dict(self) -> dict[str, str]:
         tz = self.window.timezone
@@ -93,8 +110,71 @@ def market_timezone(site: Site, spec: str) -> str:
     return "UTC"
 
 
-def prepare_backtest(site: Site, start: str, end: str, *, prices: str | None = None) -> Backtest:
-    """Load the data of a backtest. ``prices`` (a SOURCE string) overrides the site's price series."""
+def default_day_ahead(spec: str) -> str | None:
+    """The day-ahead source that goes with a real-time source: ``ercot-rt:P`` → ``ercot-da:P`` when
+    the bundled day-ahead file has that point; else none."""
+    head, _, point = spec.rpartition(":")
+    if head != "ercot-rt":
+        return None
+    try:
+        parse_source(f"ercot-da:{point}")
+    except DataError:
+        return None
+    return f"ercot-da:{point}"
+
+
+def _ancillary_history(site: Site, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> dict[str, pd.Series]:
+    if site.ancillary is None:
+        return {}
+    table = read_bundled_table("ercot", AS_FILE)
+    inside = table[(table.index >= start_utc) & (table.index < end_utc)]
+    return {p: inside[p].dropna().astype("float64") for p in site.ancillary.products}
+
+
+def _market(
+    site: Site, spec: str, day_ahead: str | None, start: pd.Timestamp, window_end: pd.Timestamp
+) -> MarketData:
+    """The market data a clock reveals over the window: from ``start`` (history before the window)
+    to two days after it (day-ahead prices are published the day before)."""
+    end = window_end + pd.Timedelta(days=2)
+    try:
+        data = load_market_data(spec, day_ahead, start, end)
+    except DataError:  # the real-time source ends with the window
+        data = load_market_data(spec, day_ahead, start, window_end)
+    return replace(data, as_price_usd_per_mw_hour=_ancillary_history(site, start, end))
+
+
+def _past_market(spec: str, day_ahead: str | None, before_utc: pd.Timestamp) -> MarketData | None:
+    """Up to two years of market data before ``before_utc`` (None when the source has none)."""
+    try:
+        return load_market_data(spec, day_ahead, before_utc - pd.Timedelta(days=PAST_DAYS), before_utc)
+    except DataError:
+        return None
+
+
+def _demand_before(
+    site: Site, start_utc: pd.Timestamp, interval: pd.Timedelta, timezone: str
+) -> Array | None:
+    """Inference demand over the days before the window (None when the site has none or a CSV
+    does not cover them)."""
+    hall = site.gpu_hall
+    if hall is None or hall.inference is None:
+        return None
+    times = pd.date_range(
+        start_utc - pd.Timedelta(days=HISTORY_DAYS), start_utc, freq=interval, inclusive="left"
+    )
+    try:
+        return inference_demand_gpus(hall, times, timezone)
+    except DataError:
+        return None
+
+
+def prepare_backtest(
+    site: Site, start: str, end: str, *, prices: str | None = None, day_ahead: str | None = None
+) -> Backtest:
+    """Load the data of a backtest. ``prices`` (a SOURCE string) overrides the site's price series;
+    ``day_ahead`` (a SOURCE string) gives the day-ahead prices (default: the bundled ERCOT
+    day-ahead series of the same point, when the prices are bundled ERCOT real-time ones)."""
     spec = prices or site.contract.price_series
     timezone = market_timezone(site, spec)
     source = parse_source(spec, timezone=timezone)
@@ -106,7 +186,28 @@ def prepare_backtest(site: Site, start: str, end: str, *, prices: str | None = N
     inputs = build_inputs(site, series, daily, timezone, (window.start_utc, window.end_utc))
     days = inputs.times_utc.tz_convert("UTC").floor("D")
     known = daily.reindex(days - pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
-    return Backtest(site, window, series, gaps, hp_source, inputs, known)
+    da_spec = day_ahead if day_ahead is not None else default_day_ahead(spec)
+    if da_spec is not None:
+        parse_source(da_spec, timezone=timezone)  # a bad --day-ahead fails before any work
+    market = _market(
+        site,
+        spec,
+        da_spec,
+        window.start_utc - pd.Timedelta(days=HISTORY_DAYS),
+        window.end_utc,
+    )
+    return Backtest(
+        site,
+        window,
+        series,
+        gaps,
+        hp_source,
+        inputs,
+        known,
+        market,
+        partial(_past_market, spec, da_spec, window.start_utc),
+        _demand_before(site, window.start_utc, series.interval, timezone),
+    )
 
 
 @dataclass(frozen=True)
@@ -313,13 +414,27 @@ def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> di
         "decisions_adjusted_intervals": run.adjusted_intervals,
         "solve_seconds": run.prepare_seconds + run.decide_seconds,
         "optimum": _optimum(policy),
+        "policy": policy.details(),
     }
 
 
 def run_strategy(bt: Backtest, name: str, *, progress: Callable[[int], None] | None = None) -> StrategyResult:
     """Run the strategy called ``name`` over the backtest's window and book it."""
     policy = make_policy(name, bt.site, bt.window.timezone)
-    run = run_policy(policy, bt.inputs, bt.known_hashprice_usd_per_th_day, progress=progress)
+    if policy.learns:
+        past = bt.past() if bt.past is not None else None
+        if past is not None:
+            peaks = fourcp_peaks_bundled()
+            before = peaks[pd.to_datetime(peaks["peak_end_utc"], utc=True) <= bt.window.start_utc]
+            policy.learn(past, before)
+    run = run_policy(
+        policy,
+        bt.inputs,
+        bt.known_hashprice_usd_per_th_day,
+        progress=progress,
+        market=bt.market,
+        demand_before_gpus=bt.demand_before_gpus,
+    )
     ledger = account(bt.inputs, run.schedule, run.initial_power_mw)
     return StrategyResult(policy, run, ledger, _summary(bt, policy, run, ledger))
 

@@ -41,7 +41,9 @@ __all__ = [
     "StreamArrays",
     "TrainingParams",
     "build_stream_arrays",
+    "calendar_ids",
     "hall_params",
+    "inference_demand_gpus",
 ]
 
 Array = npt.NDArray[np.float64]
@@ -184,6 +186,53 @@ class StreamArrays:
     month_labels: tuple[str, ...] = ()
 
 
+def inference_demand_gpus(hall: GpuHall, times_utc: pd.DatetimeIndex, timezone: str) -> Array:
+    """The inference service's demand in each interval [GPUs] (the hall must have ``inference``).
+
+    Raises DataError when the demand is above the hall's GPUs or a CSV does not cover the times.
+    """
+    assert hall.inference is not None
+    spec = hall.inference.demand
+    if isinstance(spec, ConstantDemand):
+        demand = constant_demand(times_utc, spec.gpus)
+    elif isinstance(spec, CsvDemand):
+        demand = demand_from_csv(spec.path, spec.column, times_utc)
+    else:
+        demand = demand_from_profile(alibaba_lora_weekly_profile(), times_utc, timezone, spec.peak_gpus)
+    too_many = demand > hall.gpus + 1e-9
+    if too_many.any():
+        first = int(np.flatnonzero(too_many)[0])
+        raise DataError(
+            f"gpu_hall.inference.demand: {demand[first]:g} GPUs required at {times_utc[first].isoformat()} "
+            f"is above the hall's {hall.gpus:g} GPUs"
+        )
+    return demand
+
+
+def calendar_ids(
+    times_utc: pd.DatetimeIndex, timezone: str, slice_hours: float
+) -> tuple[IntArray, tuple[str, ...], IntArray, IntArray]:
+    """Numbered periods of each interval, from 0: (SLA month, its labels, clock hour, rental slice).
+
+    Months are market-local calendar months; clock hours are UTC hours; rental slices are blocks of
+    ``slice_hours`` from market-local midnight.
+    """
+    local = times_utc.tz_convert(timezone)
+    month_codes, month_labels = pd.factorize(local.strftime("%Y-%m"))
+    hour_codes, _ = pd.factorize(times_utc.floor("h"))
+    since_midnight = (local - local.normalize()).total_seconds().to_numpy() / 3600.0
+    slice_in_day = np.floor(since_midnight / slice_hours + 1e-9)
+    slice_codes, _ = pd.factorize(
+        pd.Series(local.strftime("%Y-%m-%d")) + "/" + pd.Series(slice_in_day).astype(int).astype(str)
+    )
+    return (
+        np.asarray(month_codes, dtype=np.int64),
+        tuple(str(m) for m in month_labels),
+        np.asarray(hour_codes, dtype=np.int64),
+        np.asarray(slice_codes, dtype=np.int64),
+    )
+
+
 def build_stream_arrays(
     site: Site,
     times_utc: pd.DatetimeIndex,
@@ -198,10 +247,8 @@ def build_stream_arrays(
     last one's end); a training job is scheduled when its [release, deadline) lies inside it.
     """
     t_count = len(times_utc)
-    local = times_utc.tz_convert(timezone)
-    months = local.strftime("%Y-%m")
-    month_codes, month_labels = pd.factorize(months)
-    hour_codes, _ = pd.factorize(times_utc.floor("h"))
+    slice_hours = hall.rental_slice_hours if hall else interval_hours
+    month_codes, month_labels, hour_codes, slice_codes = calendar_ids(times_utc, timezone, slice_hours)
 
     demand = np.zeros(t_count)
     rental_price = np.zeros(t_count)
@@ -211,34 +258,13 @@ def build_stream_arrays(
         bounds = (times_utc[0], times_utc[-1] + pd.Timedelta(hours=interval_hours))
     else:
         bounds = (pd.Timestamp(0, tz="UTC"), pd.Timestamp(0, tz="UTC"))
-    slice_hours = hall.rental_slice_hours if hall else interval_hours
-    since_midnight = (local - local.normalize()).total_seconds().to_numpy() / 3600.0
-    slice_in_day = np.floor(since_midnight / slice_hours + 1e-9)
-    slice_codes, _ = pd.factorize(
-        pd.Series(local.strftime("%Y-%m-%d")) + "/" + pd.Series(slice_in_day).astype(int).astype(str)
-    )
     jobs = hall.jobs if hall else ()
     job_active = np.zeros((len(jobs), t_count), dtype=bool)
     in_window = []
     if site.gpu_hall is not None and hall is not None:
         cfg = site.gpu_hall
         if cfg.inference is not None:
-            spec = cfg.inference.demand
-            if isinstance(spec, ConstantDemand):
-                demand = constant_demand(times_utc, spec.gpus)
-            elif isinstance(spec, CsvDemand):
-                demand = demand_from_csv(spec.path, spec.column, times_utc)
-            else:
-                demand = demand_from_profile(
-                    alibaba_lora_weekly_profile(), times_utc, timezone, spec.peak_gpus
-                )
-            too_many = demand > cfg.gpus + 1e-9
-            if too_many.any():
-                first = int(np.flatnonzero(too_many)[0])
-                raise DataError(
-                    f"gpu_hall.inference.demand: {demand[first]:g} GPUs required at {times_utc[first].isoformat()} "
-                    f"is above the hall's {cfg.gpus:g} GPUs"
-                )
+            demand = inference_demand_gpus(cfg, times_utc, timezone)
         if cfg.rental is not None:
             if cfg.rental.price_series is not None:
                 path, _, column = cfg.rental.price_series.rpartition(":")
@@ -292,11 +318,11 @@ def build_stream_arrays(
         as_price_usd_per_mw_hour=as_price,
         as_available=as_available,
         fourcp_usd_per_mw=fourcp,
-        month_id=np.asarray(month_codes, dtype=np.int64),
-        hour_id=np.asarray(hour_codes, dtype=np.int64),
-        rental_slice_id=np.asarray(slice_codes, dtype=np.int64),
+        month_id=month_codes,
+        hour_id=hour_codes,
+        rental_slice_id=slice_codes,
         job_active=job_active,
         jobs_in_window=tuple(in_window),
         fourcp_peaks=peaks_listed,
-        month_labels=tuple(str(m) for m in month_labels),
+        month_labels=month_labels,
     )

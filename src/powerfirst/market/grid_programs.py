@@ -21,11 +21,18 @@ import pandas as pd
 from powerfirst.errors import DataError
 from powerfirst.market.sources import read_bundled_table
 
-__all__ = ["FOURCP_MONTHS", "ancillary_prices", "fourcp_peaks_bundled", "fourcp_peaks_csv", "fourcp_weights"]
+__all__ = [
+    "AS_FILE",
+    "FOURCP_MONTHS",
+    "ancillary_prices",
+    "fourcp_peaks_bundled",
+    "fourcp_peaks_csv",
+    "fourcp_weights",
+]
 
 Array = npt.NDArray[np.float64]
 FOURCP_MONTHS = (6, 7, 8, 9)
-_AS_FILE = "ercot_dam_as_mcpc_hourly_2022_2023.csv.gz"
+AS_FILE = "ercot_dam_as_mcpc_hourly_2022_2023.csv.gz"
 _LOAD_YEARS = (2021, 2022, 2023)
 
 
@@ -35,7 +42,7 @@ def ancillary_prices(products: tuple[str, ...], times_utc: pd.DatetimeIndex) -> 
     A product without a price in an hour (ECRS before its launch) gets NaN; a time outside the
     bundled 2022–2023 data is a DataError naming the first such interval.
     """
-    table = read_bundled_table("ercot", _AS_FILE)
+    table = read_bundled_table("ercot", AS_FILE)
     hours = times_utc.tz_convert("UTC").floor("h")
     present = hours.isin(table.index)
     if not present.all():

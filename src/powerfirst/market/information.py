@@ -17,7 +17,7 @@ written — not even the arrays' base memory holds the future.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 
 import numpy as np
@@ -97,6 +97,9 @@ class MarketHistory:
     market day) [USD/MWh]; empty without a day-ahead source."""
     load_mw: pd.Series
     """Hourly system load of the hours that have ended [MW]; empty without load data."""
+    as_price_usd_per_mw_hour: dict[str, pd.Series] = field(default_factory=dict)
+    """Hourly day-ahead capacity price of each ancillary product, published ones only
+    [USD/MW per hour]."""
 
     @property
     def da_published_until_utc(self) -> pd.Timestamp:
@@ -116,6 +119,8 @@ class MarketData:
     """Hourly day-ahead prices by hour start [USD/MWh] (empty: none)."""
     load_mw: pd.Series
     """Hourly system load by hour start [MW] (empty: none)."""
+    as_price_usd_per_mw_hour: dict[str, pd.Series] = field(default_factory=dict)
+    """Hourly day-ahead capacity price per ancillary product by hour start [USD/MW per hour]."""
 
     def clock(self) -> MarketClock:
         return MarketClock(self)
@@ -156,14 +161,20 @@ class MarketClock:
         self._rt = _Revealed(data.rt_price_usd_per_mwh, "rt_price_usd_per_mwh")
         self._da = _Revealed(data.da_price_usd_per_mwh, "da_price_usd_per_mwh")
         self._load = _Revealed(data.load_mw, "load_mw")
+        self._as = {
+            p: _Revealed(v, f"as_price_usd_per_mw_hour[{p}]")
+            for p, v in data.as_price_usd_per_mw_hour.items()
+        }
 
     def known_at(self, issued_utc: pd.Timestamp) -> MarketHistory:
         """What is known at ``issued_utc`` (not earlier than the last call's time)."""
+        published = day_ahead_published_until(issued_utc, self.timezone)
         return MarketHistory(
             issued_utc=issued_utc,
             timezone=self.timezone,
             # an interval has settled once it has ended
             rt_price_usd_per_mwh=self._rt.show_before(issued_utc - self._rt_interval + pd.Timedelta(1)),
-            da_price_usd_per_mwh=self._da.show_before(day_ahead_published_until(issued_utc, self.timezone)),
+            da_price_usd_per_mwh=self._da.show_before(published),
             load_mw=self._load.show_before(issued_utc - pd.Timedelta(hours=1) + pd.Timedelta(1)),
+            as_price_usd_per_mw_hour={p: r.show_before(published) for p, r in self._as.items()},
         )

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from powerfirst.errors import ConfigError
+from powerfirst.forecast.base import make_forecaster
+from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.policies.base import HindsightPolicy, Observation, Policy, fill_merit_order
 from powerfirst.policies.perfect import PerfectHindsightPolicy
+from powerfirst.policies.rolling import RollingPolicy
 from powerfirst.policies.rule_based import RuleBasedPolicy
 from powerfirst.policies.simple import AlwaysOnPolicy, BreakevenPolicy
 from powerfirst.site import Site
@@ -17,6 +20,7 @@ __all__ = [
     "Observation",
     "PerfectHindsightPolicy",
     "Policy",
+    "RollingPolicy",
     "RuleBasedPolicy",
     "fill_merit_order",
     "make_policy",
@@ -27,6 +31,7 @@ STRATEGIES: dict[str, str] = {
     BreakevenPolicy.name: BreakevenPolicy.label,
     AlwaysOnPolicy.name: AlwaysOnPolicy.label,
     RuleBasedPolicy.name: RuleBasedPolicy.label,
+    RollingPolicy.name: RollingPolicy.label,
 }
 
 
@@ -48,5 +53,13 @@ def make_policy(name: str, site: Site, timezone: str = "UTC") -> Policy:
             timezone,
             hysteresis_usd_per_mwh=cfg.hysteresis_usd_per_mwh,
             confirm_intervals=cfg.confirm_intervals,
+        )
+    if name == RollingPolicy.name:
+        rolling = site.strategies.rolling
+        return RollingPolicy(
+            rolling,
+            make_forecaster(rolling.forecast),
+            timezone,
+            fourcp=FourCpPredictor() if site.fourcp is not None else None,
         )
     raise ConfigError(f"--strategy = {name!r}: unknown strategy; choose from {', '.join(STRATEGIES)}")

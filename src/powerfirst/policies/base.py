@@ -18,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +27,7 @@ import pandas as pd
 from powerfirst.dispatch.inputs import DispatchInputs, SiteParams
 from powerfirst.dispatch.schedule import Decision
 from powerfirst.errors import PolicyError
-from powerfirst.market.information import MarketHistory
+from powerfirst.market.information import MarketData, MarketHistory
 
 __all__ = ["HindsightPolicy", "Observation", "Policy", "fill_merit_order"]
 
@@ -58,7 +58,8 @@ class Observation:
     """Day-ahead capacity price of each ancillary product for this hour, published the day before,
     (P,) [USD/MW per hour]."""
     inference_demand_history_gpus: Array = field(default_factory=lambda: np.zeros(0))
-    """Inference demand of every interval so far, this one included, oldest first (read-only) [GPUs]."""
+    """Inference demand of every interval so far (with up to four weeks before the window), this one
+    included, oldest first (read-only) [GPUs]."""
     rental_price_usd_per_gpu_hour: float = 0.0
     """Price of a rented GPU-hour now [USD/GPU-hour]."""
     rental_held_gpus: float = 0.0
@@ -93,6 +94,16 @@ class Policy(ABC):
     label: ClassVar[str]
     """One line for reports."""
     uses_hindsight: ClassVar[bool] = False
+    learns: ClassVar[bool] = False
+    """The policy learns from market data before the window (see :meth:`learn`)."""
+
+    def learn(self, past: MarketData, fourcp_peaks: pd.DataFrame | None = None) -> None:  # noqa: B027
+        """Learn from market data strictly before the window (walk-forward: nothing of the scored
+        period) and the 4CP peaks of those years. Default: nothing to learn."""
+
+    def details(self) -> dict[str, Any]:
+        """What a run's summary should say about how the policy decided (default: nothing)."""
+        return {}
 
     def reset(self, site: SiteParams) -> None:
         """Forget all state; called before a run with the site's static parameters."""

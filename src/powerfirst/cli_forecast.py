@@ -1,0 +1,144 @@
+"""The ``powerfirst forecast`` commands: evaluate price forecasters on held-out years."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
+from powerfirst.forecast import FORECASTERS, QUANTILES, ForecastScore, evaluate_forecasts
+
+__all__ = ["forecast_app"]
+
+forecast_app = typer.Typer(
+    help="Forecast the real-time price from what is known at issue time, and score forecasters "
+    "walk-forward on held-out years.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console() if sys.stdout.isatty() else Console(width=150)
+err_console = Console(stderr=True)
+
+
+def _fail(exc: PowerfirstError) -> None:
+    kind = "infeasible" if isinstance(exc, InfeasibleError) else "error"
+    err_console.print(Text.assemble((f"{kind}:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2 if isinstance(exc, ConfigError | InfeasibleError) else 1)
+
+
+@forecast_app.command()
+def evaluate(
+    prices: Annotated[
+        str, typer.Option(help="Real-time price SOURCE to forecast and score, e.g. ercot-rt:HB_WEST.")
+    ] = "ercot-rt:HB_WEST",
+    day_ahead: Annotated[
+        str | None,
+        typer.Option(help="Day-ahead price SOURCE (revealed as published, 13:30 local the day before)."),
+    ] = "ercot-da:HB_WEST",
+    test_year: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--test-year",
+            help="Market-local year to score (repeatable); forecasters are fitted on the years before it.",
+        ),
+    ] = None,
+    forecast: Annotated[
+        list[str] | None,
+        typer.Option("--forecast", help=f"Forecaster (repeatable): {', '.join(FORECASTERS)}. Default: all."),
+    ] = None,
+    horizon_hours: Annotated[int, typer.Option(help="Target hours per forecast [h].")] = 48,
+    issue_every_hours: Annotated[int, typer.Option(help="Hours between forecast issues [h].")] = 1,
+    out: Annotated[Path | None, typer.Option(help="Write the score rows to this JSON file.")] = None,
+) -> None:
+    """Fit each forecaster on the years before each test year, forecast through the test year from
+    what is known at each issue time, and score against the realised hourly mean real-time price:
+    MAE of the median and mean pinball loss [USD/MWh], and coverage of the 10–90 % band, by lead."""
+    years = test_year or [2022, 2023]
+    names = forecast or list(FORECASTERS)
+    rows: list[ForecastScore] = []
+    try:
+        for name in names:
+            if name not in FORECASTERS:
+                raise ConfigError(
+                    f"--forecast = {name!r}: unknown forecaster; choices: {', '.join(FORECASTERS)}"
+                )
+        if len(set(years)) != len(years):
+            raise ConfigError(f"--test-year: each year once, got {', '.join(map(str, years))}")
+        with Progress(
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            TextColumn("{task.completed:>5}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+            disable=not sys.stderr.isatty(),
+        ) as bar:
+            tasks: dict[str, TaskID] = {}
+            for year in years:
+
+                def advance(stage: str, done: int, total: int, year: int = year) -> None:
+                    label = f"{year} {stage}"
+                    if label not in tasks:
+                        tasks[label] = bar.add_task(label, total=total)
+                    bar.update(tasks[label], completed=done, total=total)
+
+                rows += evaluate_forecasts(
+                    prices,
+                    day_ahead,
+                    year,
+                    names,
+                    horizon_hours=horizon_hours,
+                    issue_every_hours=issue_every_hours,
+                    progress=advance,
+                )
+        if out is not None:
+            try:
+                out.write_text(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
+            except OSError as exc:
+                raise ConfigError(
+                    f"--out = {str(out)!r}: cannot write the JSON file ({exc.strerror})"
+                ) from None
+    except PowerfirstError as exc:
+        _fail(exc)
+        return
+    levels = ", ".join(f"{q:g}" for q in QUANTILES)
+    table = Table(
+        title=f"{prices} forecasts (day-ahead: {day_ahead or 'none'}), issued every {issue_every_hours} h, "
+        f"{horizon_hours} h ahead; quantiles {levels}"
+    )
+    for column in (
+        "test year",
+        "trained on",
+        "forecaster",
+        "lead",
+        "MAE USD/MWh",
+        "pinball USD/MWh",
+        "10–90 cover",
+        "n",
+    ):
+        left = column in {"trained on", "forecaster", "lead"}
+        table.add_column(column, justify="left" if left else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(
+            str(r.test_year),
+            r.train_years,
+            r.forecaster,
+            r.lead_bucket,
+            f"{r.mae_usd_per_mwh:.2f}",
+            f"{r.pinball_usd_per_mwh:.2f}",
+            f"{r.coverage_10_90:.1%}",
+            f"{r.n:,}",
+            end_section=r.lead_bucket == "all",
+        )
+    console.print(table)
+    if out is not None:
+        console.print(f"scores: {out}", highlight=False)

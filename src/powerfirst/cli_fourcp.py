@@ -1,0 +1,125 @@
+"""``powerfirst fourcp``: evaluate the 4CP peak predictor on the bundled ERCOT years (Typer + Rich)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
+from powerfirst.fourcp.evaluate import BUNDLED_YEARS, evaluate_fourcp
+
+__all__ = ["fourcp_app"]
+
+fourcp_app = typer.Typer(
+    name="fourcp",
+    help="Predict ERCOT 4CP peak hours and decide when to curtail for them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console() if sys.stdout.isatty() else Console(width=170)
+err_console = Console(stderr=True)
+
+
+@fourcp_app.callback()
+def _group() -> None:
+    """Predict ERCOT 4CP peak hours and decide when to curtail for them."""
+
+
+def _fail(exc: PowerfirstError) -> None:
+    kind = "infeasible" if isinstance(exc, InfeasibleError) else "error"
+    err_console.print(Text.assemble((f"{kind}:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2 if isinstance(exc, ConfigError | InfeasibleError) else 1)
+
+
+def _opt(value: float | None, fmt: str) -> str:
+    return "—" if value is None else format(value, fmt)
+
+
+@fourcp_app.command()
+def evaluate(
+    rate_usd_per_mw_year: Annotated[
+        float,
+        typer.Option(
+            help="4CP transmission rate [USD per MW-year]; each of the four monthly peaks costs a quarter."
+        ),
+    ] = 55_000.0,
+    lost_margin_usd_per_mwh: Annotated[
+        float,
+        typer.Option(
+            help="What one MW of curtailed load would have earned in an hour (mining or GPU margin) "
+            "[USD/MWh]: the cost of curtailing. An hour is curtailed when its expected avoided 4CP "
+            "charge per MW exceeds it."
+        ),
+    ] = 60.0,
+    year: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--year",
+            help=f"Year to evaluate (repeatable; default {', '.join(map(str, BUNDLED_YEARS))}); "
+            "the predictor is fitted on the other bundled years.",
+        ),
+    ] = None,
+    da_point: Annotated[
+        str, typer.Option(help="ERCOT day-ahead price point the predictor reads.")
+    ] = "HB_HUBAVG",
+    out: Annotated[Path | None, typer.Option(help="Write the rows as JSON to this file.")] = None,
+) -> None:
+    """Leave-one-year-out evaluation of the 4CP predictor against the 15:00–19:00 weekday rule.
+
+    For each year, fit on the other bundled years, then walk June–September hour by hour deciding
+    from what is known at each hour's start. Money is per MW of curtailable load.
+    """
+    years = tuple(year) if year else BUNDLED_YEARS
+    try:
+        rows = evaluate_fourcp(rate_usd_per_mw_year, lost_margin_usd_per_mwh, years=years, da_point=da_point)
+        if out is not None:
+            try:
+                out.write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise ConfigError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
+    except PowerfirstError as exc:
+        _fail(exc)
+        return
+    table = Table(
+        title=f"4CP leave-one-year-out: rate {rate_usd_per_mw_year:,.0f} USD/MW-year, "
+        f"lost margin {lost_margin_usd_per_mwh:g} USD/MWh (per MW of curtailable load)"
+    )
+    columns = (
+        "year",
+        "method",
+        "peaks caught",
+        "curtailed h",
+        "avoided USD/MW",
+        "lost USD/MW",
+        "net USD/MW",
+        "Brier",
+        "Brier base rate",
+        "log loss",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column in {"year", "method"} else "right", no_wrap=True)
+    for r in rows:
+        table.add_row(
+            str(r.year),
+            r.method,
+            f"{r.peaks_caught}/{r.peaks}",
+            f"{r.curtailment_hours:,}",
+            f"{r.avoided_charge_usd_per_mw:,.0f}",
+            f"{r.lost_margin_usd_per_mw:,.0f}",
+            f"{r.net_value_usd_per_mw:,.0f}",
+            _opt(r.brier, ".5f"),
+            f"{r.brier_base_rate:.5f}",
+            _opt(r.log_loss, ".4f"),
+        )
+    console.print(table)
+    if out is not None:
+        console.print(f"rows: {out}", highlight=False)

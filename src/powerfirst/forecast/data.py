@@ -1,0 +1,67 @@
+"""Market data for a period, read from price sources (and ERCOT's bundled load) into a MarketData."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from powerfirst.errors import DataError
+from powerfirst.market.information import MarketData, bundled_system_load
+from powerfirst.market.sources import parse_source
+
+__all__ = ["load_market_data"]
+
+_Reader = Callable[[pd.Timestamp, pd.Timestamp], pd.Series]
+
+
+def _empty() -> pd.Series:
+    return pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC").as_unit("ns"))
+
+
+def load_market_data(
+    rt_source: str, da_source: str | None, start_utc: pd.Timestamp, end_utc: pd.Timestamp
+) -> MarketData:
+    """Real-time prices (required), day-ahead prices and system load for [start_utc, end_utc).
+
+    Day-ahead prices [USD/MWh] and load [MW] are optional inputs: the market-local years of the
+    period that their data does not cover stay empty (ERCOT day-ahead and load begin in 2021).
+    Load is ERCOT's bundled native load, used only with an ERCOT real-time source. Raises
+    DataError when the real-time source does not cover the period or a source name is invalid.
+    """
+    rt = parse_source(rt_source).load(start_utc, end_utc)
+    da = _empty()
+    if da_source is not None:
+        da_reader = parse_source(da_source)  # an unknown source fails here, not silently below
+        da = _covered(lambda s, e: da_reader.load(s, e).prices, start_utc, end_utc, rt.timezone)
+    load = _empty()
+    if rt.name.startswith("ercot-"):
+        load = _covered(bundled_system_load, start_utc, end_utc, rt.timezone)
+    return MarketData(
+        timezone=rt.timezone,
+        rt_price_usd_per_mwh=rt.prices,
+        rt_interval=rt.interval,
+        da_price_usd_per_mwh=da,
+        load_mw=load,
+    )
+
+
+def _covered(read: _Reader, start_utc: pd.Timestamp, end_utc: pd.Timestamp, timezone: str) -> pd.Series:
+    """What ``read`` has for the period, one market-local year at a time; years it lacks are skipped."""
+    parts: list[pd.Series] = []
+    first = start_utc.tz_convert(timezone).year
+    last = (end_utc - pd.Timedelta(seconds=1)).tz_convert(timezone).year
+    for year in range(first, last + 1):
+        lo = max(start_utc, pd.Timestamp(f"{year}-01-01", tz=timezone).tz_convert("UTC"))
+        hi = min(end_utc, pd.Timestamp(f"{year + 1}-01-01", tz=timezone).tz_convert("UTC"))
+        try:
+            part = read(lo, hi)
+        except DataError:
+            continue
+        if not part.empty:
+            parts.append(part)
+    if not parts:
+        return _empty()
+    series = pd.concat(parts).astype("float64")
+    unique: pd.Series = series[~series.index.duplicated(keep="first")]
+    return unique.sort_index()

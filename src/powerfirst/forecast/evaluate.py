@@ -1,0 +1,206 @@
+"""Walk-forward evaluation of price forecasters on held-out market-local years.
+
+For a test year Y every forecaster is fitted on the years before Y only (training ends where the
+scored period starts), then issues a forecast every few hours through Y from what a
+:class:`~powerfirst.market.information.MarketClock` reveals, and each target hour is scored against
+the realised hourly mean real-time price [USD/MWh]:
+
+* MAE of the median [USD/MWh];
+* mean pinball (quantile) loss over :data:`~powerfirst.forecast.base.QUANTILES` [USD/MWh];
+* coverage of the 10–90 % band (share of realised prices inside it; 0.8 when calibrated) [-].
+
+Lead = hours from the issue time to the end of the target hour (1 h: the hour that starts now).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from powerfirst.errors import ConfigError, DataError
+from powerfirst.forecast.base import QUANTILES, Array, make_forecaster
+from powerfirst.forecast.data import load_market_data
+from powerfirst.forecast.known import Ints, hour_starts_ns, lookup
+from powerfirst.forecast.walk import hourly_mean_rt, lead_hours, walk
+from powerfirst.market.sources import parse_source
+
+__all__ = ["LEAD_BUCKETS", "ForecastScore", "evaluate_forecasts"]
+
+LEAD_BUCKETS: tuple[tuple[str, int, int], ...] = (
+    ("1 h", 1, 1),
+    ("2–6 h", 2, 6),
+    ("7–24 h", 7, 24),
+    ("25–48 h", 25, 48),
+    ("49+ h", 49, 10_000),
+)
+"""(label, first lead, last lead) [h]; a bucket without scored targets is left out."""
+ALL_LEADS = "all"
+HISTORY_BEFORE_TEST = pd.Timedelta(days=7)
+"""Market history revealed before the first scored issue (not scored, part of the training years)."""
+MAX_HORIZON_HOURS = 168
+MAX_TRAIN_YEARS = 30
+
+ProgressFn = Callable[[str, int, int], None]
+"""progress(stage, done, total): called while fitting (stage 'fit NAME') and forecasting ('forecast')."""
+
+
+@dataclass(frozen=True)
+class ForecastScore:
+    """Scores of one forecaster over one test year and lead bucket."""
+
+    forecaster: str
+    test_year: int
+    train_years: str
+    """Market-local years the forecaster was fitted on, e.g. '2020–2021'."""
+    lead_bucket: str
+    mae_usd_per_mwh: float
+    """Mean absolute error of the median [USD/MWh]."""
+    pinball_usd_per_mwh: float
+    """Mean pinball loss over the quantile levels [USD/MWh]."""
+    coverage_10_90: float
+    """Share of realised prices within the 0.1–0.9 quantiles [-]."""
+    n: int
+    """Scored (issue, target hour) pairs [count]."""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _year_start_utc(year: int, timezone: str) -> pd.Timestamp:
+    return pd.Timestamp(f"{year}-01-01", tz=timezone).tz_convert("UTC")
+
+
+def _earliest_training_start(rt_source: str, test_year: int, timezone: str) -> pd.Timestamp:
+    """Start of the earliest market-local year before ``test_year`` from which the source covers every year."""
+    source = parse_source(rt_source)
+    first = None
+    for year in range(test_year - 1, test_year - 1 - MAX_TRAIN_YEARS, -1):
+        try:
+            source.load(_year_start_utc(year, timezone), _year_start_utc(year + 1, timezone))
+        except DataError:
+            break
+        first = year
+    if first is None:
+        raise DataError(
+            f"{rt_source}: no real-time prices in {test_year - 1} to train on before test year {test_year}"
+        )
+    return _year_start_utc(first, timezone)
+
+
+def _check(horizon_hours: int, issue_every_hours: int, forecasters: list[str]) -> None:
+    if not 1 <= horizon_hours <= MAX_HORIZON_HOURS:
+        raise ConfigError(f"--horizon-hours = {horizon_hours} h: must be in 1..{MAX_HORIZON_HOURS}")
+    if not 1 <= issue_every_hours <= MAX_HORIZON_HOURS:
+        raise ConfigError(f"--issue-every-hours = {issue_every_hours} h: must be in 1..{MAX_HORIZON_HOURS}")
+    if not forecasters:
+        raise ConfigError("--forecast: name at least one forecaster")
+    if len(set(forecasters)) != len(forecasters):
+        raise ConfigError(f"--forecast: each forecaster once, got {', '.join(forecasters)}")
+
+
+def evaluate_forecasts(
+    rt_source: str,
+    da_source: str | None,
+    test_year: int,
+    forecasters: list[str],
+    horizon_hours: int = 48,
+    issue_every_hours: int = 1,
+    *,
+    test_start_utc: pd.Timestamp | None = None,
+    test_end_utc: pd.Timestamp | None = None,
+    train_start_utc: pd.Timestamp | None = None,
+    progress: ProgressFn | None = None,
+) -> list[ForecastScore]:
+    """Fit on the years before ``test_year``, forecast through it, and score by lead bucket.
+
+    The scored period is the market-local calendar year ``test_year`` unless ``test_start_utc`` /
+    ``test_end_utc`` narrow it; training covers [``train_start_utc``, scored period start), by
+    default from the earliest year the real-time source covers. Returns, per forecaster, one row
+    per lead bucket and one for all leads (``lead_bucket == 'all'``).
+    """
+    _check(horizon_hours, issue_every_hours, forecasters)
+    models = {name: make_forecaster(name) for name in forecasters}
+    timezone = parse_source(rt_source).timezone
+    start = test_start_utc if test_start_utc is not None else _year_start_utc(test_year, timezone)
+    end = test_end_utc if test_end_utc is not None else _year_start_utc(test_year + 1, timezone)
+    if not start < end:
+        raise ConfigError(f"test period: start {start.isoformat()} must be before end {end.isoformat()}")
+    train_start = (
+        train_start_utc
+        if train_start_utc is not None
+        else _earliest_training_start(rt_source, test_year, timezone)
+    )
+    if not train_start < start:
+        raise ConfigError(
+            f"training start {train_start.isoformat()} must be before the test period start {start.isoformat()}"
+        )
+    train = load_market_data(rt_source, da_source, train_start, start)
+    first_year = train_start.tz_convert(timezone).year
+    last_year = (start - pd.Timedelta(seconds=1)).tz_convert(timezone).year
+    train_years = str(first_year) if first_year == last_year else f"{first_year}–{last_year}"
+    for name, model in models.items():
+        if progress:
+            progress(f"fit {name}", 0, 1)
+        model.fit(train)
+        if progress:
+            progress(f"fit {name}", 1, 1)
+
+    test = load_market_data(rt_source, da_source, start - HISTORY_BEFORE_TEST, end)
+    realised = hourly_mean_rt(test)
+    realised_ns, realised_usd = hour_starts_ns(pd.DatetimeIndex(realised.index)), realised.to_numpy()
+    start_ns, end_ns = (
+        hour_starts_ns(pd.DatetimeIndex([start]))[0],
+        hour_starts_ns(pd.DatetimeIndex([end]))[0],
+    )
+    total = int(np.ceil((end - start) / pd.Timedelta(hours=issue_every_hours)))
+    quantiles: dict[str, list[Array]] = {name: [] for name in models}
+    leads: list[Ints] = []
+    actual: list[Array] = []
+    for done, (history, targets) in enumerate(walk(test, start, end, issue_every_hours, horizon_hours)):
+        target_ns = hour_starts_ns(targets)
+        y = lookup(realised_ns, realised_usd, target_ns)
+        scored = (target_ns >= start_ns) & (target_ns < end_ns) & ~np.isnan(y)
+        issued_ns = hour_starts_ns(pd.DatetimeIndex([history.issued_utc]))[0]
+        leads.append(np.ceil(lead_hours(int(issued_ns), target_ns[scored]) - 1e-9).astype(np.int64))
+        actual.append(y[scored])
+        for name, model in models.items():
+            quantiles[name].append(model.predict(history, targets)[scored])
+        if progress and (done % 24 == 0 or done + 1 == total):
+            progress("forecast", done + 1, total)
+
+    lead = np.concatenate(leads)
+    y_all = np.concatenate(actual)
+    rows: list[ForecastScore] = []
+    for name in models:
+        q_all = np.concatenate(quantiles[name]) if quantiles[name] else np.zeros((0, len(QUANTILES)))
+        buckets = [(label, (lead >= lo) & (lead <= hi)) for label, lo, hi in LEAD_BUCKETS]
+        for label, mask in [*buckets, (ALL_LEADS, np.ones(lead.shape, dtype=bool))]:
+            if mask.any():
+                rows.append(_score(name, test_year, train_years, label, q_all[mask], y_all[mask]))
+    if not rows:
+        raise DataError(
+            f"{rt_source}: no realised real-time price in the test period {start.isoformat()} to {end.isoformat()}"
+        )
+    return rows
+
+
+def _score(name: str, test_year: int, train_years: str, bucket: str, q: Array, y: Array) -> ForecastScore:
+    """Scores of quantile forecasts ``q`` (rows × QUANTILES) against realised prices ``y`` [USD/MWh]."""
+    levels = np.asarray(QUANTILES)
+    error = y[:, None] - q
+    pinball = np.maximum(levels * error, (levels - 1.0) * error)
+    median = q[:, QUANTILES.index(0.5)]
+    low, high = q[:, QUANTILES.index(0.1)], q[:, QUANTILES.index(0.9)]
+    return ForecastScore(
+        forecaster=name,
+        test_year=test_year,
+        train_years=train_years,
+        lead_bucket=bucket,
+        mae_usd_per_mwh=float(np.mean(np.abs(y - median))),
+        pinball_usd_per_mwh=float(np.mean(pinball)),
+        coverage_10_90=float(np.mean((y >= low) & (y <= high))),
+        n=int(y.size),
+    )

@@ -1,0 +1,113 @@
+"""A learned forecaster: one gradient-boosted quantile regression per quantile level.
+
+Each model (scikit-learn ``HistGradientBoostingRegressor`` with the pinball loss) maps the
+features of :func:`~powerfirst.forecast.features.forecast_features` to one quantile of the hourly
+mean real-time price [USD/MWh]. Training rows are built by walking a clock over the training period
+(issues every few hours, every lead of the horizon), with the same feature function that serves
+predictions. Price spikes stay in the training targets: the pinball loss is robust to them.
+Deterministic: no subsampling, no early stopping, a fixed seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from powerfirst.errors import DataError
+from powerfirst.forecast.base import QUANTILES, Array, PriceForecaster
+from powerfirst.forecast.features import forecast_features
+from powerfirst.forecast.known import KnownArrays, hour_starts_ns, lookup
+from powerfirst.forecast.trees import CompiledForest
+from powerfirst.forecast.walk import hourly_mean_rt, walk
+from powerfirst.market.information import MarketData, MarketHistory
+
+__all__ = ["GbmQuantileForecaster"]
+
+_CHECK_ROWS = 2000
+"""Training rows on which the compiled trees are checked against scikit-learn [count]."""
+
+
+class GbmQuantileForecaster(PriceForecaster):
+    """Gradient-boosted quantile trees on recent prices, day-ahead prices, load and the calendar."""
+
+    name: ClassVar[str] = "gbm"
+    label: ClassVar[str] = "gradient-boosted quantiles"
+
+    def __init__(
+        self,
+        *,
+        max_iter: int = 200,
+        learning_rate: float = 0.05,
+        max_depth: int = 6,
+        min_samples_leaf: int = 20,
+        train_issue_every_hours: int = 5,
+        horizon_hours: int = 48,
+        random_state: int = 0,
+    ) -> None:
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.train_issue_every_hours = train_issue_every_hours
+        """Spacing of training issue times [h]; coprime with 24 covers every hour of the day."""
+        self.horizon_hours = horizon_hours
+        """Target hours per training issue [count]."""
+        self.random_state = random_state
+        self.training_rows = 0
+        """Rows the models were fitted on [count]."""
+        self._forest: CompiledForest | None = None
+
+    def fit(self, data: MarketData) -> None:
+        features, target = self._training_rows(data)
+        if target.size < 100:
+            raise DataError(
+                f"{self.name}: training data gives {target.size} (issue, target hour) rows with a realised "
+                "price; need at least 100 (give a training period of a few days or more)"
+            )
+        from sklearn.ensemble import HistGradientBoostingRegressor  # imported on use: a slow import
+
+        models: list[Any] = [
+            HistGradientBoostingRegressor(
+                loss="quantile",
+                quantile=q,
+                max_iter=self.max_iter,
+                learning_rate=self.learning_rate,
+                max_depth=self.max_depth,
+                min_samples_leaf=self.min_samples_leaf,
+                early_stopping=False,
+                random_state=self.random_state,
+            ).fit(features, target)
+            for q in QUANTILES
+        ]
+        forest = CompiledForest(models)
+        forest.check(models, features[:: max(1, target.size // _CHECK_ROWS)])
+        self._forest = forest
+        self.training_rows = int(target.size)
+
+    def _training_rows(self, data: MarketData) -> tuple[Array, Array]:
+        """Features and target of every training row: realised hourly mean real-time price − anchor [USD/MWh]."""
+        realised = hourly_mean_rt(data)
+        if realised.size < 48:
+            return np.zeros((0, 0)), np.zeros(0)
+        realised_ns, realised_usd = hour_starts_ns(pd.DatetimeIndex(realised.index)), realised.to_numpy()
+        first_issue = realised.index[0] + pd.Timedelta(hours=24)
+        end = realised.index[-1] + pd.Timedelta(hours=1)
+        blocks, targets, anchors = [], [], []
+        for history, hours in walk(data, first_issue, end, self.train_issue_every_hours, self.horizon_hours):
+            target_ns = hour_starts_ns(hours)
+            features, anchor = forecast_features(KnownArrays.of(history), target_ns)
+            blocks.append(features)
+            anchors.append(anchor)
+            targets.append(lookup(realised_ns, realised_usd, target_ns))
+        # the models learn the realised price relative to the anchor
+        correction = np.concatenate(targets) - np.concatenate(anchors)
+        known = ~np.isnan(correction)
+        return np.concatenate(blocks)[known], correction[known]
+
+    def predict(self, history: MarketHistory, target_hours_utc: pd.DatetimeIndex) -> Array:
+        if self._forest is None:
+            raise DataError(f"{self.name}: the model is not fitted; call fit() with training data first")
+        features, anchor = forecast_features(KnownArrays.of(history), hour_starts_ns(target_hours_utc))
+        return np.sort(anchor[:, None] + self._forest.predict(features), axis=1)

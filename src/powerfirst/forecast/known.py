@@ -1,0 +1,125 @@
+"""What a :class:`~powerfirst.market.information.MarketHistory` holds, as recent numpy arrays.
+
+The hot path of every forecaster: :meth:`KnownArrays.of` takes the tail of each known series once
+(int64 UTC nanoseconds and float64 values), and the helpers below look values up without pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from powerfirst.forecast.base import Array
+from powerfirst.market.information import MarketHistory
+
+__all__ = [
+    "DAY_NS",
+    "HOUR_NS",
+    "Ints",
+    "KnownArrays",
+    "hour_starts_ns",
+    "local_offsets_ns",
+    "lookup",
+]
+
+Ints = npt.NDArray[np.int64]
+
+HOUR_NS = 3_600_000_000_000
+DAY_NS = 24 * HOUR_NS
+TAIL_HOURS = 72
+"""History kept for features [h]: enough for 'same hour on the previous day' at a 48 h lead."""
+
+
+def hour_starts_ns(index: pd.DatetimeIndex) -> Ints:
+    """UTC nanoseconds of a tz-aware index."""
+    if not isinstance(index, pd.DatetimeIndex):
+        index = pd.DatetimeIndex(index)
+    return np.asarray(index.as_unit("ns").asi8, dtype=np.int64)
+
+
+def _tail(series: pd.Series, from_ns: int) -> tuple[Ints, Array]:
+    ns = hour_starts_ns(series.index)  # type: ignore[arg-type]
+    k = int(np.searchsorted(ns, from_ns, side="left"))
+    values = series.to_numpy(dtype=np.float64)[k:]
+    keep = ~np.isnan(values)
+    return ns[k:][keep], values[keep]
+
+
+def lookup(ns: Ints, values: Array, query_ns: Ints) -> Array:
+    """``values`` at exactly ``query_ns`` (sorted ``ns``); NaN where there is none."""
+    if ns.size == 0:
+        return np.full(query_ns.shape, np.nan)
+    idx = np.minimum(np.searchsorted(ns, query_ns, side="left"), ns.size - 1)
+    return np.where(ns[idx] == query_ns, values[idx], np.nan)
+
+
+def local_offsets_ns(ns: Ints, timezone: str) -> Ints:
+    """UTC offset of the market-local zone at each instant [ns] (local = UTC + offset)."""
+    if ns.size == 0:
+        return np.zeros(0, dtype=np.int64)
+
+    def offset(value: int) -> int:
+        delta = pd.Timestamp(value, unit="ns", tz="UTC").tz_convert(timezone).utcoffset()
+        return int((delta or timedelta(0)) // timedelta(microseconds=1)) * 1000
+
+    first, last = offset(int(ns[0])), offset(int(ns[-1]))
+    if first == last and ns.size > 1 and np.all(np.diff(ns) > 0):
+        return np.full(ns.shape, first, dtype=np.int64)  # no DST change inside a sorted span
+    utc = pd.DatetimeIndex(ns, tz="UTC")
+    return np.asarray(utc.tz_convert(timezone).tz_localize(None).asi8 - ns, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class KnownArrays:
+    """The last :data:`TAIL_HOURS` of each known series (day-ahead: from then to its published end)."""
+
+    issued_ns: int
+    """Issue time [UTC ns]."""
+    timezone: str
+    rt_ns: Ints
+    """Start of each settled real-time interval [UTC ns]."""
+    rt_usd_per_mwh: Array
+    da_ns: Ints
+    """Start of each published day-ahead hour [UTC ns]."""
+    da_usd_per_mwh: Array
+    load_ns: Ints
+    """Start of each ended load hour [UTC ns]."""
+    load_mw: Array
+
+    @classmethod
+    def of(cls, history: MarketHistory) -> KnownArrays:
+        issued_ns = int(pd.Timestamp(history.issued_utc).as_unit("ns").value)
+        from_ns = issued_ns - TAIL_HOURS * HOUR_NS
+        rt_ns, rt = _tail(history.rt_price_usd_per_mwh, from_ns)
+        da_ns, da = _tail(history.da_price_usd_per_mwh, from_ns)
+        load_ns, load = _tail(history.load_mw, from_ns)
+        return cls(issued_ns, history.timezone, rt_ns, rt, da_ns, da, load_ns, load)
+
+    @property
+    def last_rt_usd_per_mwh(self) -> float:
+        """Last settled real-time price [USD/MWh]; NaN when none is known."""
+        return float(self.rt_usd_per_mwh[-1]) if self.rt_usd_per_mwh.size else float("nan")
+
+    def rt_mean_since(self, from_ns: int) -> float:
+        """Mean of the settled real-time prices of intervals starting at or after ``from_ns`` [USD/MWh]."""
+        k = int(np.searchsorted(self.rt_ns, from_ns, side="left"))
+        return float(self.rt_usd_per_mwh[k:].mean()) if k < self.rt_ns.size else float("nan")
+
+    def rt_max_since(self, from_ns: int) -> float:
+        """Largest settled real-time price of intervals starting at or after ``from_ns`` [USD/MWh]."""
+        k = int(np.searchsorted(self.rt_ns, from_ns, side="left"))
+        return float(self.rt_usd_per_mwh[k:].max()) if k < self.rt_ns.size else float("nan")
+
+    def rt_hourly_means(self) -> tuple[Ints, Array]:
+        """Hour starts [UTC ns] and mean settled real-time price of each hour that has one [USD/MWh]."""
+        if self.rt_ns.size == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        hours = self.rt_ns - self.rt_ns % HOUR_NS
+        first = np.flatnonzero(np.concatenate(([True], hours[1:] != hours[:-1])))
+        sums = np.add.reduceat(self.rt_usd_per_mwh, first)
+        counts = np.diff(np.append(first, hours.size))
+        return hours[first], sums / counts

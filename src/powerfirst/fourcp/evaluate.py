@@ -1,0 +1,199 @@
+"""Leave-one-year-out evaluation of the 4CP predictor against today's fixed afternoon window.
+
+For each evaluated year Y the predictor is fitted on the other bundled years (their load,
+day-ahead prices and 4CP peaks), then June–September of Y is walked hour by hour with a
+:class:`~powerfirst.market.information.MarketClock`: at each hour start the probability that this
+hour is the month's peak is computed from what is known then, and the hour is curtailed when the
+expected 4CP charge avoided by one MW exceeds what that MW would have earned
+(:func:`~powerfirst.fourcp.predictor.curtail_hours`). The rule of today (the ``rule-based``
+strategy's defaults: 15:00–19:00 local on weekdays of June–September) is scored alongside.
+
+All money is per MW of curtailable load: a caught peak avoids ``rate / 4`` [USD/MW]; each curtailed
+hour gives up ``lost_margin`` [USD/MWh × 1 h = USD/MW].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from powerfirst.errors import ConfigError
+from powerfirst.fourcp.predictor import FourCpPredictor, curtail_hours
+from powerfirst.market.grid_programs import FOURCP_MONTHS, fourcp_peaks_bundled
+from powerfirst.market.information import MarketData, bundled_system_load
+from powerfirst.market.sources import parse_source
+from powerfirst.site_streams import RuleBasedStrategyConfig
+
+__all__ = ["BUNDLED_YEARS", "FourCpEvaluationRow", "evaluate_fourcp", "market_data_for_years"]
+
+Array = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+BUNDLED_YEARS = (2021, 2022, 2023)
+"""Years with bundled ERCOT native load and day-ahead prices."""
+TIMEZONE = "America/Chicago"
+_LOG_LOSS_FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class FourCpEvaluationRow:
+    """The result of one method in one evaluated year (money per MW of curtailable load)."""
+
+    year: int
+    method: str
+    """``predictor`` (curtail when the expected avoided charge exceeds the lost margin) or ``rule``
+    (15:00–19:00 local on weekdays of June–September)."""
+    peaks_caught: int
+    """Monthly peak hours (of ``peaks``) in which the load was curtailed."""
+    peaks: int
+    curtailment_hours: int
+    avoided_charge_usd_per_mw: float
+    """Caught peaks × rate / 4 [USD/MW]."""
+    lost_margin_usd_per_mw: float
+    """Curtailed hours × lost margin [USD/MW]."""
+    net_value_usd_per_mw: float
+    """Avoided charge − lost margin [USD/MW]."""
+    brier: float | None
+    """Mean squared error of the hourly probabilities against the peak indicator (predictor only)."""
+    log_loss: float | None
+    """Mean negative log-likelihood of the hourly probabilities, floored at 1e-6 (predictor only) [nats]."""
+    brier_base_rate: float
+    """Brier score of the constant forecast peaks / hours, for scale."""
+    mean_probability_at_peaks: float | None
+    """Mean probability the predictor gave the peak hours (predictor only)."""
+    missed_peaks_utc: tuple[str, ...]
+    """Start (UTC, ISO) of the peak hours that were not curtailed."""
+
+
+def _year_bounds_utc(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    return (
+        pd.Timestamp(f"{year}-01-01", tz=TIMEZONE).tz_convert("UTC"),
+        pd.Timestamp(f"{year + 1}-01-01", tz=TIMEZONE).tz_convert("UTC"),
+    )
+
+
+def market_data_for_years(years: Sequence[int], da_point: str = "HB_HUBAVG") -> MarketData:
+    """Bundled ERCOT hourly native load [MW] and day-ahead prices at ``da_point`` [USD/MWh] of whole
+    local years (no real-time prices)."""
+    loads, prices = [], []
+    source = parse_source(f"ercot-da:{da_point}")
+    for year in sorted(years):
+        start, end = _year_bounds_utc(year)
+        loads.append(bundled_system_load(start, end))
+        prices.append(source.load(start, end).prices)
+    empty = pd.Series([], index=pd.DatetimeIndex([], tz="UTC"), dtype="float64")
+    return MarketData(
+        timezone=TIMEZONE,
+        rt_price_usd_per_mwh=empty,
+        rt_interval=pd.Timedelta(minutes=15),
+        da_price_usd_per_mwh=pd.concat(prices).sort_index(),
+        load_mw=pd.concat(loads).sort_index(),
+    )
+
+
+def _summer_hours_utc(year: int) -> pd.DatetimeIndex:
+    start = pd.Timestamp(f"{year}-{FOURCP_MONTHS[0]:02d}-01", tz=TIMEZONE)
+    end = pd.Timestamp(f"{year}-{FOURCP_MONTHS[-1] + 1:02d}-01", tz=TIMEZONE)
+    return pd.date_range(start.tz_convert("UTC"), end.tz_convert("UTC"), freq="h", inclusive="left")
+
+
+def _rule_mask(hours_utc: pd.DatetimeIndex) -> BoolArray:
+    cfg = RuleBasedStrategyConfig()
+    local = hours_utc.tz_convert(TIMEZONE)
+    mask = np.isin(local.month, cfg.fourcp_months)
+    mask &= (local.hour >= cfg.fourcp_start_hour) & (local.hour < cfg.fourcp_end_hour)
+    if cfg.weekdays_only:
+        mask &= local.day_of_week < 5
+    return np.asarray(mask, dtype=bool)
+
+
+def _row(
+    year: int,
+    method: str,
+    curtailed: BoolArray,
+    is_peak: BoolArray,
+    hours_utc: pd.DatetimeIndex,
+    rate_usd_per_mw_year: float,
+    lost_margin_usd_per_mwh: float,
+    probability: Array | None,
+) -> FourCpEvaluationRow:
+    caught = int((curtailed & is_peak).sum())
+    hours = int(curtailed.sum())
+    avoided = caught * rate_usd_per_mw_year / 4.0
+    lost = hours * lost_margin_usd_per_mwh
+    base_rate = float(is_peak.mean())
+    brier = log_loss = at_peaks = None
+    if probability is not None:
+        brier = float(np.mean((probability - is_peak) ** 2))
+        p = np.clip(probability, _LOG_LOSS_FLOOR, 1.0 - _LOG_LOSS_FLOOR)
+        log_loss = float(-np.mean(np.where(is_peak, np.log(p), np.log1p(-p))))
+        at_peaks = float(probability[is_peak].mean())
+    return FourCpEvaluationRow(
+        year=year,
+        method=method,
+        peaks_caught=caught,
+        peaks=int(is_peak.sum()),
+        curtailment_hours=hours,
+        avoided_charge_usd_per_mw=avoided,
+        lost_margin_usd_per_mw=lost,
+        net_value_usd_per_mw=avoided - lost,
+        brier=brier,
+        log_loss=log_loss,
+        brier_base_rate=float(np.mean((base_rate - is_peak) ** 2)),
+        mean_probability_at_peaks=at_peaks,
+        missed_peaks_utc=tuple(t.isoformat() for t in hours_utc[is_peak & ~curtailed]),
+    )
+
+
+def evaluate_fourcp(
+    rate_usd_per_mw_year: float,
+    lost_margin_usd_per_mwh: float,
+    years: Sequence[int] = BUNDLED_YEARS,
+    da_point: str = "HB_HUBAVG",
+    training_years: Sequence[int] = BUNDLED_YEARS,
+) -> list[FourCpEvaluationRow]:
+    """Leave-one-year-out: for each of ``years``, fit on the other ``training_years`` and walk
+    June–September hour by hour; one ``predictor`` and one ``rule`` row per year.
+
+    ``rate_usd_per_mw_year``: 4CP transmission rate [USD per MW-year]; ``lost_margin_usd_per_mwh``:
+    what one MW of curtailed load would have earned in an hour [USD/MWh].
+    """
+    if not math.isfinite(rate_usd_per_mw_year) or rate_usd_per_mw_year <= 0:
+        raise ConfigError(f"4CP rate = {rate_usd_per_mw_year:g} USD/MW-year: must be a finite number > 0")
+    if not math.isfinite(lost_margin_usd_per_mwh):
+        raise ConfigError(f"lost margin = {lost_margin_usd_per_mwh:g} USD/MWh: must be a finite number")
+    bundled = ", ".join(map(str, BUNDLED_YEARS))
+    for year in (*years, *training_years):
+        if year not in BUNDLED_YEARS:
+            raise ConfigError(f"year {year}: the bundled ERCOT load and day-ahead prices cover {bundled}")
+    if not years:
+        raise ConfigError("no year to evaluate")
+    if len(set(years)) != len(years):
+        raise ConfigError(f"each year once, got {', '.join(map(str, years))}")
+    peaks = fourcp_peaks_bundled()
+    rows: list[FourCpEvaluationRow] = []
+    for year in years:
+        train = sorted(set(training_years) - {year})
+        if not train:
+            raise ConfigError(f"year {year}: no other year to learn from (training years: {bundled})")
+        predictor = FourCpPredictor()
+        predictor.fit(market_data_for_years(train, da_point), peaks[peaks["year"].isin(train)])
+        clock = market_data_for_years([year], da_point).clock()
+        hours = _summer_hours_utc(year)
+        probability = np.empty(len(hours))
+        for i, hour in enumerate(hours):
+            probability[i] = predictor.probability(clock.known_at(hour), hours[i : i + 1])[0]
+        year_peaks = pd.DatetimeIndex(
+            pd.to_datetime(peaks.loc[peaks["year"] == year, "peak_start_utc"], utc=True)
+        )
+        is_peak = np.asarray(hours.isin(year_peaks), dtype=bool)
+        chosen = curtail_hours(probability, rate_usd_per_mw_year, lost_margin_usd_per_mwh)
+        args = (is_peak, hours, rate_usd_per_mw_year, lost_margin_usd_per_mwh)
+        rows.append(_row(year, "predictor", chosen, *args, probability))
+        rows.append(_row(year, "rule", _rule_mask(hours), *args, None))
+    return rows

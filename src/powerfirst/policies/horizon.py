@@ -1,0 +1,197 @@
+"""The inputs of one rolling re-solve, from what is known when it is made.
+
+:class:`HorizonBuilder` turns an :class:`~powerfirst.policies.base.Observation` into the
+:class:`~powerfirst.dispatch.inputs.DispatchInputs` and :class:`~powerfirst.dispatch.state.StartState`
+of the next ``horizon_hours``:
+
+* real-time price: the forecaster's median for each hour (fleets), and its ``risk_quantile``
+  (interpolated between the 0.5 and 0.9 quantiles) for the GPU hall's working power; the rest of
+  the current clock hour at the last settled price (a nowcast);
+* hashprice: the latest published (the previous UTC day's), held flat;
+* inference demand: the demand of this interval, then the highest demand at the same time of
+  week over the last ``demand_weeks`` weeks (GPUs are kept free for it);
+* rental price: today's, held flat;
+* ancillary prices: the day-ahead prices published so far; hours not yet published are not offered;
+* 4CP: the predictor's probability that each hour is its month's peak × a quarter of the yearly
+  rate, per MW of site load (the expected charge);
+* training jobs: each job's remaining work; a job whose deadline is beyond the horizon must make
+  the progress that the GPU-hours left after the horizon (less ``training_reserve_fraction``)
+  cannot cover.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from powerfirst.dispatch.inputs import DispatchInputs, SiteParams
+from powerfirst.dispatch.state import StartState
+from powerfirst.dispatch.streams import StreamArrays, calendar_ids
+from powerfirst.forecast.base import QUANTILES, PriceForecaster
+from powerfirst.fourcp.predictor import FourCpPredictor
+from powerfirst.market.information import MarketHistory
+from powerfirst.policies.base import Observation
+from powerfirst.site import RollingStrategyConfig
+
+__all__ = ["Horizon", "HorizonBuilder"]
+
+Array = npt.NDArray[np.float64]
+_MEDIAN = QUANTILES.index(0.5)
+_UPPER = QUANTILES.index(0.9)
+
+
+@dataclass(frozen=True)
+class Horizon:
+    inputs: DispatchInputs
+    start: StartState
+
+
+class HorizonBuilder:
+    """Builds each re-solve's inputs for one site (see the module docstring)."""
+
+    def __init__(
+        self,
+        site: SiteParams,
+        config: RollingStrategyConfig,
+        forecaster: PriceForecaster,
+        timezone: str,
+        fourcp: FourCpPredictor | None,
+    ) -> None:
+        self.site = site
+        self.config = config
+        self.forecaster = forecaster
+        self.timezone = timezone
+        self.fourcp = fourcp
+        dt = site.interval_hours
+        self.length = max(round(config.horizon_hours / dt), 1)
+        self.step = pd.Timedelta(hours=dt)
+        self.week = round(7 * 24 / dt)
+        self.slice_hours = site.hall.rental_slice_hours if site.hall is not None else dt
+
+    def prices(self, history: MarketHistory, times: pd.DatetimeIndex) -> tuple[Array, Array, Array]:
+        """(median, risk price) per interval [USD/MWh], and each interval's index into the hours."""
+        hours = times.floor("h")
+        codes, unique = pd.factorize(hours)
+        quantiles = self.forecaster.predict(history, pd.DatetimeIndex(unique))
+        median = quantiles[codes, _MEDIAN]
+        weight = (self.config.risk_quantile - 0.5) / (QUANTILES[_UPPER] - 0.5)
+        risk = median + weight * (quantiles[codes, _UPPER] - median)
+        return median, risk, np.asarray(codes, dtype=np.int64)
+
+    def demand(self, obs: Observation) -> Array:
+        """Inference GPUs to plan for in each interval of the horizon [GPUs]."""
+        seen = np.asarray(obs.inference_demand_history_gpus)
+        if seen.size == 0:
+            return np.zeros(self.length)
+        now = seen.size - 1
+        k = np.arange(self.length)
+        best = np.full(self.length, -np.inf)
+        for w in range(1, self.config.demand_weeks + 1):
+            index = now + k - w * self.week
+            valid = (index >= 0) & (index <= now)
+            best = np.where(valid, np.maximum(best, seen[np.clip(index, 0, now)]), best)
+        best = np.where(np.isfinite(best), best, float(seen.max()))
+        best[0] = seen[now]
+        return best
+
+    def build(self, obs: Observation) -> Horizon:
+        site = self.site
+        times = pd.date_range(obs.interval_start_utc, periods=self.length, freq=self.step)
+        history = obs.market()
+        median, risk, hour_index = self.prices(history, times)
+        # nowcast: the rest of this clock hour at the last settled price (at the market's own
+        # interval the last price is a better guess for the next few than any hourly forecast)
+        last = obs.last_price_usd_per_mwh
+        if last is not None:
+            this_hour = hour_index == hour_index[0]
+            median = np.where(this_hour, last, median)
+            risk = np.where(this_hour, np.maximum(risk, last), risk)
+        month_id, month_labels, hour_id, slice_id = calendar_ids(times, self.timezone, self.slice_hours)
+        n = self.length
+        hall = site.hall
+        demand = self.demand(obs) if hall is not None and hall.has_inference else np.zeros(n)
+        if hall is not None:
+            demand = np.minimum(demand, hall.gpus)
+            if not obs.rental_slice_starts:
+                # rentals held to the end of their slice come first: inference gets what is left
+                first_slice = slice_id == slice_id[0]
+                demand[first_slice] = np.minimum(
+                    demand[first_slice], max(hall.gpus - obs.rental_held_gpus, 0.0)
+                )
+
+        fourcp = np.zeros(n)
+        if site.fourcp_rate_usd_per_mw_year > 0 and self.fourcp is not None:
+            unique = pd.DatetimeIndex(times.floor("h").unique())
+            probability = self.fourcp.probability(history, unique)
+            per_hour = np.bincount(hour_index, minlength=len(unique)).astype(np.float64)
+            fourcp = (probability * site.fourcp_rate_usd_per_mw_year / 4.0 / per_hour)[hour_index]
+
+        products = site.ancillary.products if site.ancillary is not None else ()
+        as_price = np.zeros((len(products), n))
+        if products:
+            hours = times.floor("h")
+            for p, product in enumerate(products):
+                published = history.as_price_usd_per_mw_hour.get(product)
+                if published is not None and len(published):
+                    as_price[p] = published.reindex(hours).to_numpy(dtype=np.float64)
+                else:
+                    as_price[p] = np.nan
+        as_available = np.isfinite(as_price)
+
+        jobs = hall.jobs if hall is not None else ()
+        job_active = np.zeros((len(jobs), n), dtype=bool)
+        need = np.zeros(len(jobs))
+        running = np.asarray(obs.training_previous_gpus) > 1e-6 if jobs else np.zeros(0, dtype=bool)
+        end = times[-1] + self.step
+        peak_demand = float(demand.max(initial=0.0))
+        for j, job in enumerate(jobs):
+            remaining = float(obs.training_remaining_gpu_hours[j])
+            if not obs.training_in_window[j] or remaining <= 1e-6 * job.gpu_hours:
+                continue
+            inside = (times >= job.release_utc) & (times < job.deadline_utc)
+            if job.deadline_utc <= end:
+                need[j] = remaining
+            else:
+                assert hall is not None
+                hours_after = (job.deadline_utc - max(end, job.release_utc)) / pd.Timedelta(hours=1)
+                gpus_after = max(min(job.max_gpus, hall.gpus - peak_demand), 0.0)
+                lost = (job.restart_hours + job.checkpoint_hours) * job.max_gpus
+                could = max(gpus_after * hours_after - lost, 0.0) * (
+                    1.0 - self.config.training_reserve_fraction
+                )
+                need[j] = max(remaining - could, 0.0)
+            if need[j] > 0 or running[j]:
+                job_active[j] = inside
+
+        streams = StreamArrays(
+            inference_demand_gpus=demand,
+            rental_price_usd_per_gpu_hour=np.full(n, obs.rental_price_usd_per_gpu_hour),
+            as_price_usd_per_mw_hour=np.where(as_available, as_price, 0.0),
+            as_available=as_available,
+            fourcp_usd_per_mw=fourcp,
+            month_id=month_id,
+            hour_id=hour_id,
+            rental_slice_id=slice_id,
+            job_active=job_active,
+            jobs_in_window=tuple(False for _ in jobs),  # job values are not the horizon's to earn
+            month_labels=month_labels,
+        )
+        inputs = DispatchInputs(
+            site=site,
+            times_utc=times,
+            price_usd_per_mwh=median,
+            hashprice_usd_per_th_day=np.full(n, obs.hashprice_usd_per_th_day),
+            streams=streams,
+            gpu_price_usd_per_mwh=risk,
+        )
+        start = StartState(
+            available_mw=np.asarray(obs.available_mw),
+            rental_held_gpus=None if obs.rental_slice_starts else obs.rental_held_gpus,
+            job_min_progress_gpu_hours=need,
+            job_has_run=np.asarray(obs.training_has_run, dtype=bool),
+            job_running=running,
+        )
+        return Horizon(inputs, start)

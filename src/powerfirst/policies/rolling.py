@@ -1,0 +1,185 @@
+"""``rolling``: re-solve the co-optimization over the next hours with forecasts, commit, roll on.
+
+At every clock hour (or every ``resolve_every_intervals``) the policy builds the horizon's inputs
+from what it knows at that moment (:mod:`powerfirst.policies.horizon`): forecast real-time price
+quantiles, the day-ahead ancillary prices published so far, the probability of a 4CP peak in each
+hour, inference demand from the same time of week in recent weeks, and the site's state (fleet
+power and units held off, rentals held, each training job's remaining work). It solves the same
+model as ``perfect`` over that horizon, commits the decisions up to the next re-solve and rolls on.
+
+Risk: fleets are re-decided every hour, so they are priced at the median forecast. The GPU hall's
+commitments cannot be undone within the hour (a rental holds for its slice, a preempted job loses
+its restart and checkpoint), so GPU power is priced at the ``risk_quantile`` of the forecast, GPUs
+are kept free for the highest recent demand, and a training job starts early enough to finish
+even if ``training_reserve_fraction`` of the GPU-hours after the horizon are lost.
+
+When a horizon cannot be solved (a job can no longer meet its deadline, say) the policy falls back
+to the site's default GPU rule for the hour and counts it in :attr:`RollingPolicy.fallbacks`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from powerfirst.dispatch.inputs import SiteParams
+from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
+from powerfirst.dispatch.schedule import Decision
+from powerfirst.errors import SolverError
+from powerfirst.forecast.base import PriceForecaster
+from powerfirst.fourcp.predictor import FourCpPredictor
+from powerfirst.market.information import MarketData
+from powerfirst.policies.base import Observation, Policy, fill_merit_order
+from powerfirst.policies.horizon import HorizonBuilder
+from powerfirst.site import RollingStrategyConfig
+from powerfirst.solver import Solver
+
+__all__ = ["RollingPolicy"]
+
+Array = npt.NDArray[np.float64]
+
+
+class RollingPolicy(Policy):
+    name: ClassVar[str] = "rolling"
+    label: ClassVar[str] = (
+        "rolling horizon: re-solves the co-optimization every hour over the next hours with forecasts "
+        "(no hindsight)"
+    )
+
+    def __init__(
+        self,
+        config: RollingStrategyConfig,
+        forecaster: PriceForecaster,
+        timezone: str,
+        *,
+        fourcp: FourCpPredictor | None = None,
+        solver: Solver | None = None,
+    ) -> None:
+        self.config = config
+        self.forecaster = forecaster
+        self.timezone = timezone
+        self.fourcp = fourcp
+        self.solver = solver
+        self.plan: DispatchPlan | None = None
+        self.plan_start_utc: pd.Timestamp | None = None
+        self.assumed_price_usd_per_mwh: Array | None = None
+        self.solves = 0
+        self.fallbacks = 0
+        self.fallback_notes: list[str] = []
+        self.solve_seconds = 0.0
+        self.trained_on: str | None = None
+
+    learns: ClassVar[bool] = True
+
+    def learn(self, past: MarketData, fourcp_peaks: pd.DataFrame | None = None) -> None:
+        """Fit the forecaster (and the 4CP predictor, given the peaks of the same years) on data
+        strictly before the window: walk-forward, nothing of the scored period is used."""
+        self.forecaster.fit(past)
+        if self.fourcp is not None:
+            if fourcp_peaks is None or fourcp_peaks.empty or past.load_mw.empty:
+                self.fourcp = None  # nothing to learn from: no expected 4CP charge
+            else:
+                self.fourcp.fit(past, fourcp_peaks)
+        prices = past.rt_price_usd_per_mwh.dropna()
+        if len(prices):
+            self.trained_on = f"{prices.index[0].isoformat()} to {prices.index[-1].isoformat()}"
+
+    def details(self) -> dict[str, Any]:
+        cfg = self.config
+        return {
+            "forecast": self.forecaster.name,
+            "forecast_trained_on_utc": self.trained_on,
+            "fourcp_predictor": self.fourcp is not None,
+            "horizon_hours": cfg.horizon_hours,
+            "resolve_every_intervals": cfg.resolve_every_intervals,
+            "resolve_on_price_move_usd_per_mwh": cfg.resolve_on_price_move_usd_per_mwh,
+            "risk_quantile": cfg.risk_quantile,
+            "training_reserve_fraction": cfg.training_reserve_fraction,
+            "solves": self.solves,
+            "solver_seconds": self.solve_seconds,
+            "fallbacks": self.fallbacks,
+            "fallback_notes": self.fallback_notes,
+        }
+
+    def reset(self, site: SiteParams) -> None:
+        super().reset(site)
+        self.builder = HorizonBuilder(site, self.config, self.forecaster, self.timezone, self.fourcp)
+        self.plan = None
+        self.plan_start_utc = None
+        self.solves = self.fallbacks = 0
+        self.fallback_notes = []
+        self.solve_seconds = 0.0
+
+    def _offset(self, obs: Observation) -> int | None:
+        """Index of ``obs``'s interval in the current plan, or None when it is time to re-solve."""
+        if self.plan is None or self.plan_start_utc is None:
+            return None
+        step = (obs.interval_start_utc - self.plan_start_utc) / pd.Timedelta(hours=self.site.interval_hours)
+        k = round(step)
+        every = self.config.resolve_every_intervals
+        due = (
+            k >= every
+            if every is not None
+            else obs.interval_start_utc.floor("h") != self.plan_start_utc.floor("h")
+        )
+        if due or k >= self.plan.schedule.power_mw.shape[1]:
+            return None
+        if self._price_moved(obs, k):
+            return None
+        return k
+
+    def _price_moved(self, obs: Observation, k: int) -> bool:
+        """The last settled price is far from what the plan assumed for it (mining-only sites)."""
+        trigger = self.config.resolve_on_price_move_usd_per_mwh
+        if trigger is None or k < 1 or self.site.hall is not None or self.site.num_products:
+            return False
+        last = obs.last_price_usd_per_mwh
+        assumed = self.assumed_price_usd_per_mwh
+        return last is not None and assumed is not None and abs(last - float(assumed[k - 1])) > trigger
+
+    def decide(self, obs: Observation) -> Decision:
+        k = self._offset(obs)
+        if k is None:
+            self._solve(obs)
+            k = 0
+        if self.plan is None:  # no plan for this hour: the site's default rule
+            power = fill_merit_order(self.site.max_power_mw, self.site, obs.available_mw)
+            return Decision(power_mw=power)
+        schedule = self.plan.schedule
+        site = self.site
+        hall = site.hall
+        return Decision(
+            power_mw=schedule.power_mw[:, k],
+            inference_gpus=None,  # serve what is asked; the rental decision kept room for it
+            training_gpus=schedule.training_gpus[:, k] if site.num_jobs else None,
+            rental_gpus=float(schedule.rental_gpus[k]) if hall is not None and hall.has_rental else None,
+            heat_mwth=None,
+            as_offer_mw=schedule.as_offer_mw[:, k] if site.num_products else None,
+        )
+
+    def _solve(self, obs: Observation) -> None:
+        horizon = self.builder.build(obs)
+        self.plan_start_utc = obs.interval_start_utc
+        self.solves += 1
+        try:
+            plan = optimize_dispatch(
+                horizon.inputs,
+                initial_power_mw=np.asarray(obs.power_mw),
+                start=horizon.start,
+                solver=self.solver,
+                time_limit_s=30.0,
+                mip_rel_gap=1e-3,
+            )
+        except SolverError as exc:
+            import sys
+
+            print("FALLBACK", obs.interval_start_utc, str(exc)[:600], file=sys.stderr)
+            self.fallbacks += 1
+            self.plan = None
+            return
+        self.solve_seconds += plan.build_seconds + plan.solve_seconds
+        self.plan = plan
+        self.assumed_price_usd_per_mwh = horizon.inputs.price_usd_per_mwh

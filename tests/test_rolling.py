@@ -1,0 +1,253 @@
+"""The information model and the ``rolling`` policy.
+
+* Look-ahead: every non-hindsight strategy decides the same up to τ when everything it could not
+  have known at τ is changed — real-time prices after the last settled interval, day-ahead energy
+  and ancillary prices not yet published, system load not yet metered, inference demand and
+  hashprice of later intervals. The same perturbation changes ``perfect``'s decisions (the check
+  can fail).
+* Re-solves from a mid-run state: rentals held, a job's required progress, units held off.
+* ``rolling`` on the hybrid example: honours every contract and beats the rules of today.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from powerfirst.backtest.engine import PolicyRun, run_policy
+from powerfirst.backtest.runner import Backtest, prepare_backtest, run_strategy
+from powerfirst.dispatch.inputs import DispatchInputs
+from powerfirst.dispatch.optimize import optimize_dispatch
+from powerfirst.dispatch.schedule import Schedule
+from powerfirst.dispatch.state import StartState
+from powerfirst.forecast.base import make_forecaster
+from powerfirst.fourcp.predictor import FourCpPredictor
+from powerfirst.market.grid_programs import fourcp_peaks_bundled
+from powerfirst.market.information import MarketData, day_ahead_published_until
+from powerfirst.policies import PerfectHindsightPolicy, Policy, RollingPolicy, make_policy
+from powerfirst.site import Site, load_site
+
+ROOT = Path(__file__).resolve().parents[1]
+HYBRID = ROOT / "examples" / "west-texas-hybrid.yaml"
+MINING = ROOT / "examples" / "west-texas-fixed-block.yaml"
+
+
+def _rolling_site(path: Path, **rolling: Any) -> Site:
+    site = load_site(path)
+    settings = site.strategies.rolling.model_copy(update=rolling)
+    return site.model_copy(update={"strategies": site.strategies.model_copy(update={"rolling": settings})})
+
+
+@pytest.fixture(scope="module")
+def august() -> Backtest:
+    """Four days of August 2023 on the hybrid site: AS prices, a 4CP peak month, the fine-tune job's
+    window is not inside (so no job), inference and rentals."""
+    return prepare_backtest(_rolling_site(HYBRID, forecast="day-ahead"), "2023-08-08", "2023-08-11")
+
+
+def _perturbed(bt: Backtest, cut: pd.Timestamp, rng: np.random.Generator) -> tuple[DispatchInputs, Any, Any]:
+    """The backtest's data with everything not known at ``cut`` replaced by noise."""
+    assert bt.market is not None
+    times = bt.inputs.times_utc
+    later = np.asarray(times >= cut)
+    inputs = bt.inputs
+    stream = inputs.stream
+    published = day_ahead_published_until(cut, bt.window.timezone)
+    as_later = np.asarray(times.floor("h") >= published)
+
+    def noisy(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = values.copy()
+        out[..., mask] = rng.uniform(-200.0, 3000.0, size=out[..., mask].shape)
+        return out
+
+    streams = replace(
+        stream,
+        # the demand of the interval being decided is known when it starts
+        inference_demand_gpus=np.where(
+            np.asarray(times > cut), rng.uniform(0, 6000, len(times)), stream.inference_demand_gpus
+        ),
+        as_price_usd_per_mw_hour=noisy(stream.as_price_usd_per_mw_hour, as_later),
+    )
+    perturbed_inputs = replace(
+        inputs,
+        price_usd_per_mwh=noisy(inputs.price_usd_per_mwh, later),
+        hashprice_usd_per_th_day=np.where(later, 0.2, inputs.hashprice_usd_per_th_day),
+        streams=streams,
+    )
+    known = np.where(
+        later & np.asarray(times.floor("D") > cut.floor("D")), 0.2, bt.known_hashprice_usd_per_th_day
+    )
+
+    def scramble(series: pd.Series, after: pd.Timestamp) -> pd.Series:
+        out = series.copy()
+        mask = out.index >= after
+        out[mask] = rng.uniform(-200.0, 3000.0, int(mask.sum()))
+        return out
+
+    m = bt.market
+    market = MarketData(
+        timezone=m.timezone,
+        rt_price_usd_per_mwh=scramble(m.rt_price_usd_per_mwh, cut),
+        rt_interval=m.rt_interval,
+        da_price_usd_per_mwh=scramble(m.da_price_usd_per_mwh, published),
+        load_mw=scramble(m.load_mw, cut - pd.Timedelta(hours=1) + pd.Timedelta(minutes=1)),
+        as_price_usd_per_mw_hour={p: scramble(s, published) for p, s in m.as_price_usd_per_mw_hour.items()},
+    )
+    return perturbed_inputs, known, market
+
+
+def _run(policy: Policy, bt: Backtest, inputs: DispatchInputs, known: Any, market: MarketData) -> PolicyRun:
+    return run_policy(policy, inputs, known, market=market, demand_before_gpus=bt.demand_before_gpus)
+
+
+def _prefix(schedule: Schedule, k: int) -> list[np.ndarray]:
+    return [
+        schedule.power_mw[:, : k + 1],
+        schedule.inference_gpus[: k + 1],
+        schedule.training_gpus[:, : k + 1],
+        schedule.rental_gpus[: k + 1],
+        schedule.heat_mwth[: k + 1],
+        schedule.as_offer_mw[:, : k + 1],
+    ]
+
+
+def _fitted_rolling(bt: Backtest) -> RollingPolicy:
+    policy = make_policy("rolling", bt.site, bt.window.timezone)
+    assert isinstance(policy, RollingPolicy)
+    past = bt.past() if bt.past is not None else None
+    assert past is not None and not past.load_mw.empty
+    peaks = fourcp_peaks_bundled()
+    policy.learn(past, peaks[peaks["year"] < 2023])
+    assert policy.fourcp is not None and policy.fourcp.fitted
+    return policy
+
+
+def test_no_strategy_sees_the_future(august: Backtest) -> None:
+    """Decisions up to τ do not change when the data after what is known at τ is replaced."""
+    bt = august
+    assert bt.market is not None
+    rng = np.random.default_rng(7)
+    # τ in the afternoon (after the day-ahead publication) and at night (before it)
+    for cut_index in (70, 150):
+        cut = bt.inputs.times_utc[cut_index]
+        inputs, known, market = _perturbed(bt, cut, rng)
+        for name in ("rolling", "breakeven", "rule-based", "always-on"):
+            real_policy = (
+                _fitted_rolling(bt) if name == "rolling" else make_policy(name, bt.site, "America/Chicago")
+            )
+            real = _run(real_policy, bt, bt.inputs, bt.known_hashprice_usd_per_th_day, bt.market)
+            again_policy = (
+                _fitted_rolling(bt) if name == "rolling" else make_policy(name, bt.site, "America/Chicago")
+            )
+            changed = _run(again_policy, bt, inputs, known, market)
+            for a, b in zip(
+                _prefix(real.schedule, cut_index), _prefix(changed.schedule, cut_index), strict=True
+            ):
+                np.testing.assert_array_equal(a, b, err_msg=f"{name} decided differently before {cut}")
+            if name == "rolling":
+                # the perturbation is real: after τ the rolling policy does decide differently
+                assert not np.array_equal(real.schedule.power_mw, changed.schedule.power_mw)
+        # control: hindsight reads the future, so its decisions before τ do change
+        real_perfect = _run(
+            PerfectHindsightPolicy(), bt, bt.inputs, bt.known_hashprice_usd_per_th_day, bt.market
+        )
+        changed_perfect = _run(PerfectHindsightPolicy(), bt, inputs, known, market)
+        before = [
+            np.array_equal(a, b)
+            for a, b in zip(
+                _prefix(real_perfect.schedule, cut_index),
+                _prefix(changed_perfect.schedule, cut_index),
+                strict=True,
+            )
+        ]
+        assert not all(before)
+
+
+def test_rolling_honours_contracts_and_beats_todays_rules(august: Backtest) -> None:
+    bt = august
+    results = {name: run_strategy(bt, name) for name in ("perfect", "rule-based", "rolling")}
+    rolling = results["rolling"]
+    details = rolling.summary["policy"]
+    assert details["fallbacks"] == 0, details["fallback_notes"]
+    assert details["solves"] == 96  # one per clock hour of four days
+    assert rolling.run.adjusted_intervals == 0
+    margin = {name: r.ledger.net_margin_usd for name, r in results.items()}
+    assert margin["rule-based"] < margin["rolling"] <= margin["perfect"]
+    # day-ahead ancillary prices are known a day ahead: rolling earns most of what hindsight does
+    ancillary = {name: r.summary["revenue_usd"]["ancillary"] for name, r in results.items()}
+    assert ancillary["rolling"] > 0.8 * ancillary["perfect"]
+
+
+def test_start_state_holds_rentals_and_requires_job_progress(august: Backtest) -> None:
+    inputs = august.inputs
+    site = inputs.site
+    assert site.hall is not None
+    head = replace(
+        inputs,
+        times_utc=inputs.times_utc[:32],
+        price_usd_per_mwh=inputs.price_usd_per_mwh[:32],
+        hashprice_usd_per_th_day=inputs.hashprice_usd_per_th_day[:32],
+        streams=replace(
+            inputs.stream,
+            **{
+                name: getattr(inputs.stream, name)[..., :32]
+                for name in (
+                    "inference_demand_gpus",
+                    "rental_price_usd_per_gpu_hour",
+                    "as_price_usd_per_mw_hour",
+                    "as_available",
+                    "fourcp_usd_per_mw",
+                    "month_id",
+                    "hour_id",
+                    "rental_slice_id",
+                    "job_active",
+                )
+            },
+        ),
+    )
+    free = optimize_dispatch(head)
+    held = 1234.0
+    start = StartState(
+        available_mw=site.max_power_mw.copy(),
+        rental_held_gpus=held,
+        job_min_progress_gpu_hours=np.zeros(site.num_jobs),
+        job_has_run=np.zeros(site.num_jobs, dtype=bool),
+        job_running=np.zeros(site.num_jobs, dtype=bool),
+    )
+    plan = optimize_dispatch(head, start=start)
+    first_slice = head.stream.rental_slice_id == head.stream.rental_slice_id[0]
+    assert np.allclose(plan.schedule.rental_gpus[first_slice], held)
+    assert not np.allclose(free.schedule.rental_gpus[first_slice], held)
+    assert plan.net_margin_usd < free.net_margin_usd
+    # units held off: the first intervals run at most what is available
+    cap = site.min_power_mw + 0.5 * (site.max_power_mw - site.min_power_mw)
+    capped = optimize_dispatch(head, start=replace(start, available_mw=cap))
+    lags = [f.min_off_intervals for f in site.fleets]
+    for f, lag in enumerate(lags):
+        assert np.all(capped.schedule.power_mw[f, :lag] <= cap[f] + 1e-6)
+
+
+def test_rolling_needs_market_data_and_learns_walk_forward(august: Backtest) -> None:
+    policy = _fitted_rolling(august)
+    assert policy.trained_on is not None
+    # fitted on the two years before the window, nothing of the window
+    last = pd.Timestamp(policy.trained_on.split(" to ")[1])
+    assert last < august.window.start_utc
+    policy.reset(august.inputs.site)
+    with pytest.raises(Exception, match="no market data"):
+        run_policy(policy, august.inputs, august.known_hashprice_usd_per_th_day)
+
+
+def test_forecaster_registry_names_the_option() -> None:
+    with pytest.raises(Exception, match="--forecast"):
+        make_forecaster("crystal-ball")
+
+
+def test_fourcp_predictor_is_optional_without_peaks() -> None:
+    predictor = FourCpPredictor()
+    assert not predictor.fitted
