@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from powerfirst.forecast import (
     load_market_data,
     make_forecaster,
 )
-from powerfirst.forecast.trees import CompiledForest
+from powerfirst.forecast.trees import CompiledForest, ModelStack, fast_forest
 from powerfirst.market.information import MarketData, day_ahead_published_until
 
 TZ = "America/Chicago"
@@ -35,7 +36,7 @@ def _hours(start: str, count: int) -> pd.DatetimeIndex:
 
 
 def _synthetic(days: int = 6) -> MarketData:
-    """RT every 15 min = minutes since start; DA per hour = 1000 + hours since start; load 40,000 MW + hour."""
+    """RT every 15 min = its start in minutes since the data start [USD/MWh] (60 USD/MWh per hour); DA per hour = 1000 + hours since start; load 40,000 MW + hour."""
     start = pd.Timestamp("2023-03-01T06:00Z")
     rt_index = pd.date_range(start, periods=days * 96, freq="15min").as_unit("ns")
     hours = _hours("2023-03-01T06:00Z", days * 24)
@@ -84,10 +85,8 @@ def test_persistence_is_the_last_settled_price() -> None:
     issued = pd.Timestamp("2023-03-02T16:00Z")
     history = data.clock().known_at(issued)
     q = PersistenceForecaster().predict(history, _targets(issued))
-    # the interval 15:45–16:00 has just settled: 15 USD/MWh per minute since 2023-03-01T06:00Z
-    last = (
-        (issued - pd.Timedelta(minutes=15) - pd.Timestamp("2023-03-01T06:00Z")) / pd.Timedelta(minutes=1) * 15
-    )
+    # the interval 15:45–16:00 has just settled; its price is its start in minutes since the data start
+    last = (issued - pd.Timedelta(minutes=15) - pd.Timestamp("2023-03-01T06:00Z")) / pd.Timedelta(minutes=1)
     assert q.shape == (48, len(QUANTILES))
     np.testing.assert_array_equal(q, np.full((48, 3), last))
 
@@ -160,6 +159,7 @@ def test_unfitted_gbm_says_so() -> None:
 
 def test_compiled_trees_match_scikit_learn_with_missing_values() -> None:
     from sklearn.ensemble import HistGradientBoostingRegressor
+    from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(3000, 4))
@@ -167,18 +167,30 @@ def test_compiled_trees_match_scikit_learn_with_missing_values() -> None:
     x[:, 3] = np.where(rng.random(3000) < 0.5, np.nan, 1.0)  # a split on missing vs present
     y = 3 * x[:, 0] + np.nan_to_num(x[:, 1], nan=5.0) + np.where(np.isnan(x[:, 3]), 4.0, 0.0)
     y += rng.standard_t(2, size=3000)
-    models = [
-        HistGradientBoostingRegressor(
-            loss="quantile", quantile=q, max_iter=50, max_depth=5, early_stopping=False, random_state=0
-        ).fit(x, y)
-        for q in QUANTILES
-    ]
+    with threadpool_limits(limits=1, user_api="openmp"):  # OpenMP spin-waits crawl on busy cores
+        models = [
+            HistGradientBoostingRegressor(
+                loss="quantile", quantile=q, max_iter=50, max_depth=5, early_stopping=False, random_state=0
+            ).fit(x, y)
+            for q in QUANTILES
+        ]
     probe = rng.normal(size=(500, 4))
     probe[::3, 1] = np.nan
     probe[::2, 3] = np.nan
     probe[::7, 0] = np.nan  # never missing in training
     expected = np.column_stack([m.predict(probe) for m in models])
     np.testing.assert_allclose(CompiledForest(models).predict(probe), expected, rtol=0, atol=1e-9)
+    assert isinstance(fast_forest(models, probe), CompiledForest)
+
+    class Opaque:
+        """A fitted model whose private tree layout is unknown (another scikit-learn version)."""
+
+        def __init__(self, model: Any) -> None:
+            self.predict = model.predict
+
+    fallback = fast_forest([Opaque(m) for m in models], probe)
+    assert isinstance(fallback, ModelStack)
+    np.testing.assert_allclose(fallback.predict(probe), expected, rtol=0, atol=0)
 
 
 def test_gbm_quantiles_are_ordered_and_beat_persistence_on_the_next_week(real_data: MarketData) -> None:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from powerfirst.forecast.base import make_forecaster
 from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.grid_programs import fourcp_peaks_bundled
 from powerfirst.market.information import MarketData, day_ahead_published_until
+from powerfirst.market.sources import parse_source
 from powerfirst.policies import PerfectHindsightPolicy, Policy, RollingPolicy, make_policy
 from powerfirst.site import Site, load_site
 
@@ -251,3 +253,68 @@ def test_forecaster_registry_names_the_option() -> None:
 def test_fourcp_predictor_is_optional_without_peaks() -> None:
     predictor = FourCpPredictor()
     assert not predictor.fitted
+
+
+def _cli(args: list[str]) -> Any:
+    from typer.testing import CliRunner
+
+    from powerfirst.cli import app
+
+    return CliRunner().invoke(app, args)
+
+
+def test_cli_rolling_with_a_day_ahead_file(tmp_path: Path) -> None:
+    """``--strategy rolling`` with a user's day-ahead CSV (same SOURCE syntax as --prices): the
+    summary says how it decided, and a day-ahead price it may not see yet cannot change a decision."""
+    da = (
+        parse_source("ercot-da:HB_WEST")
+        .load(pd.Timestamp("2023-03-01", tz="UTC"), pd.Timestamp("2023-03-06", tz="UTC"))
+        .prices
+    )
+    frame = pd.DataFrame({"interval_start_utc": da.index.strftime("%Y-%m-%dT%H:%M:%SZ"), "da": da.to_numpy()})
+    path = tmp_path / "da.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "out"
+    common = [
+        "backtest",
+        str(MINING),
+        "--start",
+        "2023-03-02",
+        "--end",
+        "2023-03-03",
+        "--strategy",
+        "rolling",
+        "--strategy",
+        "breakeven",
+        "--forecast",
+        "day-ahead",
+        "--horizon-hours",
+        "24",
+    ]
+    result = _cli([*common, "--day-ahead", f"{path}:da", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "rolling" / "summary.json").read_text())
+    details = summary["policy"]
+    assert details["forecast"] == "day-ahead" and details["horizon_hours"] == 24
+    assert details["fallbacks"] == 0 and details["solves"] >= 48
+    assert summary["is_upper_bound"] is False
+    # day-ahead prices published only after the window's last interval (market day 2023-03-05,
+    # published 2023-03-04 13:30 CST) change nothing
+    frame.loc[frame["interval_start_utc"] >= "2023-03-05T06:00:00Z", "da"] = 4000.0
+    frame.to_csv(path, index=False)
+    again = tmp_path / "again"
+    result = _cli([*common, "--day-ahead", f"{path}:da", "--out", str(again)])
+    assert result.exit_code == 0, result.output
+    first = pd.read_parquet(out / "rolling" / "intervals.parquet")
+    second = pd.read_parquet(again / "rolling" / "intervals.parquet")
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_cli_rolling_bad_options(tmp_path: Path) -> None:
+    base = ["backtest", str(MINING), "--start", "2023-03-02", "--end", "2023-03-02", "--strategy", "rolling"]
+    result = _cli([*base, "--forecast", "tea-leaves", "--out", str(tmp_path / "a")])
+    assert result.exit_code != 0 and "--forecast" in result.output and "tea-leaves" in result.output
+    result = _cli([*base, "--horizon-hours", "1", "--out", str(tmp_path / "b")])
+    assert result.exit_code == 2 and "horizon_hours" in result.output
+    result = _cli([*base, "--day-ahead", "nowhere:HB_WEST", "--out", str(tmp_path / "c")])
+    assert result.exit_code != 0 and "nowhere" in result.output

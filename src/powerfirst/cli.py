@@ -16,6 +16,7 @@ from powerfirst.asic_catalog import asic_models
 from powerfirst.backtest.outputs import check_output_dir, write_outputs
 from powerfirst.backtest.runner import StrategyResult, comparison, prepare_backtest, run_strategy
 from powerfirst.bitcoin.economics import breakeven_usd_per_mwh
+from powerfirst.cli_forecast import forecast_app
 from powerfirst.cli_fourcp import fourcp_app
 from powerfirst.dispatch.inputs import SiteParams, site_params
 from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
@@ -32,6 +33,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(forecast_app, name="forecast")
 app.add_typer(fourcp_app, name="fourcp")
 # wide enough for the comparison table when output goes to a file or a pipe
 console = Console() if sys.stdout.isatty() else Console(width=170)

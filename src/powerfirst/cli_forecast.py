@@ -29,6 +29,11 @@ console = Console() if sys.stdout.isatty() else Console(width=150)
 err_console = Console(stderr=True)
 
 
+@forecast_app.callback()
+def _forecast() -> None:
+    """Forecast the real-time price and evaluate forecasters."""
+
+
 def _fail(exc: PowerfirstError) -> None:
     kind = "infeasible" if isinstance(exc, InfeasibleError) else "error"
     err_console.print(Text.assemble((f"{kind}:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)

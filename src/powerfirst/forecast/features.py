@@ -20,7 +20,6 @@ FEATURE_NAMES: tuple[str, ...] = (
     "lead_h",
     "target_local_hour",
     "target_local_day_of_week",
-    "target_local_month",
     "anchor_usd_per_mwh",
     "rt_last_minus_anchor_usd_per_mwh",
     "rt_mean_1h_minus_anchor_usd_per_mwh",
@@ -35,7 +34,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "load_same_hour_last_day_mw",
 )
 """Columns of :func:`forecast_features`; units in the names (h, USD/MWh, MW; calendar fields are
-market-local: hour 0–23, Monday = 0, January = 1). Prices are given relative to the anchor."""
+market-local: hour 0–23, Monday = 0). Prices are given relative to the anchor. No month or
+season: with two or three training years it would memorise their regimes (it scored worse on
+held-out 2022)."""
 ANCHOR_RT_UP_TO_LEAD_HOURS = 1.0
 """Up to this lead the anchor is the last settled real-time price; beyond it the day-ahead price [h]."""
 
@@ -59,7 +60,6 @@ def forecast_features(known: KnownArrays, target_ns: Ints) -> tuple[Array, Array
     offsets = local_offsets_ns(target_ns, known.timezone)
     wall = target_ns + offsets
     days = wall // DAY_NS
-    months = wall.astype("datetime64[ns]").astype("datetime64[M]").astype(np.int64) % 12 + 1
     lead = lead_hours(issued, target_ns)
 
     hour_ns, hour_usd = known.rt_hourly_means()
@@ -87,7 +87,6 @@ def forecast_features(known: KnownArrays, target_ns: Ints) -> tuple[Array, Array
         lead,
         ((wall // HOUR_NS) % 24).astype(np.float64),
         ((days + 3) % 7).astype(np.float64),  # 1970-01-01 was a Thursday
-        months.astype(np.float64),
         anchor,
         rt_last - anchor,
         known.rt_mean_since(issued - HOUR_NS) - anchor,

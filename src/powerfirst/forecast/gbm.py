@@ -19,7 +19,7 @@ from powerfirst.errors import DataError
 from powerfirst.forecast.base import QUANTILES, Array, PriceForecaster
 from powerfirst.forecast.features import forecast_features
 from powerfirst.forecast.known import KnownArrays, hour_starts_ns, lookup
-from powerfirst.forecast.trees import CompiledForest
+from powerfirst.forecast.trees import CompiledForest, ModelStack, fast_forest
 from powerfirst.forecast.walk import hourly_mean_rt, walk
 from powerfirst.market.information import MarketData, MarketHistory
 
@@ -57,7 +57,7 @@ class GbmQuantileForecaster(PriceForecaster):
         self.random_state = random_state
         self.training_rows = 0
         """Rows the models were fitted on [count]."""
-        self._forest: CompiledForest | None = None
+        self._forest: CompiledForest | ModelStack | None = None
 
     def fit(self, data: MarketData) -> None:
         features, target = self._training_rows(data)
@@ -66,23 +66,26 @@ class GbmQuantileForecaster(PriceForecaster):
                 f"{self.name}: training data gives {target.size} (issue, target hour) rows with a realised "
                 "price; need at least 100 (give a training period of a few days or more)"
             )
-        from sklearn.ensemble import HistGradientBoostingRegressor  # imported on use: a slow import
+        # imported on use: slow imports
+        from sklearn.ensemble import HistGradientBoostingRegressor
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-        models: list[Any] = [
-            HistGradientBoostingRegressor(
-                loss="quantile",
-                quantile=q,
-                max_iter=self.max_iter,
-                learning_rate=self.learning_rate,
-                max_depth=self.max_depth,
-                min_samples_leaf=self.min_samples_leaf,
-                early_stopping=False,
-                random_state=self.random_state,
-            ).fit(features, target)
-            for q in QUANTILES
-        ]
-        forest = CompiledForest(models)
-        forest.check(models, features[:: max(1, target.size // _CHECK_ROWS)])
+        # one OpenMP thread: OpenMP's spinning worker threads slow down several-fold on shared cores
+        with threadpool_limits(limits=1, user_api="openmp"):
+            models: list[Any] = [
+                HistGradientBoostingRegressor(
+                    loss="quantile",
+                    quantile=q,
+                    max_iter=self.max_iter,
+                    learning_rate=self.learning_rate,
+                    max_depth=self.max_depth,
+                    min_samples_leaf=self.min_samples_leaf,
+                    early_stopping=False,
+                    random_state=self.random_state,
+                ).fit(features, target)
+                for q in QUANTILES
+            ]
+            forest = fast_forest(models, features[:: max(1, target.size // _CHECK_ROWS)])
         self._forest = forest
         self.training_rows = int(target.size)
 
@@ -110,4 +113,9 @@ class GbmQuantileForecaster(PriceForecaster):
         if self._forest is None:
             raise DataError(f"{self.name}: the model is not fitted; call fit() with training data first")
         features, anchor = forecast_features(KnownArrays.of(history), hour_starts_ns(target_hours_utc))
+        if np.isnan(anchor).any():
+            raise DataError(
+                f"{self.name}: neither a day-ahead nor a settled real-time price is known at "
+                f"{history.issued_utc.isoformat()}"
+            )
         return np.sort(anchor[:, None] + self._forest.predict(features), axis=1)

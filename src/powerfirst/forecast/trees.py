@@ -18,7 +18,7 @@ import numpy.typing as npt
 from powerfirst.errors import DataError
 from powerfirst.forecast.base import Array
 
-__all__ = ["CompiledForest"]
+__all__ = ["CompiledForest", "ModelStack", "fast_forest"]
 
 
 class CompiledForest:
@@ -88,3 +88,26 @@ class CompiledForest:
                 f"compiled trees differ from scikit-learn's predict by {worst:g} USD/MWh "
                 f"(limit {tolerance:g} relative); this scikit-learn version's tree layout is not supported"
             )
+
+
+class ModelStack:
+    """The fitted models themselves, each asked through its own ``predict`` (the slower, always
+    supported path)."""
+
+    def __init__(self, models: list[Any]) -> None:
+        self._models = models
+
+    def predict(self, features: Array) -> Array:
+        """Predictions of each model for each row, shape (rows, models)."""
+        return np.column_stack([m.predict(features) for m in self._models]).astype(np.float64)
+
+
+def fast_forest(models: list[Any], check_rows: Array) -> CompiledForest | ModelStack:
+    """The compiled trees when they reproduce the models' ``predict`` on ``check_rows``; otherwise
+    (a scikit-learn version whose private tree layout differs) the models themselves."""
+    try:
+        forest = CompiledForest(models)
+        forest.check(models, check_rows)
+    except (DataError, AttributeError, KeyError, TypeError, ValueError, IndexError):
+        return ModelStack(models)
+    return forest

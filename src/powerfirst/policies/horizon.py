@@ -9,7 +9,8 @@ of the next ``horizon_hours``:
   the current clock hour at the last settled price (a nowcast);
 * hashprice: the latest published (the previous UTC day's), held flat;
 * inference demand: the demand of this interval, then the highest demand at the same time of
-  week over the last ``demand_weeks`` weeks (GPUs are kept free for it);
+  week (± an hour, for clock changes and price gaps) over the last ``demand_weeks`` weeks (GPUs are
+  kept free for it);
 * rental price: today's, held flat;
 * ancillary prices: the day-ahead prices published so far; hours not yet published are not offered;
 * 4CP: the predictor's probability that each hour is its month's peak × a quarter of the yearly
@@ -69,6 +70,7 @@ class HorizonBuilder:
         self.length = max(round(config.horizon_hours / dt), 1)
         self.step = pd.Timedelta(hours=dt)
         self.week = round(7 * 24 / dt)
+        self.hour = max(round(1 / dt), 1)
         self.slice_hours = site.hall.rental_slice_hours if site.hall is not None else dt
 
     def prices(self, history: MarketHistory, times: pd.DatetimeIndex) -> tuple[Array, Array, Array]:
@@ -87,12 +89,15 @@ class HorizonBuilder:
         if seen.size == 0:
             return np.zeros(self.length)
         now = seen.size - 1
-        k = np.arange(self.length)
+        # the same time of week ± an hour: a clock change or a gap in the prices shifts the steps
+        spread = np.arange(-self.hour, self.hour + 1)
+        k = np.arange(self.length)[:, None] + spread[None, :]
         best = np.full(self.length, -np.inf)
         for w in range(1, self.config.demand_weeks + 1):
             index = now + k - w * self.week
             valid = (index >= 0) & (index <= now)
-            best = np.where(valid, np.maximum(best, seen[np.clip(index, 0, now)]), best)
+            candidates = np.where(valid, seen[np.clip(index, 0, now)], -np.inf)
+            best = np.maximum(best, candidates.max(axis=1))
         best = np.where(np.isfinite(best), best, float(seen.max()))
         best[0] = seen[now]
         return best
