@@ -318,3 +318,26 @@ def test_cli_rolling_bad_options(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "horizon_hours" in result.output
     result = _cli([*base, "--day-ahead", "nowhere:HB_WEST", "--out", str(tmp_path / "c")])
     assert result.exit_code != 0 and "nowhere" in result.output
+
+
+def test_cli_rolling_gbm_without_history_says_what_to_do(tmp_path: Path) -> None:
+    rt = (
+        parse_source("ercot-rt:HB_WEST")
+        .load(pd.Timestamp("2023-03-01T06:00Z"), pd.Timestamp("2023-03-03T06:00Z"))
+        .prices
+    )
+    path = tmp_path / "rt.csv"
+    pd.DataFrame({"interval_start_utc": rt.index.strftime("%Y-%m-%dT%H:%M:%SZ"), "p": rt.to_numpy()}).to_csv(
+        path, index=False
+    )
+    args = ["backtest", str(MINING), "--start", "2023-03-01", "--end", "2023-03-01", "--strategy", "rolling"]
+    result = _cli([*args, "--prices", f"{path}:p", "--out", str(tmp_path / "gbm")])
+    assert result.exit_code == 1
+    assert "has none before" in result.output and "--forecast persistence" in result.output
+    # persistence needs no history: it runs on the same file
+    result = _cli([*args, "--prices", f"{path}:p", "--forecast", "persistence", "--out", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    # ...except in the first interval, where no price has settled: the default rule decides, counted
+    details = json.loads((tmp_path / "p" / "rolling" / "summary.json").read_text())["policy"]
+    assert details["fallbacks"] == 1 and "no settled real-time price" in details["fallback_notes"][0]
+    assert details["solves"] >= 24  # every clock hour of the day, and more on price moves

@@ -7,15 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from rich.text import Text
 
 from powerfirst.asic_catalog import asic_models
 from powerfirst.backtest.outputs import check_output_dir, write_outputs
 from powerfirst.backtest.runner import StrategyResult, comparison, prepare_backtest, run_strategy
 from powerfirst.bitcoin.economics import breakeven_usd_per_mwh
+from powerfirst.cli_common import console, err_console, fail
 from powerfirst.cli_forecast import forecast_app
 from powerfirst.cli_fourcp import fourcp_app
 from powerfirst.dispatch.inputs import SiteParams, site_params
@@ -35,21 +34,12 @@ app = typer.Typer(
 )
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(fourcp_app, name="fourcp")
-# wide enough for the comparison table when output goes to a file or a pipe
-console = Console() if sys.stdout.isatty() else Console(width=170)
-err_console = Console(stderr=True)
 
 _SOURCES_HELP = (
     "Price SOURCE: "
     + "; ".join(f"{k}:POINT ({v})" for k, v in bundled_sources().items())
     + "; or path/to/file.csv:COLUMN (a CSV with an interval_start_utc column)."
 )
-
-
-def _fail(exc: PowerfirstError) -> None:
-    kind = "infeasible" if isinstance(exc, InfeasibleError) else "error"
-    err_console.print(Text.assemble((f"{kind}:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2 if isinstance(exc, ConfigError | InfeasibleError) else 1)
 
 
 def _money(value: float | None) -> str:
@@ -165,7 +155,7 @@ def backtest(
         compared = comparison(bt, results)
         paths = write_outputs(out, bt, results, compared)
     except PowerfirstError as exc:
-        _fail(exc)
+        fail(exc)
         return
     table = Table(title=f"{site.name} — {bt.prices.name}, {bt.window.describe()}")
     hybrid = site.gpu_hall is not None
@@ -250,7 +240,7 @@ def breakeven(
     ]
     for flag, value, unit, ok, limit in checks:
         if not ok:
-            _fail(ConfigError(f"{flag} = {value:g} {unit}: must be {limit}"))
+            fail(ConfigError(f"{flag} = {value:g} {unit}: must be {limit}"))
     value = float(
         breakeven_usd_per_mwh(
             hashprice_usd_per_ph_day, efficiency_j_per_th, pue=pue, pool_fee_fraction=pool_fee_fraction
@@ -314,7 +304,7 @@ def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) ->
         site = load_site(site_file)
         parse_source(site.contract.price_series, timezone=site.timezone)
     except PowerfirstError as exc:
-        _fail(exc)
+        fail(exc)
         return
     table = Table(
         title=f"{site.name}: grid limit {site.grid.connection_limit_mw:g} MW, contract {site.contract.kind}"
@@ -337,13 +327,13 @@ def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) ->
     try:
         params = site_params(site, 0.25, site.timezone or parse_source(site.contract.price_series).timezone)
     except PowerfirstError as exc:
-        _fail(exc)
+        fail(exc)
         return
     for line in _streams_lines(site, params):
         console.print(line, highlight=False)
     conflict = params.must_run_conflict()
     if conflict:
-        _fail(InfeasibleError("the site cannot be dispatched", explanation=[conflict]))
+        fail(InfeasibleError("the site cannot be dispatched", explanation=[conflict]))
 
 
 @app.command()
@@ -362,7 +352,7 @@ def prices(
         series = src.load(window.start_utc, window.end_utc)
         gaps = series.gaps(window.start_utc, window.end_utc)
     except PowerfirstError as exc:
-        _fail(exc)
+        fail(exc)
         return
     values = series.prices.dropna()
     console.print(f"{series.name}: {window.describe()}")

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from rich.text import Text
 
-from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
+from powerfirst.cli_common import console, err_console, fail
+from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.forecast import FORECASTERS, QUANTILES, ForecastScore, evaluate_forecasts
 
 __all__ = ["forecast_app"]
@@ -25,19 +24,11 @@ forecast_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console() if sys.stdout.isatty() else Console(width=150)
-err_console = Console(stderr=True)
 
 
 @forecast_app.callback()
 def _forecast() -> None:
     """Forecast the real-time price and evaluate forecasters."""
-
-
-def _fail(exc: PowerfirstError) -> None:
-    kind = "infeasible" if isinstance(exc, InfeasibleError) else "error"
-    err_console.print(Text.assemble((f"{kind}:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2 if isinstance(exc, ConfigError | InfeasibleError) else 1)
 
 
 @forecast_app.command()
@@ -113,7 +104,7 @@ def evaluate(
                     f"--out = {str(out)!r}: cannot write the JSON file ({exc.strerror})"
                 ) from None
     except PowerfirstError as exc:
-        _fail(exc)
+        fail(exc)
         return
     levels = ", ".join(f"{q:g}" for q in QUANTILES)
     table = Table(

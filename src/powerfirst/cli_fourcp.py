@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
-from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
+from powerfirst.cli_common import console, fail
+from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.fourcp.evaluate import BUNDLED_YEARS, evaluate_fourcp
 
 __all__ = ["fourcp_app"]
@@ -25,19 +23,11 @@ fourcp_app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console() if sys.stdout.isatty() else Console(width=170)
-err_console = Console(stderr=True)
 
 
 @fourcp_app.callback()
 def _group() -> None:
     """Predict ERCOT 4CP peak hours and decide when to curtail for them."""
-
-
-def _fail(exc: PowerfirstError) -> None:
-    kind = "infeasible" if isinstance(exc, InfeasibleError) else "error"
-    err_console.print(Text.assemble((f"{kind}:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2 if isinstance(exc, ConfigError | InfeasibleError) else 1)
 
 
 def _opt(value: float | None, fmt: str) -> str:
@@ -87,7 +77,7 @@ def evaluate(
             except OSError as exc:
                 raise ConfigError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
     except PowerfirstError as exc:
-        _fail(exc)
+        fail(exc)
         return
     table = Table(
         title=f"4CP leave-one-year-out: rate {rate_usd_per_mw_year:,.0f} USD/MW-year, "

@@ -40,6 +40,8 @@ class PriceForecaster(ABC):
     """Registry name (``--forecast`` value)."""
     label: ClassVar[str]
     """One line for tables and help texts."""
+    needs_fit: ClassVar[bool] = False
+    """The forecaster cannot predict before :meth:`fit` has seen training data."""
 
     def fit(self, data: MarketData) -> None:  # noqa: B027 - optional hook, default: nothing to learn
         """Learn from a training period (strictly before anything that is scored). Default: nothing."""

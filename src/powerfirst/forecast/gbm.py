@@ -34,6 +34,7 @@ class GbmQuantileForecaster(PriceForecaster):
 
     name: ClassVar[str] = "gbm"
     label: ClassVar[str] = "gradient-boosted quantiles"
+    needs_fit: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -28,7 +28,7 @@ import pandas as pd
 from powerfirst.dispatch.inputs import SiteParams
 from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
 from powerfirst.dispatch.schedule import Decision
-from powerfirst.errors import SolverError
+from powerfirst.errors import DataError, SolverError
 from powerfirst.forecast.base import PriceForecaster
 from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.information import MarketData
@@ -113,6 +113,13 @@ class RollingPolicy(Policy):
         self.fallback_notes = []
         self.solve_seconds = 0.0
 
+    def _fall_back(self, obs: Observation, reason: Exception) -> None:
+        """No plan until the next re-solve: the site's default rule decides, and it is counted."""
+        self.fallbacks += 1
+        if len(self.fallback_notes) < 5:
+            self.fallback_notes.append(f"{obs.interval_start_utc.isoformat()}: {reason}")
+        self.plan = None
+
     def _offset(self, obs: Observation) -> int | None:
         """Index of ``obs``'s interval in the current plan, or None when it is time to re-solve."""
         if self.plan is None or self.plan_start_utc is None:
@@ -161,8 +168,12 @@ class RollingPolicy(Policy):
         )
 
     def _solve(self, obs: Observation) -> None:
-        horizon = self.builder.build(obs)
         self.plan_start_utc = obs.interval_start_utc
+        try:
+            horizon = self.builder.build(obs)
+        except DataError as exc:  # nothing to forecast from yet (no price has settled)
+            self._fall_back(obs, exc)
+            return
         self.solves += 1
         try:
             plan = optimize_dispatch(
@@ -174,11 +185,7 @@ class RollingPolicy(Policy):
                 mip_rel_gap=1e-3,
             )
         except SolverError as exc:
-            import sys
-
-            print("FALLBACK", obs.interval_start_utc, str(exc)[:600], file=sys.stderr)
-            self.fallbacks += 1
-            self.plan = None
+            self._fall_back(obs, exc)
             return
         self.solve_seconds += plan.build_seconds + plan.solve_seconds
         self.plan = plan
