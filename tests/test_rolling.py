@@ -214,8 +214,9 @@ def test_start_state_holds_rentals_and_requires_job_progress(august: Backtest) -
     )
     free = optimize_dispatch(head)
     held = 1234.0
+    lags = [f.min_off_intervals for f in site.fleets]
     start = StartState(
-        available_mw=site.max_power_mw.copy(),
+        held_off_mw=np.zeros((len(lags), max(lags))),
         rental_held_gpus=held,
         job_min_progress_gpu_hours=np.zeros(site.num_jobs),
         job_has_run=np.zeros(site.num_jobs, dtype=bool),
@@ -226,12 +227,18 @@ def test_start_state_holds_rentals_and_requires_job_progress(august: Backtest) -
     assert np.allclose(plan.schedule.rental_gpus[first_slice], held)
     assert not np.allclose(free.schedule.rental_gpus[first_slice], held)
     assert plan.net_margin_usd < free.net_margin_usd
-    # units held off: the first intervals run at most what is available
-    cap = site.min_power_mw + 0.5 * (site.max_power_mw - site.min_power_mw)
-    capped = optimize_dispatch(head, start=replace(start, available_mw=cap))
-    lags = [f.min_off_intervals for f in site.fleets]
+    # units switched off before the horizon: half of each fleet's curtailable power stays off in the
+    # first interval, a quarter in the second (and, with these fleets' two-interval minimum off time,
+    # none after)
+    curtailable = site.max_power_mw - site.min_power_mw
+    held_off = np.column_stack([0.5 * curtailable, 0.25 * curtailable])[:, : max(lags)]
+    assert free.schedule.power_mw[:, :2].sum() > (site.max_power_mw[:, None] - held_off).sum() + 1.0
+    capped = optimize_dispatch(
+        head, initial_power_mw=site.max_power_mw - held_off[:, 0], start=replace(start, held_off_mw=held_off)
+    )
     for f, lag in enumerate(lags):
-        assert np.all(capped.schedule.power_mw[f, :lag] <= cap[f] + 1e-6)
+        assert lag == 2
+        assert np.all(capped.schedule.power_mw[f, :lag] <= site.max_power_mw[f] - held_off[f] + 1e-6)
 
 
 def test_rolling_needs_market_data_and_learns_walk_forward(august: Backtest) -> None:
@@ -341,3 +348,28 @@ def test_cli_rolling_gbm_without_history_says_what_to_do(tmp_path: Path) -> None
     details = json.loads((tmp_path / "p" / "rolling" / "summary.json").read_text())["policy"]
     assert details["fallbacks"] == 1 and "no settled real-time price" in details["fallback_notes"][0]
     assert details["solves"] >= 24  # every clock hour of the day, and more on price moves
+
+
+def test_what_a_policy_holds_has_nothing_after_tau(august: Backtest) -> None:
+    """The market view a policy gets references only buffers of what was revealed: past the cut-off
+    they hold NaN and NaT, and nothing in it leads back to the clock or the realised series."""
+    import gc
+
+    from powerfirst.market.information import MarketClock, MarketView
+
+    assert august.market is not None
+    clock = august.market.clock()
+    tau = august.inputs.times_utc[40]
+    clock.advance(tau)
+    view = clock.view
+    history = view.history()
+    assert history.rt_price_usd_per_mwh.index.max() <= tau - pd.Timedelta(minutes=15)
+    assert history.load_mw.index.max() <= tau - pd.Timedelta(hours=1)
+    assert history.da_price_usd_per_mwh.index.max() < day_ahead_published_until(tau, "America/Chicago")
+    for shown in (view._rt, view._da, view._load, *view._as.values()):
+        assert np.isnan(shown.values[shown.count :]).all()
+        assert (shown.ns[shown.count :] == np.iinfo(np.int64).min).all()
+        assert shown.count > 0
+    reachable = gc.get_referents(view, *gc.get_referents(view), *gc.get_referents(*gc.get_referents(view)))
+    assert not any(isinstance(r, MarketClock) for r in reachable)
+    assert isinstance(view, MarketView)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -117,6 +116,7 @@ def run_policy(
     # through k + L − 1, so at t the held power is stopped_before[t] − stopped_before[t − L + 1]
     stopped_before = np.zeros((len(fleets), t_count + 1))
     fleet_index = np.arange(len(fleets))
+    ahead = np.arange(int(lags.max(initial=0)))
     times = list(inputs.times_utc)
     clock = market.clock() if market is not None else None
     # inference demand is revealed one interval at a time, like the prices
@@ -138,6 +138,11 @@ def run_policy(
         window_start = np.clip(t - lags + 1, 0, t)
         held = stopped_before[:, t] - stopped_before[fleet_index, window_start]
         available = np.maximum(max_mw - held, min_mw)
+        # power switched off before t that is still held off at t + j (j = 0 .. L − 1)
+        later_start = np.clip(t + ahead[None, :] - lags[:, None] + 1, 0, t)
+        held_ahead = stopped_before[:, t][:, None] - stopped_before[fleet_index[:, None], later_start]
+        if clock is not None:
+            clock.advance(times[t])
         demand_seen[known_before + t] = stream.inference_demand_gpus[t]
         demand_view = demand_seen[: known_before + t + 1]
         demand_view.flags.writeable = False
@@ -148,6 +153,7 @@ def run_policy(
             hashprice_usd_per_th_day=float(known[t]),
             power_mw=_frozen(previous),
             available_mw=_frozen(available),
+            held_off_mw=_frozen(held_ahead),
             inference_demand_gpus=float(stream.inference_demand_gpus[t]),
             training_remaining_gpu_hours=_frozen(hall.remaining_gpu_hours() if hall else np.zeros(0)),
             rental_slice_starts=hall.slice_starts(t) if hall else True,
@@ -158,7 +164,7 @@ def run_policy(
             training_previous_gpus=_frozen(hall.previous_gpus if hall else np.zeros(0)),
             training_has_run=_frozen(hall.has_run if hall else np.zeros(0, dtype=bool)),
             training_in_window=job_in_window,
-            market_view=None if clock is None else partial(clock.known_at, times[t]),
+            market_view=None if clock is None else clock.view.history,
         )
         started = time.perf_counter()
         raw = policy.decide(obs)

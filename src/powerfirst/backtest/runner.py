@@ -418,6 +418,17 @@ def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> di
     }
 
 
+def _peaks_known_before(start_utc: pd.Timestamp) -> pd.DataFrame:
+    """The bundled 4CP peaks of the months that ended before ``start_utc`` (a month's peak is known
+    only once the month is over)."""
+    peaks = fourcp_peaks_bundled()
+    month_end = [
+        pd.Timestamp(year=int(y) + (int(m) == 12), month=int(m) % 12 + 1, day=1, tz="America/Chicago")
+        for y, m in zip(peaks["year"], peaks["month"], strict=True)
+    ]
+    return peaks[[end <= start_utc for end in month_end]]
+
+
 def run_strategy(bt: Backtest, name: str, *, progress: Callable[[int], None] | None = None) -> StrategyResult:
     """Run the strategy called ``name`` over the backtest's window and book it."""
     policy = make_policy(name, bt.site, bt.window.timezone)
@@ -432,9 +443,7 @@ def run_strategy(bt: Backtest, name: str, *, progress: Callable[[int], None] | N
                 "that start earlier"
             )
         if past is not None:
-            peaks = fourcp_peaks_bundled()
-            before = peaks[pd.to_datetime(peaks["peak_end_utc"], utc=True) <= bt.window.start_utc]
-            policy.learn(past, before)
+            policy.learn(past, _peaks_known_before(bt.window.start_utc))
     run = run_policy(
         policy,
         bt.inputs,

@@ -171,7 +171,6 @@ def _training_job(
 
     ``resumed`` = (GPU-hours of progress required in the window, has run before, runs in the
     interval before the window) for a re-solve mid-job; None: the job starts fresh and must finish.
-    A job that has not run yet is charged the checkpoint loss on its first start too (conservative).
     """
     jl = f"training job {job.name!r}"
     codes, _ = pd.factorize(hour_of_t)
@@ -209,6 +208,9 @@ def _training_job(
         (np.zeros(n_h, dtype=np.int64), g, intervals_in_hour * dt / job.gpu_hours)
     ]
     running_before = resumed is not None and resumed[2]
+    # a job that has not run yet and must make progress starts in the window: its first start
+    # repeats no checkpoint (a job that has run resumes on every start)
+    first_start_ahead = resumed is None or (not resumed[1] and not resumed[2] and resumed[0] > 0)
     if per_start > 0:
         u = b.add_cols(f"{jl} starts in the hour from", zeros, zeros, ones, first_t)
         start_low = zeros.copy()
@@ -221,9 +223,9 @@ def _training_job(
             first_t,
         )
         entries.append((np.zeros(n_h, dtype=np.int64), u, np.full(n_h, -per_start / job.gpu_hours)))
-        if resumed is None:
-            # the job starts at least once (it must finish): this is what makes the first start's
-            # checkpoint refund below valid
+        if first_start_ahead:
+            # the job starts at least once (it must finish, or make progress, and has not run):
+            # this is what makes the first start's checkpoint refund below valid
             b.add_rows(
                 f"{jl} starts at least once (window from release",
                 np.ones(1),
@@ -235,7 +237,8 @@ def _training_job(
         need = 1.0 - job.checkpoint_hours * job.max_gpus / job.gpu_hours
         what = f"finishes {job.gpu_hours:g} GPU-hours by its deadline {job.deadline_utc.isoformat()}"
     else:
-        need = resumed[0] / job.gpu_hours
+        refund = job.checkpoint_hours * job.max_gpus if first_start_ahead and per_start > 0 else 0.0
+        need = (resumed[0] - refund) / job.gpu_hours
         what = f"makes {resumed[0]:g} GPU-hours of progress (deadline {job.deadline_utc.isoformat()})"
     b.add_rows(
         f"{jl} {what} (window from",
@@ -276,10 +279,6 @@ def build_dispatch_model(
     for f, fleet in enumerate(fleets):
         name = fleet.name
         x_up = np.full(t_count, fleet.max_power_mw)
-        if start is not None and fleet.min_off_intervals > 0:
-            x_up[: fleet.min_off_intervals] = max(
-                min(float(start.available_mw[f]), fleet.max_power_mw), fleet.min_power_mw
-            )
         x = b.add_cols(
             f"fleet {name!r} power within [{fleet.min_power_mw:g}, {fleet.max_power_mw:g}] MW "
             "(minimum is its must-run share)",
@@ -324,10 +323,16 @@ def build_dispatch_model(
             d = b.add_cols(f"fleet {name!r} stop", zeros, zeros, np.full(t_count, fleet.max_power_mw), ts)
             entries.append((ts, d, ones))
             b.add_rows(f"fleet {name!r}: power change bookkeeping", rhs, rhs.copy(), entries, ts)
+            room = np.full(t_count, fleet.max_power_mw)
+            if start is not None:  # units switched off before the horizon stay off too
+                before = np.asarray(start.held_off_mw[f], dtype=np.float64)[
+                    : min(fleet.min_off_intervals, t_count)
+                ]
+                room[: before.size] -= np.clip(before, 0.0, fleet.max_power_mw - fleet.min_power_mw)
             b.add_rows(
                 f"fleet {name!r}: units switched off in the last {fleet.min_off_intervals} intervals stay off",
                 np.full(t_count, -INF),
-                np.full(t_count, fleet.max_power_mw),
+                room,
                 [(ts, x, ones), *_lagged_sum_entries(ts, d, fleet.min_off_intervals, 1.0)],
                 ts,
             )

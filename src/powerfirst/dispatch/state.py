@@ -24,9 +24,9 @@ BoolArray = npt.NDArray[np.bool_]
 class StartState:
     """State before the horizon's first interval (J: training jobs, F: fleets)."""
 
-    available_mw: Array
-    """Most each fleet may run while units switched off before the horizon are held off, (F,) [MW]
-    (applied to each fleet's first ``min_off_intervals`` intervals: conservative)."""
+    held_off_mw: Array
+    """Power of each fleet switched off before the horizon that anti-cycling still holds off in
+    the horizon's first intervals, (F, L) [MW]."""
     rental_held_gpus: float | None
     """GPUs rented through the end of the slice the horizon starts in; None when a slice starts."""
     job_min_progress_gpu_hours: Array

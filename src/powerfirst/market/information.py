@@ -9,10 +9,11 @@ At issue time τ (the start of the interval being decided) a policy may see:
 * system load of the hours that have ended (hour start + 1 h ≤ τ);
 * the daily hashprice up to the previous UTC day (handled by the backtest runner).
 
-:class:`MarketClock` enforces this by construction: it holds the realised series privately and
-copies values into NaN-filled buffers only as time passes (time only moves forward), so a
-:class:`MarketHistory` handed out at τ is built from buffers in which nothing after τ has been
-written — not even the arrays' base memory holds the future.
+:class:`MarketClock` enforces this by construction: it holds the realised series and copies
+values and times into NaN/NaT-filled buffers only as time passes (time only moves forward). A
+policy gets a :class:`MarketView`, which holds those buffers and nothing else — no reference to
+the clock or the realised data — so a :class:`MarketHistory` handed out at τ is built from
+memory in which nothing after τ has been written.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "MarketClock",
     "MarketData",
     "MarketHistory",
+    "MarketView",
     "bundled_system_load",
     "day_ahead_published_until",
 ]
@@ -52,9 +54,12 @@ def day_ahead_published_until(
     """
     local = issued_utc.tz_convert(timezone)
     midnight = local.normalize()
-    published_today = local >= midnight + pd.Timedelta(
-        hours=publish_local_time.hour, minutes=publish_local_time.minute
-    )
+    # the publication time on the local wall clock (13:30 exists on every day, clock changes included)
+    publish = (
+        midnight.tz_localize(None)
+        + pd.Timedelta(hours=publish_local_time.hour, minutes=publish_local_time.minute)
+    ).tz_localize(timezone)
+    published_today = local >= publish
     days = 2 if published_today else 1
     # normalize() after adding days keeps local midnight across DST changes
     end_local = (midnight + pd.Timedelta(days=days, hours=3)).normalize()
@@ -126,34 +131,76 @@ class MarketData:
         return MarketClock(self)
 
 
+_NAT = np.iinfo(np.int64).min
+
+
+class _Shown:
+    """What has been revealed of one series so far: buffers (values NaN, times NaT beyond ``count``)
+    that hold nothing else — the realised series stays with the clock."""
+
+    def __init__(self, size: int, name: str) -> None:
+        self.values = np.full(size, np.nan)
+        self.ns = np.full(size, _NAT, dtype=np.int64)
+        self.count = 0
+        self.name = name
+
+    def series(self) -> pd.Series:
+        k = self.count
+        index = pd.DatetimeIndex(self.ns[:k].view("M8[ns]"), copy=True).tz_localize("UTC")
+        values = self.values[:k]
+        values.flags.writeable = False
+        return pd.Series(values, index=index, name=self.name, copy=False)
+
+
 class _Revealed:
-    """A series whose values are copied into a NaN buffer only up to a moving cut-off."""
+    """The realised series (clock side) and what of it has been shown."""
 
     def __init__(self, series: pd.Series, name: str) -> None:
         clean = series.dropna().sort_index()
-        self._index = pd.DatetimeIndex(clean.index).as_unit("ns")
-        self._ns = self._index.asi8
+        self._ns = pd.DatetimeIndex(clean.index).as_unit("ns").asi8.copy()
         self._values = clean.to_numpy(dtype=np.float64, copy=True)
-        self._buffer = np.full(self._values.shape[0], np.nan)
-        self._shown = 0
-        self._name = name
+        self.shown = _Shown(self._values.shape[0], name)
 
-    def show_before(self, cutoff_utc: pd.Timestamp) -> pd.Series:
-        """Everything with index < ``cutoff_utc``; the cut-off never moves back."""
+    def reveal_before(self, cutoff_utc: pd.Timestamp) -> None:
+        """Show everything with index < ``cutoff_utc``; the cut-off never moves back."""
+        shown = self.shown
         k = int(np.searchsorted(self._ns, pd.Timestamp(cutoff_utc).as_unit("ns").value, side="left"))
-        if k < self._shown:
+        if k < shown.count:
             raise DataError(
-                f"{self._name}: the clock cannot go back in time (asked for {cutoff_utc.isoformat()})"
+                f"{shown.name}: the clock cannot go back in time (asked for {cutoff_utc.isoformat()})"
             )
-        self._buffer[self._shown : k] = self._values[self._shown : k]
-        self._shown = k
-        view = self._buffer[:k]
-        view.flags.writeable = False
-        return pd.Series(view, index=self._index[:k], name=self._name, copy=False)
+        shown.values[shown.count : k] = self._values[shown.count : k]
+        shown.ns[shown.count : k] = self._ns[shown.count : k]
+        shown.count = k
+
+
+class MarketView:
+    """What a policy holds: the revealed buffers and the time they were revealed to — no reference
+    to the realised data."""
+
+    def __init__(
+        self, timezone: str, rt: _Shown, da: _Shown, load: _Shown, ancillary: dict[str, _Shown]
+    ) -> None:
+        self.timezone = timezone
+        self._rt, self._da, self._load, self._as = rt, da, load, ancillary
+        self.issued_utc: pd.Timestamp | None = None
+
+    def history(self) -> MarketHistory:
+        """What is known now (at the time the clock last advanced to)."""
+        if self.issued_utc is None:
+            raise DataError("the market clock has not started")
+        return MarketHistory(
+            issued_utc=self.issued_utc,
+            timezone=self.timezone,
+            rt_price_usd_per_mwh=self._rt.series(),
+            da_price_usd_per_mwh=self._da.series(),
+            load_mw=self._load.series(),
+            as_price_usd_per_mw_hour={p: shown.series() for p, shown in self._as.items()},
+        )
 
 
 class MarketClock:
-    """Hands out what is known at each issue time, moving only forward (see the module docstring)."""
+    """Reveals what is known at each issue time, moving only forward (see the module docstring)."""
 
     def __init__(self, data: MarketData) -> None:
         self.timezone = data.timezone
@@ -165,16 +212,26 @@ class MarketClock:
             p: _Revealed(v, f"as_price_usd_per_mw_hour[{p}]")
             for p, v in data.as_price_usd_per_mw_hour.items()
         }
+        self.view = MarketView(
+            self.timezone,
+            self._rt.shown,
+            self._da.shown,
+            self._load.shown,
+            {p: r.shown for p, r in self._as.items()},
+        )
+
+    def advance(self, issued_utc: pd.Timestamp) -> None:
+        """Reveal what is known at ``issued_utc`` (not earlier than the last call's time)."""
+        published = day_ahead_published_until(issued_utc, self.timezone)
+        # an interval has settled once it has ended; a load hour is metered once it has ended
+        self._rt.reveal_before(issued_utc - self._rt_interval + pd.Timedelta(1))
+        self._da.reveal_before(published)
+        self._load.reveal_before(issued_utc - pd.Timedelta(hours=1) + pd.Timedelta(1))
+        for revealed in self._as.values():
+            revealed.reveal_before(published)
+        self.view.issued_utc = issued_utc
 
     def known_at(self, issued_utc: pd.Timestamp) -> MarketHistory:
         """What is known at ``issued_utc`` (not earlier than the last call's time)."""
-        published = day_ahead_published_until(issued_utc, self.timezone)
-        return MarketHistory(
-            issued_utc=issued_utc,
-            timezone=self.timezone,
-            # an interval has settled once it has ended
-            rt_price_usd_per_mwh=self._rt.show_before(issued_utc - self._rt_interval + pd.Timedelta(1)),
-            da_price_usd_per_mwh=self._da.show_before(published),
-            load_mw=self._load.show_before(issued_utc - pd.Timedelta(hours=1) + pd.Timedelta(1)),
-            as_price_usd_per_mw_hour={p: r.show_before(published) for p, r in self._as.items()},
-        )
+        self.advance(issued_utc)
+        return self.view.history()

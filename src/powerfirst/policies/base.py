@@ -48,6 +48,9 @@ class Observation:
     """Each fleet's power in the previous interval, (F,) [MW at the meter]."""
     available_mw: Array
     """Most each fleet may run now: units still held off by anti-cycling are excluded, (F,) [MW]."""
+    held_off_mw: Array = field(default_factory=lambda: np.zeros((0, 0)))
+    """Power of each fleet switched off before this interval that anti-cycling still holds off in
+    this and each following interval, (F, L) [MW] (column 0 is max − available)."""
     inference_demand_gpus: float = 0.0
     """GPUs the inference service asks for in this interval [GPUs]."""
     training_remaining_gpu_hours: Array = field(default_factory=lambda: np.zeros(0))

@@ -193,7 +193,7 @@ class HorizonBuilder:
             gpu_price_usd_per_mwh=risk,
         )
         start = StartState(
-            available_mw=np.asarray(obs.available_mw),
+            held_off_mw=np.asarray(obs.held_off_mw),
             rental_held_gpus=None if obs.rental_slice_starts else obs.rental_held_gpus,
             job_min_progress_gpu_hours=need,
             job_has_run=np.asarray(obs.training_has_run, dtype=bool),

@@ -71,6 +71,7 @@ class RollingPolicy(Policy):
         self.fallback_notes: list[str] = []
         self.solve_seconds = 0.0
         self.trained_on: str | None = None
+        self.fourcp_note: str | None = None
 
     learns: ClassVar[bool] = True
 
@@ -81,6 +82,7 @@ class RollingPolicy(Policy):
         if self.fourcp is not None:
             if fourcp_peaks is None or fourcp_peaks.empty or past.load_mw.empty:
                 self.fourcp = None  # nothing to learn from: no expected 4CP charge
+                self.fourcp_note = "no load data or 4CP peaks before the window to learn from"
             else:
                 self.fourcp.fit(past, fourcp_peaks)
         prices = past.rt_price_usd_per_mwh.dropna()
@@ -93,6 +95,7 @@ class RollingPolicy(Policy):
             "forecast": self.forecaster.name,
             "forecast_trained_on_utc": self.trained_on,
             "fourcp_predictor": self.fourcp is not None,
+            "fourcp_note": self.fourcp_note,
             "horizon_hours": cfg.horizon_hours,
             "resolve_every_intervals": cfg.resolve_every_intervals,
             "resolve_on_price_move_usd_per_mwh": cfg.resolve_on_price_move_usd_per_mwh,
@@ -106,6 +109,9 @@ class RollingPolicy(Policy):
 
     def reset(self, site: SiteParams) -> None:
         super().reset(site)
+        if self.fourcp is not None and not self.fourcp.fitted:
+            self.fourcp = None  # nothing was learned (no load or peaks before the window)
+            self.fourcp_note = "the 4CP predictor had no load data or peaks before the window to learn from"
         self.builder = HorizonBuilder(site, self.config, self.forecaster, self.timezone, self.fourcp)
         self.plan = None
         self.plan_start_utc = None
@@ -113,16 +119,19 @@ class RollingPolicy(Policy):
         self.fallback_notes = []
         self.solve_seconds = 0.0
 
-    def _fall_back(self, obs: Observation, reason: Exception) -> None:
-        """No plan until the next re-solve: the site's default rule decides, and it is counted."""
+    def _fall_back(self, obs: Observation, reason: Exception, *, retry: bool = False) -> None:
+        """No plan: the strike-price rule decides the fleets and the site's default rule the GPU hall
+        until the next scheduled re-solve (``retry``: the next interval), and it is counted."""
         self.fallbacks += 1
         if len(self.fallback_notes) < 5:
             self.fallback_notes.append(f"{obs.interval_start_utc.isoformat()}: {reason}")
         self.plan = None
+        if retry:
+            self.plan_start_utc = None
 
     def _offset(self, obs: Observation) -> int | None:
         """Index of ``obs``'s interval in the current plan, or None when it is time to re-solve."""
-        if self.plan is None or self.plan_start_utc is None:
+        if self.plan_start_utc is None:
             return None
         step = (obs.interval_start_utc - self.plan_start_utc) / pd.Timedelta(hours=self.site.interval_hours)
         k = round(step)
@@ -132,9 +141,11 @@ class RollingPolicy(Policy):
             if every is not None
             else obs.interval_start_utc.floor("h") != self.plan_start_utc.floor("h")
         )
-        if due or k >= self.plan.schedule.power_mw.shape[1]:
+        if due:
             return None
-        if self._price_moved(obs, k):
+        if self.plan is None:  # a fallback holds until the next scheduled re-solve
+            return k
+        if k >= self.plan.schedule.power_mw.shape[1] or self._price_moved(obs, k):
             return None
         return k
 
@@ -152,9 +163,16 @@ class RollingPolicy(Policy):
         if k is None:
             self._solve(obs)
             k = 0
-        if self.plan is None:  # no plan for this hour: the site's default rule
-            power = fill_merit_order(self.site.max_power_mw, self.site, obs.available_mw)
-            return Decision(power_mw=power)
+        if self.plan is None:  # no plan for this hour: the strike price, the site's default GPU rule
+            site = self.site
+            last = obs.last_price_usd_per_mwh
+            running = (
+                np.ones(len(site.fleets), dtype=bool)
+                if last is None
+                else site.breakeven_usd_per_mwh(obs.hashprice_usd_per_th_day) > last
+            )
+            wanted = np.where(running, site.max_power_mw, site.min_power_mw)
+            return Decision(power_mw=fill_merit_order(wanted, site, obs.available_mw))
         schedule = self.plan.schedule
         site = self.site
         hall = site.hall
@@ -172,7 +190,7 @@ class RollingPolicy(Policy):
         try:
             horizon = self.builder.build(obs)
         except DataError as exc:  # nothing to forecast from yet (no price has settled)
-            self._fall_back(obs, exc)
+            self._fall_back(obs, exc, retry=True)
             return
         self.solves += 1
         try:
