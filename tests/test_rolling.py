@@ -373,3 +373,63 @@ def test_what_a_policy_holds_has_nothing_after_tau(august: Backtest) -> None:
     reachable = gc.get_referents(view, *gc.get_referents(view), *gc.get_referents(*gc.get_referents(view)))
     assert not any(isinstance(r, MarketClock) for r in reachable)
     assert isinstance(view, MarketView)
+
+
+@pytest.mark.parametrize(
+    ("has_run", "running", "feasible"),
+    [
+        # 4 h × 1000 GPUs = 4000 GPU-hours; 3850 must get done. A first start loses the restart only
+        # (100): 3900 ≥ 3850. A resume also repeats the work since the checkpoint (500): 3400 < 3850.
+        # A job running before the horizon does not start again: 4000.
+        (False, False, True),
+        (True, False, False),
+        (True, True, True),
+    ],
+    ids=["first start", "resume", "keeps running"],
+)
+def test_a_resolve_charges_a_jobs_start_by_whether_it_has_run(
+    has_run: bool, running: bool, feasible: bool, site_factory: Any, tmp_path: Path
+) -> None:
+    from powerfirst.dispatch.inputs import build_inputs
+    from powerfirst.errors import InfeasibleError
+    from powerfirst.market.sources import CsvPriceSource
+
+    job = {
+        "name": "llm",
+        "gpu_hours": 5000.0,
+        "release": "2024-01-01T00:00:00Z",
+        "deadline": "2024-01-01T04:00:00Z",
+        "value_usd": 1000.0,
+        "min_gpus": 100.0,
+        "max_gpus": 1000.0,
+        "restart_time_min": 6.0,
+        "checkpoint_interval_min": 30.0,
+    }
+    hall = {"gpus": 1000.0, "gpu_power_w": 1000.0, "idle_power_w": 0.0, "pue": 1.0, "training_jobs": [job]}
+    path = tmp_path / "prices.csv"
+    times = pd.date_range("2024-01-01T00:00Z", periods=4, freq="h")
+    pd.DataFrame({"interval_start_utc": times.strftime("%Y-%m-%dT%H:%M:%SZ"), "P": 30.0}).to_csv(
+        path, index=False
+    )
+    site = site_factory(
+        None, grid_mw=100.0, contract={"kind": "index", "price_series": f"{path}:P"}, gpu_hall=hall
+    )
+    series = CsvPriceSource(path, "P", "UTC").load(times[0], times[-1] + pd.Timedelta(hours=1))
+    inputs = build_inputs(
+        site, series, pd.Series(0.1, index=pd.date_range("2024-01-01", periods=1, tz="UTC"))
+    )
+    start = StartState(
+        held_off_mw=np.zeros((1, 0)),
+        rental_held_gpus=None,
+        job_min_progress_gpu_hours=np.array([3850.0]),
+        job_has_run=np.array([has_run]),
+        job_running=np.array([running]),
+    )
+    initial = inputs.site.max_power_mw
+    if feasible:
+        plan = optimize_dispatch(inputs, initial_power_mw=initial, start=start)
+        done = plan.schedule.training_gpus[0].sum() - (0 if running else 100.0)
+        assert done >= 3850.0 - 1e-3
+    else:
+        with pytest.raises(InfeasibleError, match="3850 GPU-hours of progress"):
+            optimize_dispatch(inputs, initial_power_mw=initial, start=start)
