@@ -8,12 +8,14 @@ its forecaster and 4CP predictor included), its re-solves and fallbacks.
 
 Walk-forward: nothing is tuned on the year being scored. The rolling policy's forecaster and 4CP
 predictor are fitted on the two years before the window only (the runner's ``learn`` step); the
-policy's settings are the site file's defaults, chosen before these runs. The hybrid example's
+policy's settings are the site file's defaults, chosen before these runs. ``rolling`` runs once per
+forecaster in ``--forecasts`` (default: ``gbm``, the site files' default, and ``persistence``),
+each its own row: the table shows both, no forecaster is picked on the scored year. The hybrid example's
 training jobs are dated 2023; for another year their release and deadline are moved to the same
 dates of that year (nothing else changes).
 
     .venv/bin/python benchmarks/bench_rolling.py [--years 2022 2023] [--examples mining hybrid]
-        [--forecast gbm] [--write BENCHMARKS.md]
+        [--forecasts gbm persistence] [--write BENCHMARKS.md]
 
 ``--write`` replaces only this script's section of the file; the other sections are kept.
 """
@@ -25,6 +27,7 @@ import datetime as dt
 import platform
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +40,7 @@ from bench_dispatch import (
     ram_gib,
     write_section,
 )
-from powerfirst.backtest.runner import comparison, prepare_backtest, run_strategy
+from powerfirst.backtest.runner import prepare_backtest, run_strategy
 from powerfirst.site import Site, load_site, parse_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,41 +68,42 @@ def site_for_year(path: Path, year: int, forecast: str | None) -> Site:
     return parse_site(data, source=f"{path.name} for {year}")
 
 
-def run_example(example: str, year: int, forecast: str | None) -> list[dict[str, Any]]:
+def run_example(example: str, year: int, forecasts: list[str]) -> list[dict[str, Any]]:
     path, strategies = EXAMPLES[example]
-    site = site_for_year(path, year, forecast)
-    bt = prepare_backtest(site, f"{year}-01-01", f"{year}-12-31")
-    results, seconds = [], {}
+    bt = prepare_backtest(site_for_year(path, year, None), f"{year}-01-01", f"{year}-12-31")
+    rows: list[dict[str, Any]] = []
+    bound = None
     for name in strategies:
-        started = time.perf_counter()
-        results.append(run_strategy(bt, name))
-        seconds[name] = time.perf_counter() - started
-        print(
-            f"{example} {year} {name}: {results[-1].ledger.net_margin_usd / 1e6:.2f} M USD "
-            f"in {seconds[name]:.1f} s",
-            file=sys.stderr,
-            flush=True,
-        )
-    compared = comparison(bt, results)
-    rows = []
-    for r in results:
-        details = r.summary.get("policy") or {}
-        rows.append(
-            {
-                "example": example,
-                "year": year,
-                "strategy": r.name,
-                "net_margin_usd": r.ledger.net_margin_usd,
-                "value_captured_pct": compared["strategies"][r.name]["value_captured_pct"],
-                "seconds": seconds[r.name],
-                "adjusted_intervals": r.run.adjusted_intervals,
-                "solves": details.get("solves"),
-                "fallbacks": details.get("fallbacks"),
-                "forecast": details.get("forecast"),
-                "trained_on": details.get("forecast_trained_on_utc"),
-                "intervals": bt.inputs.num_intervals,
-            }
-        )
+        for forecast in forecasts if name == "rolling" else [None]:
+            run_bt = bt if forecast is None else replace(bt, site=site_for_year(path, year, forecast))
+            started = time.perf_counter()
+            r = run_strategy(run_bt, name)
+            elapsed = time.perf_counter() - started
+            label = name if forecast is None else f"{name} ({forecast})"
+            print(
+                f"{example} {year} {label}: {r.ledger.net_margin_usd / 1e6:.2f} M USD in {elapsed:.1f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+            if r.policy.uses_hindsight:
+                bound = r.ledger.net_margin_usd
+            details = r.summary.get("policy") or {}
+            rows.append(
+                {
+                    "example": example,
+                    "year": year,
+                    "strategy": label,
+                    "net_margin_usd": r.ledger.net_margin_usd,
+                    "value_captured_pct": 100.0 * r.ledger.net_margin_usd / bound if bound else None,
+                    "seconds": elapsed,
+                    "adjusted_intervals": r.run.adjusted_intervals,
+                    "solves": details.get("solves"),
+                    "fallbacks": details.get("fallbacks"),
+                    "forecast": details.get("forecast"),
+                    "trained_on": details.get("forecast_trained_on_utc"),
+                    "intervals": bt.inputs.num_intervals,
+                }
+            )
     return rows
 
 
@@ -144,20 +148,23 @@ def markdown(rows: list[dict[str, Any]], argv: list[str], other_load: str) -> st
     for example in sorted({r["example"] for r in rows}):
         for year in sorted({r["year"] for r in rows if r["example"] == example}):
             by = {r["strategy"]: r for r in rows if r["example"] == example and r["year"] == year}
-            rolling = by.get("rolling")
-            if rolling is None or rolling["value_captured_pct"] is None:
-                continue
-            met = rolling["value_captured_pct"] >= TARGET_PCT[example]
-            text = f"{example} {year}: rolling {rolling['value_captured_pct']:.2f} % (target {TARGET_PCT[example]:g} %: {'met' if met else 'missed'})"
-            rule = by.get("rule-based")
-            if rule is not None:
-                beats = rolling["net_margin_usd"] > rule["net_margin_usd"]
-                text += (
-                    f"; rule-based {rule['value_captured_pct']:.2f} % — rolling "
-                    f"{'beats' if beats else 'does not beat'} it by "
-                    f"{(rolling['net_margin_usd'] - rule['net_margin_usd']) / 1e6:,.2f} M USD"
+            for label, rolling in by.items():
+                if not label.startswith("rolling") or rolling["value_captured_pct"] is None:
+                    continue
+                met = rolling["value_captured_pct"] >= TARGET_PCT[example]
+                text = (
+                    f"{example} {year}: {label} {rolling['value_captured_pct']:.2f} % "
+                    f"(target {TARGET_PCT[example]:g} %: {'met' if met else 'missed'})"
                 )
-            verdicts.append(f"- {text}")
+                rule = by.get("rule-based")
+                if rule is not None:
+                    beats = rolling["net_margin_usd"] > rule["net_margin_usd"]
+                    text += (
+                        f"; rule-based {rule['value_captured_pct']:.2f} % — {label} "
+                        f"{'beats' if beats else 'does not beat'} it by "
+                        f"{(rolling['net_margin_usd'] - rule['net_margin_usd']) / 1e6:,.2f} M USD"
+                    )
+                verdicts.append(f"- {text}")
     return "\n".join(lines + verdicts) + "\n"
 
 
@@ -167,14 +174,19 @@ def main(argv: list[str]) -> None:
     )
     parser.add_argument("--years", type=int, nargs="+", default=[2022, 2023])
     parser.add_argument("--examples", nargs="+", choices=list(EXAMPLES), default=list(EXAMPLES))
-    parser.add_argument("--forecast", default=None, help="rolling forecaster (default: the site file's)")
+    parser.add_argument(
+        "--forecasts",
+        nargs="+",
+        default=["gbm", "persistence"],
+        help="rolling forecasters, one rolling row each (the site files' default is gbm)",
+    )
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args(argv)
     load = OtherLoad()
     rows: list[dict[str, Any]] = []
     for example in args.examples:
         for year in args.years:
-            rows.extend(run_example(example, year, args.forecast))
+            rows.extend(run_example(example, year, list(args.forecasts)))
     text = markdown(rows, ["benchmarks/bench_rolling.py", *argv], load.line())
     print(text)
     if args.write is not None:

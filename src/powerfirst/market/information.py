@@ -132,6 +132,7 @@ class MarketData:
 
 
 _NAT = np.iinfo(np.int64).min
+_HOUR_NS = 3_600_000_000_000
 
 
 class _Shown:
@@ -161,13 +162,14 @@ class _Revealed:
         self._values = clean.to_numpy(dtype=np.float64, copy=True)
         self.shown = _Shown(self._values.shape[0], name)
 
-    def reveal_before(self, cutoff_utc: pd.Timestamp) -> None:
-        """Show everything with index < ``cutoff_utc``; the cut-off never moves back."""
+    def reveal_before(self, cutoff_ns: int) -> None:
+        """Show everything with index < ``cutoff_ns`` (UTC, ns since the epoch); the cut-off never
+        moves back."""
         shown = self.shown
-        k = int(np.searchsorted(self._ns, pd.Timestamp(cutoff_utc).as_unit("ns").value, side="left"))
+        k = int(np.searchsorted(self._ns, cutoff_ns, side="left"))
         if k < shown.count:
             raise DataError(
-                f"{shown.name}: the clock cannot go back in time (asked for {cutoff_utc.isoformat()})"
+                f"{shown.name}: the clock cannot go back in time (asked for {pd.Timestamp(cutoff_ns, tz='UTC')})"
             )
         shown.values[shown.count : k] = self._values[shown.count : k]
         shown.ns[shown.count : k] = self._ns[shown.count : k]
@@ -204,7 +206,8 @@ class MarketClock:
 
     def __init__(self, data: MarketData) -> None:
         self.timezone = data.timezone
-        self._rt_interval = data.rt_interval
+        self._rt_interval_ns = int(data.rt_interval / pd.Timedelta(1))
+        self._publish_ns, self._until_ns = self._publications(data)
         self._rt = _Revealed(data.rt_price_usd_per_mwh, "rt_price_usd_per_mwh")
         self._da = _Revealed(data.da_price_usd_per_mwh, "da_price_usd_per_mwh")
         self._load = _Revealed(data.load_mw, "load_mw")
@@ -220,13 +223,42 @@ class MarketClock:
             {p: r.shown for p, r in self._as.items()},
         )
 
+    def _publications(self, data: MarketData) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """For each market day around the data: when its day-ahead prices are published and where
+        they end, both UTC ns, sorted (see :func:`day_ahead_published_until`)."""
+        stamps = [
+            s.index for s in (data.rt_price_usd_per_mwh, data.da_price_usd_per_mwh, data.load_mw) if len(s)
+        ]
+        if not stamps:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        first = min(pd.Timestamp(i.min()) for i in stamps).tz_convert(self.timezone).normalize()
+        last = max(pd.Timestamp(i.max()) for i in stamps).tz_convert(self.timezone).normalize()
+        days = pd.date_range(
+            first.tz_localize(None) - pd.Timedelta(days=2), last.tz_localize(None) + pd.Timedelta(days=3)
+        )
+        at = DA_PUBLISH_LOCAL_TIME
+        publish = (days - pd.Timedelta(days=1) + pd.Timedelta(hours=at.hour, minutes=at.minute)).tz_localize(
+            self.timezone
+        )
+        until = (days + pd.Timedelta(days=1)).tz_localize(self.timezone)
+        return (
+            publish.tz_convert("UTC").as_unit("ns").asi8.copy(),
+            until.tz_convert("UTC").as_unit("ns").asi8.copy(),
+        )
+
     def advance(self, issued_utc: pd.Timestamp) -> None:
         """Reveal what is known at ``issued_utc`` (not earlier than the last call's time)."""
-        published = day_ahead_published_until(issued_utc, self.timezone)
+        now = pd.Timestamp(issued_utc).as_unit("ns").value
+        k = int(np.searchsorted(self._publish_ns, now, side="right")) - 1
+        published = (
+            int(self._until_ns[k])
+            if 0 <= k < self._publish_ns.size - 1
+            else pd.Timestamp(day_ahead_published_until(issued_utc, self.timezone)).as_unit("ns").value
+        )
         # an interval has settled once it has ended; a load hour is metered once it has ended
-        self._rt.reveal_before(issued_utc - self._rt_interval + pd.Timedelta(1))
+        self._rt.reveal_before(now - self._rt_interval_ns + 1)
         self._da.reveal_before(published)
-        self._load.reveal_before(issued_utc - pd.Timedelta(hours=1) + pd.Timedelta(1))
+        self._load.reveal_before(now - _HOUR_NS + 1)
         for revealed in self._as.values():
             revealed.reveal_before(published)
         self.view.issued_utc = issued_utc
