@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from powerfirst.backtest.hall import HallState
 from powerfirst.dispatch.inputs import DispatchInputs
@@ -71,7 +72,7 @@ def run_policy(
     initial_power_mw: Array | None = None,
     progress: Callable[[int], None] | None = None,
     market: MarketData | None = None,
-    demand_before_gpus: Array | None = None,
+    demand_before_gpus: pd.Series | None = None,
 ) -> PolicyRun:
     """Run ``policy`` over ``inputs``.
 
@@ -79,8 +80,8 @@ def run_policy(
     interval (the previous UTC day's). ``progress`` is called with the number of intervals done.
     ``market`` is the realised market data that a :class:`~powerfirst.market.information.MarketClock`
     reveals to the policy as time passes (day-ahead prices once published, system load once
-    metered). ``demand_before_gpus`` is the inference demand of the intervals before the window
-    (history the policy may see from the start) [GPUs].
+    metered). ``demand_before_gpus`` is the inference demand of the intervals before the window,
+    indexed by their UTC start (history the policy may see from the start) [GPUs].
     """
     _check_must_run(inputs)
     site = inputs.site
@@ -120,9 +121,18 @@ def run_policy(
     times = list(inputs.times_utc)
     clock = market.clock() if market is not None else None
     # inference demand is revealed one interval at a time, like the prices
-    before = np.zeros(0) if demand_before_gpus is None else np.asarray(demand_before_gpus, dtype=np.float64)
-    demand_seen = np.concatenate([before, np.full(t_count, np.nan)])
-    known_before = before.shape[0]
+    before = pd.Series(dtype=np.float64) if demand_before_gpus is None else demand_before_gpus
+    demand_seen = np.concatenate([before.to_numpy(dtype=np.float64), np.full(t_count, np.nan)])
+    known_before = len(before)
+    demand_seen_ns = np.concatenate(
+        [
+            pd.DatetimeIndex(before.index).as_unit("ns").asi8
+            if known_before
+            else np.zeros(0, dtype=np.int64),
+            np.full(t_count, np.iinfo(np.int64).min),
+        ]
+    )
+    times_ns = inputs.times_utc.as_unit("ns").asi8
     job_in_window = (
         _frozen(np.array(stream.jobs_in_window, dtype=bool)) if j_count else np.zeros(0, dtype=bool)
     )
@@ -144,8 +154,11 @@ def run_policy(
         if clock is not None:
             clock.advance(times[t])
         demand_seen[known_before + t] = stream.inference_demand_gpus[t]
+        demand_seen_ns[known_before + t] = times_ns[t]
         demand_view = demand_seen[: known_before + t + 1]
         demand_view.flags.writeable = False
+        demand_times_view = demand_seen_ns[: known_before + t + 1]
+        demand_times_view.flags.writeable = False
         obs = Observation(
             step=t,
             interval_start_utc=times[t],
@@ -159,6 +172,7 @@ def run_policy(
             rental_slice_starts=hall.slice_starts(t) if hall else True,
             as_price_usd_per_mw_hour=_frozen(stream.as_price_usd_per_mw_hour[:, t]),
             inference_demand_history_gpus=demand_view,
+            inference_demand_history_utc_ns=demand_times_view,
             rental_price_usd_per_gpu_hour=float(stream.rental_price_usd_per_gpu_hour[t]),
             rental_held_gpus=hall.rental_held if hall else 0.0,
             training_previous_gpus=_frozen(hall.previous_gpus if hall else np.zeros(0)),

@@ -66,8 +66,9 @@ class Backtest:
     to policies as time passes (None: not loaded)."""
     past: Callable[[], MarketData | None] | None = None
     """Loads the market data of the years before the window (what a learning policy fits on)."""
-    demand_before_gpus: Array | None = None
-    """Inference demand of the intervals in the four weeks before the window [GPUs] (None: none)."""
+    demand_before_gpus: pd.Series | None = None
+    """Inference demand of the intervals in the four weeks before the window, by UTC interval
+    start [GPUs] (None: none)."""
 
     def window_dict(self) -> dict[str, str]:
         tz = self.window.timezone
@@ -154,7 +155,7 @@ def _past_market(spec: str, day_ahead: str | None, before_utc: pd.Timestamp) -> 
 
 def _demand_before(
     site: Site, start_utc: pd.Timestamp, interval: pd.Timedelta, timezone: str
-) -> Array | None:
+) -> pd.Series | None:
     """Inference demand over the days before the window (None when the site has none or a CSV
     does not cover them)."""
     hall = site.gpu_hall
@@ -164,7 +165,7 @@ def _demand_before(
         start_utc - pd.Timedelta(days=HISTORY_DAYS), start_utc, freq=interval, inclusive="left"
     )
     try:
-        return inference_demand_gpus(hall, times, timezone)
+        return pd.Series(inference_demand_gpus(hall, times, timezone), index=times)
     except DataError:
         return None
 

@@ -63,6 +63,10 @@ class Observation:
     inference_demand_history_gpus: Array = field(default_factory=lambda: np.zeros(0))
     """Inference demand of every interval so far (with up to four weeks before the window), this one
     included, oldest first (read-only) [GPUs]."""
+    inference_demand_history_utc_ns: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )
+    """Start of each interval of ``inference_demand_history_gpus``, UTC ns since the epoch (read-only)."""
     rental_price_usd_per_gpu_hour: float = 0.0
     """Price of a rented GPU-hour now [USD/GPU-hour]."""
     rental_held_gpus: float = 0.0

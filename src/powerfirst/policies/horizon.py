@@ -8,9 +8,8 @@ of the next ``horizon_hours``:
   (interpolated between the 0.5 and 0.9 quantiles) for the GPU hall's working power; the rest of
   the current clock hour at the last settled price (a nowcast);
 * hashprice: the latest published (the previous UTC day's), held flat;
-* inference demand: the demand of this interval, then the highest demand at the same time of
-  week (± an hour, for clock changes and price gaps) over the last ``demand_weeks`` weeks (GPUs are
-  kept free for it);
+* inference demand: the demand of this interval, then the highest demand at the same
+  market-local time of week over the last ``demand_weeks`` weeks (GPUs are kept free for it);
 * rental price: today's, held flat;
 * ancillary prices: the day-ahead prices published so far; hours not yet published are not offered;
 * 4CP: the predictor's probability that each hour is its month's peak × a quarter of the yearly
@@ -69,8 +68,6 @@ class HorizonBuilder:
         dt = site.interval_hours
         self.length = max(round(config.horizon_hours / dt), 1)
         self.step = pd.Timedelta(hours=dt)
-        self.week = round(7 * 24 / dt)
-        self.hour = max(round(1 / dt), 1)
         self.slice_hours = site.hall.rental_slice_hours if site.hall is not None else dt
 
     def prices(self, history: MarketHistory, times: pd.DatetimeIndex) -> tuple[Array, Array, Array]:
@@ -83,23 +80,29 @@ class HorizonBuilder:
         risk = median + weight * (quantiles[codes, _UPPER] - median)
         return median, risk, np.asarray(codes, dtype=np.int64)
 
-    def demand(self, obs: Observation) -> Array:
-        """Inference GPUs to plan for in each interval of the horizon [GPUs]."""
+    def demand(self, obs: Observation, times: pd.DatetimeIndex) -> Array:
+        """Inference GPUs to plan for in each interval of the horizon [GPUs]: the demand now, then
+        the highest demand seen at the same market-local time of week in the last weeks."""
         seen = np.asarray(obs.inference_demand_history_gpus)
+        seen_ns = np.asarray(obs.inference_demand_history_utc_ns)
         if seen.size == 0:
             return np.zeros(self.length)
-        now = seen.size - 1
-        # the same time of week ± an hour: a clock change or a gap in the prices shifts the steps
-        spread = np.arange(-self.hour, self.hour + 1)
-        k = np.arange(self.length)[:, None] + spread[None, :]
-        best = np.full(self.length, -np.inf)
-        for w in range(1, self.config.demand_weeks + 1):
-            index = now + k - w * self.week
-            valid = (index >= 0) & (index <= now)
-            candidates = np.where(valid, seen[np.clip(index, 0, now)], -np.inf)
-            best = np.maximum(best, candidates.max(axis=1))
+        weeks = self.config.demand_weeks
+        wall = times.tz_convert(self.timezone).tz_localize(None)
+        earlier = pd.DatetimeIndex(
+            np.concatenate([(wall - pd.Timedelta(weeks=w)).asi8 for w in range(1, weeks + 1)])
+        )
+        # the same wall-clock time a week earlier (a time a clock change skipped moves forward, a
+        # repeated one is read as standard time)
+        local = earlier.as_unit("ns").tz_localize(
+            self.timezone, ambiguous=np.zeros(len(earlier), dtype=bool), nonexistent="shift_forward"
+        )
+        wanted = local.tz_convert("UTC").as_unit("ns").asi8.reshape(weeks, self.length)
+        index = np.clip(np.searchsorted(seen_ns, wanted), 0, seen.size - 1)
+        found = seen_ns[index] == wanted
+        best = np.where(found, seen[index], -np.inf).max(axis=0)
         best = np.where(np.isfinite(best), best, float(seen.max()))
-        best[0] = seen[now]
+        best[0] = seen[-1]
         return best
 
     def build(self, obs: Observation) -> Horizon:
@@ -117,7 +120,7 @@ class HorizonBuilder:
         month_id, month_labels, hour_id, slice_id = calendar_ids(times, self.timezone, self.slice_hours)
         n = self.length
         hall = site.hall
-        demand = self.demand(obs) if hall is not None and hall.has_inference else np.zeros(n)
+        demand = self.demand(obs, times) if hall is not None and hall.has_inference else np.zeros(n)
         if hall is not None:
             demand = np.minimum(demand, hall.gpus)
             if not obs.rental_slice_starts:
