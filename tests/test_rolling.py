@@ -31,7 +31,7 @@ from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.grid_programs import fourcp_peaks_bundled
 from powerfirst.market.information import MarketData, day_ahead_published_until
 from powerfirst.market.sources import parse_source
-from powerfirst.policies import PerfectHindsightPolicy, Policy, RollingPolicy, make_policy
+from powerfirst.policies import Observation, PerfectHindsightPolicy, Policy, RollingPolicy, make_policy
 from powerfirst.site import Site, load_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -433,3 +433,33 @@ def test_a_resolve_charges_a_jobs_start_by_whether_it_has_run(
     else:
         with pytest.raises(InfeasibleError, match="3850 GPU-hours of progress"):
             optimize_dispatch(inputs, initial_power_mw=initial, start=start)
+
+
+def test_demand_forecast_is_the_same_local_time_of_week_across_a_clock_change() -> None:
+    """The example's inference demand repeats weekly on the market-local clock, so the forecast
+    (highest demand at the same local time of week in the last weeks) equals it exactly, also over
+    the end of daylight saving time (2023-11-05) inside the horizon."""
+    bt = prepare_backtest(load_site(HYBRID), "2023-11-04", "2023-11-06")
+    policy = make_policy("rolling", bt.site, bt.window.timezone)
+    assert isinstance(policy, RollingPolicy)
+    policy.reset(bt.inputs.site)
+    builder = policy.builder
+    checked = []
+
+    class Probe(Policy):
+        name = "probe"
+        label = "records the demand forecast"
+
+        def decide(self, obs: Observation) -> np.ndarray:
+            if obs.step in (0, 40, 100):
+                times = pd.date_range(obs.interval_start_utc, periods=builder.length, freq=builder.step)
+                forecast = builder.demand(obs, times)
+                actual = bt.inputs.stream.inference_demand_gpus[obs.step : obs.step + builder.length]
+                np.testing.assert_allclose(forecast[: actual.size], actual, rtol=0, atol=1e-9)
+                checked.append(obs.step)
+            return np.asarray(obs.power_mw)
+
+    run_policy(
+        Probe(), bt.inputs, bt.known_hashprice_usd_per_th_day, demand_before_gpus=bt.demand_before_gpus
+    )
+    assert checked == [0, 40, 100]

@@ -88,7 +88,7 @@ class HorizonBuilder:
         if seen.size == 0:
             return np.zeros(self.length)
         weeks = self.config.demand_weeks
-        wall = times.tz_convert(self.timezone).tz_localize(None)
+        wall = times.tz_convert(self.timezone).tz_localize(None).as_unit("ns")
         earlier = pd.DatetimeIndex(
             np.concatenate([(wall - pd.Timedelta(weeks=w)).asi8 for w in range(1, weeks + 1)])
         )
