@@ -516,6 +516,14 @@ def publish(report: _Report, write: Path | None, section: str, *extra_lines: str
         print(f"wrote {path}", file=sys.stderr)
 
 
+def publish_text(text: str, write: Path | None, section: str) -> None:
+    """Print ``text`` and, with ``--write``, make it the file's section ``section``."""
+    print(text)
+    if write is not None:
+        write_section(write if write.is_absolute() else Path.cwd() / write, section, text)
+        print(f"wrote {write}", file=sys.stderr)
+
+
 def write_section(path: Path, key: str, body: str) -> None:
     """Write ``body`` as the section ``key`` of the markdown file ``path``.
 

@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_dispatch import OtherLoad, command_line, cpu_model, package_version, ram_gib, write_section
+from bench_dispatch import OtherLoad, command_line, cpu_model, package_version, publish_text, ram_gib
 from powerfirst.forecast import FORECASTERS, evaluate_forecasts
 from powerfirst.fourcp.evaluate import evaluate_fourcp
 
@@ -82,10 +82,7 @@ def main(argv: list[str]) -> None:
             f"{brier} | {log_loss} |"
         )
     text = "\n".join(lines) + "\n"
-    print(text)
-    if args.write is not None:
-        write_section(args.write if args.write.is_absolute() else Path.cwd() / args.write, SECTION, text)
-        print(f"wrote {args.write}", file=sys.stderr)
+    publish_text(text, args.write, SECTION)
 
 
 if __name__ == "__main__":

@@ -37,8 +37,8 @@ from bench_dispatch import (
     cpu_model,
     loadavg,
     package_version,
+    publish_text,
     ram_gib,
-    write_section,
 )
 from powerfirst.backtest.runner import prepare_backtest, run_strategy
 from powerfirst.site import Site, load_site, parse_site
@@ -188,10 +188,7 @@ def main(argv: list[str]) -> None:
         for year in args.years:
             rows.extend(run_example(example, year, list(args.forecasts)))
     text = markdown(rows, ["benchmarks/bench_rolling.py", *argv], load.line())
-    print(text)
-    if args.write is not None:
-        write_section(args.write if args.write.is_absolute() else Path.cwd() / args.write, SECTION, text)
-        print(f"wrote {args.write}", file=sys.stderr)
+    publish_text(text, args.write, SECTION)
 
 
 if __name__ == "__main__":
