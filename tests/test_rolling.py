@@ -32,7 +32,7 @@ from powerfirst.market.grid_programs import fourcp_peaks_bundled
 from powerfirst.market.information import MarketData, day_ahead_published_until
 from powerfirst.market.sources import parse_source
 from powerfirst.policies import Observation, PerfectHindsightPolicy, Policy, RollingPolicy, make_policy
-from powerfirst.site import Site, load_site
+from powerfirst.site import Site, load_site, parse_site
 
 ROOT = Path(__file__).resolve().parents[1]
 HYBRID = ROOT / "examples" / "west-texas-hybrid.yaml"
@@ -463,3 +463,67 @@ def test_demand_forecast_is_the_same_local_time_of_week_across_a_clock_change() 
         Probe(), bt.inputs, bt.known_hashprice_usd_per_th_day, demand_before_gpus=bt.demand_before_gpus
     )
     assert checked == [0, 40, 100]
+
+
+def test_jobs_due_together_share_the_gpu_hours_after_the_horizon() -> None:
+    """Two jobs with the same deadline, each needing 60 % of the free GPU-hours after the horizon:
+    each alone could wait (75 % of them are counted on), together they cannot, so the horizon must
+    make the progress that their shared capacity does not cover."""
+    data = load_site(HYBRID).model_dump(exclude_none=True)
+    bt0 = prepare_backtest(load_site(HYBRID), "2023-08-01", "2023-08-12")
+    probe_times: dict[str, Any] = {}
+
+    class Probe(Policy):
+        name = "probe"
+        label = "builds one horizon"
+
+        def decide(self, obs: Observation) -> np.ndarray:
+            if obs.step == 0:
+                probe_times["obs"] = obs
+            return np.asarray(obs.power_mw)
+
+    hall = data["gpu_hall"]
+    free_hours = 1.0e6  # placeholder, replaced below once the horizon is known
+    for attempt in range(2):
+        hall["training_jobs"] = [
+            {
+                "name": name,
+                "gpu_hours": 0.6 * free_hours,
+                "release": "2023-08-01",
+                "deadline": "2023-08-12",
+                "value_usd": 1.0,
+                "min_gpus": 100,
+                "max_gpus": 14000,
+                "checkpoint_interval_min": 0,
+                "restart_time_min": 0,
+            }
+            for name in ("a", "b")
+        ]
+        site = parse_site(data, source="two jobs")
+        bt = replace(bt0, site=site, inputs=prepare_backtest(site, "2023-08-01", "2023-08-12").inputs)
+        run_policy(
+            Probe(),
+            bt.inputs,
+            bt.known_hashprice_usd_per_th_day,
+            market=bt.market,
+            demand_before_gpus=bt.demand_before_gpus,
+        )
+        policy = make_policy("rolling", bt.site, bt.window.timezone)
+        assert isinstance(policy, RollingPolicy)
+        policy.forecaster = make_forecaster("persistence")
+        policy.fourcp = None
+        policy.reset(bt.inputs.site)
+        builder = policy.builder
+        obs = probe_times["obs"]
+        times = pd.date_range(obs.interval_start_utc, periods=builder.length, freq=builder.step)
+        free = 14000 - float(builder.demand(obs, times).max())
+        deadline = bt.inputs.site.hall.jobs[0].deadline_utc  # type: ignore[union-attr]
+        free_hours = free * ((deadline - (times[-1] + builder.step)) / pd.Timedelta(hours=1))
+        if attempt == 0:
+            continue
+        clock = bt.market.clock()  # type: ignore[union-attr]
+        clock.advance(obs.interval_start_utc)
+        need = builder.build(replace(obs, market_view=clock.view.history)).start.job_min_progress_gpu_hours
+        # alone, each job would need nothing (0.6 < 0.75); together 1.2 − 0.75 of the free GPU-hours
+        assert need[0] == pytest.approx(0.0, abs=1e-6)
+        assert need.sum() == pytest.approx(0.45 * free_hours, rel=1e-6)

@@ -435,10 +435,9 @@ def run_strategy(bt: Backtest, name: str, *, progress: Callable[[int], None] | N
     policy = make_policy(name, bt.site, bt.window.timezone)
     if policy.learns:
         past = bt.past() if bt.past is not None else None
-        forecaster = getattr(policy, "forecaster", None)
-        if past is None and forecaster is not None and forecaster.needs_fit:
+        if past is None and policy.needs_history:
             raise DataError(
-                f"--strategy {policy.name} --forecast {forecaster.name}: the forecaster is fitted on the price "
+                f"--strategy {policy.name} {policy.needs_history}: the forecaster is fitted on the price "
                 f"history before the window (up to {PAST_DAYS} days), and {bt.prices.name} has none before "
                 f"{bt.window.start_utc.isoformat()}; use --forecast persistence or day-ahead, or give prices "
                 "that start earlier"

@@ -219,15 +219,16 @@ class DispatchInputs:
     def load_cost_usd_per_mw(self) -> Array:
         """What one MW of site load costs in each interval, (T,) [USD/MW]: (price + adders) × Δt plus
         the interval's share of the 4CP charge."""
-        cost: Array = (self.price_usd_per_mwh + self.site.adder_usd_per_mwh) * self.site.interval_hours
-        return cost + self.stream.fourcp_usd_per_mw
+        return self._cost_at(self.price_usd_per_mwh)
 
     def gpu_load_cost_usd_per_mw(self) -> Array:
         """What one MW of GPU working power costs in each interval, (T,) [USD/MW]: as
         :meth:`load_cost_usd_per_mw`, at ``gpu_price_usd_per_mwh`` where it is set."""
-        if self.gpu_price_usd_per_mwh is None:
-            return self.load_cost_usd_per_mw()
-        cost: Array = (self.gpu_price_usd_per_mwh + self.site.adder_usd_per_mwh) * self.site.interval_hours
+        price = self.price_usd_per_mwh if self.gpu_price_usd_per_mwh is None else self.gpu_price_usd_per_mwh
+        return self._cost_at(price)
+
+    def _cost_at(self, price_usd_per_mwh: Array) -> Array:
+        cost: Array = (price_usd_per_mwh + self.site.adder_usd_per_mwh) * self.site.interval_hours
         return cost + self.stream.fourcp_usd_per_mw
 
     @property

@@ -104,6 +104,12 @@ class Policy(ABC):
     learns: ClassVar[bool] = False
     """The policy learns from market data before the window (see :meth:`learn`)."""
 
+    @property
+    def needs_history(self) -> str | None:
+        """The option that cannot run without market data before the window (e.g. ``--forecast
+        gbm``), or None when the policy can start from nothing."""
+        return None
+
     def learn(self, past: MarketData, fourcp_peaks: pd.DataFrame | None = None) -> None:  # noqa: B027
         """Learn from market data strictly before the window (walk-forward: nothing of the scored
         period) and the 4CP peaks of those years. Default: nothing to learn."""

@@ -15,8 +15,8 @@ of the next ``horizon_hours``:
 * 4CP: the predictor's probability that each hour is its month's peak × a quarter of the yearly
   rate, per MW of site load (the expected charge);
 * training jobs: each job's remaining work; a job whose deadline is beyond the horizon must make
-  the progress that the GPU-hours left after the horizon (less ``training_reserve_fraction``)
-  cannot cover.
+  the progress that the GPU-hours left to it after the horizon cannot cover (earliest deadline
+  first, shared with the jobs due before it, less ``training_reserve_fraction`` and one resume).
 """
 
 from __future__ import annotations
@@ -70,15 +70,16 @@ class HorizonBuilder:
         self.step = pd.Timedelta(hours=dt)
         self.slice_hours = site.hall.rental_slice_hours if site.hall is not None else dt
 
-    def prices(self, history: MarketHistory, times: pd.DatetimeIndex) -> tuple[Array, Array, Array]:
-        """(median, risk price) per interval [USD/MWh], and each interval's index into the hours."""
-        hours = times.floor("h")
-        codes, unique = pd.factorize(hours)
-        quantiles = self.forecaster.predict(history, pd.DatetimeIndex(unique))
-        median = quantiles[codes, _MEDIAN]
+    def prices(
+        self, history: MarketHistory, hours: pd.DatetimeIndex, hour_index: npt.NDArray[np.int64]
+    ) -> tuple[Array, Array]:
+        """(median, risk price) per interval [USD/MWh] from the forecast of the clock ``hours``;
+        ``hour_index`` maps each interval to its hour."""
+        quantiles = self.forecaster.predict(history, hours)
+        median = quantiles[hour_index, _MEDIAN]
         weight = (self.config.risk_quantile - 0.5) / (QUANTILES[_UPPER] - 0.5)
-        risk = median + weight * (quantiles[codes, _UPPER] - median)
-        return median, risk, np.asarray(codes, dtype=np.int64)
+        risk = median + weight * (quantiles[hour_index, _UPPER] - median)
+        return median, risk
 
     def demand(self, obs: Observation, times: pd.DatetimeIndex) -> Array:
         """Inference GPUs to plan for in each interval of the horizon [GPUs]: the demand now, then
@@ -109,7 +110,9 @@ class HorizonBuilder:
         site = self.site
         times = pd.date_range(obs.interval_start_utc, periods=self.length, freq=self.step)
         history = obs.market()
-        median, risk, hour_index = self.prices(history, times)
+        codes, unique = pd.factorize(times.floor("h"))
+        hours, hour_index = pd.DatetimeIndex(unique), np.asarray(codes, dtype=np.int64)
+        median, risk = self.prices(history, hours, hour_index)
         # nowcast: the rest of this clock hour at the last settled price (at the market's own
         # interval the last price is a better guess for the next few than any hourly forecast)
         last = obs.last_price_usd_per_mwh
@@ -132,19 +135,19 @@ class HorizonBuilder:
 
         fourcp = np.zeros(n)
         if site.fourcp_rate_usd_per_mw_year > 0 and self.fourcp is not None:
-            unique = pd.DatetimeIndex(times.floor("h").unique())
-            probability = self.fourcp.probability(history, unique)
-            per_hour = np.bincount(hour_index, minlength=len(unique)).astype(np.float64)
+            probability = self.fourcp.probability(history, hours)
+            # a peak's charge is on the site's mean load over the whole hour: each interval carries
+            # its share of a full hour, also in the horizon's partial first and last hours
+            per_hour = max(round(1.0 / site.interval_hours), 1)
             fourcp = (probability * site.fourcp_rate_usd_per_mw_year / 4.0 / per_hour)[hour_index]
 
         products = site.ancillary.products if site.ancillary is not None else ()
         as_price = np.zeros((len(products), n))
         if products:
-            hours = times.floor("h")
             for p, product in enumerate(products):
                 published = history.as_price_usd_per_mw_hour.get(product)
                 if published is not None and len(published):
-                    as_price[p] = published.reindex(hours).to_numpy(dtype=np.float64)
+                    as_price[p] = published.reindex(hours).to_numpy(dtype=np.float64)[hour_index]
                 else:
                     as_price[p] = np.nan
         as_available = np.isfinite(as_price)
@@ -155,7 +158,11 @@ class HorizonBuilder:
         running = np.asarray(obs.training_previous_gpus) > 1e-6 if jobs else np.zeros(0, dtype=bool)
         end = times[-1] + self.step
         peak_demand = float(demand.max(initial=0.0))
-        for j, job in enumerate(jobs):
+        free_gpus = max(hall.gpus - peak_demand, 0.0) if hall is not None else 0.0
+        keep = 1.0 - self.config.training_reserve_fraction
+        booked_after = 0.0  # GPU-hours after the horizon counted on by jobs due earlier
+        for j in sorted(range(len(jobs)), key=lambda i: jobs[i].deadline_utc):
+            job = jobs[j]
             remaining = float(obs.training_remaining_gpu_hours[j])
             if not obs.training_in_window[j] or remaining <= 1e-6 * job.gpu_hours:
                 continue
@@ -163,14 +170,15 @@ class HorizonBuilder:
             if job.deadline_utc <= end:
                 need[j] = remaining
             else:
-                assert hall is not None
-                hours_after = (job.deadline_utc - max(end, job.release_utc)) / pd.Timedelta(hours=1)
-                gpus_after = max(min(job.max_gpus, hall.gpus - peak_demand), 0.0)
+                # earliest deadline first: what this job can count on after the horizon, at its
+                # most GPUs, beside the jobs due before it, less the reserve and one resume
+                hour = pd.Timedelta(hours=1)
                 lost = (job.restart_hours + job.checkpoint_hours) * job.max_gpus
-                could = max(gpus_after * hours_after - lost, 0.0) * (
-                    1.0 - self.config.training_reserve_fraction
-                )
-                need[j] = max(remaining - could, 0.0)
+                own = min(job.max_gpus, free_gpus) * ((job.deadline_utc - max(end, job.release_utc)) / hour)
+                shared = free_gpus * ((job.deadline_utc - end) / hour)
+                after = max(min(remaining, keep * (own - lost), keep * (shared - lost) - booked_after), 0.0)
+                booked_after += after
+                need[j] = remaining - after
             if need[j] > 0 or running[j]:
                 job_active[j] = inside
 

@@ -75,6 +75,10 @@ class RollingPolicy(Policy):
 
     learns: ClassVar[bool] = True
 
+    @property
+    def needs_history(self) -> str | None:
+        return f"--forecast {self.forecaster.name}" if self.forecaster.needs_fit else None
+
     def learn(self, past: MarketData, fourcp_peaks: pd.DataFrame | None = None) -> None:
         """Fit the forecaster (and the 4CP predictor, given the peaks of the same years) on data
         strictly before the window: walk-forward, nothing of the scored period is used."""
