@@ -15,6 +15,7 @@ from powerfirst.backtest.outputs import check_output_dir, write_outputs
 from powerfirst.backtest.runner import StrategyResult, comparison, prepare_backtest, run_strategy
 from powerfirst.bitcoin.economics import breakeven_usd_per_mwh
 from powerfirst.cli_common import console, err_console, fail
+from powerfirst.cli_data import data_app
 from powerfirst.cli_forecast import forecast_app
 from powerfirst.cli_fourcp import fourcp_app
 from powerfirst.dispatch.inputs import SiteParams, site_params
@@ -34,6 +35,7 @@ app = typer.Typer(
 )
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(fourcp_app, name="fourcp")
+app.add_typer(data_app, name="data")
 
 _SOURCES_HELP = (
     "Price SOURCE: "

@@ -217,10 +217,12 @@ class BitcoinConfig(_Strict):
 
     ``source: bundled`` computes a daily hashprice from the bundled BTC price, difficulty and the
     subsidy schedule; ``constant`` uses ``constant_usd_per_ph_day``; ``csv`` reads ``csv_path``
-    (columns ``date_utc`` and ``hashprice_usd_per_ph_day``).
+    (columns ``date_utc`` and ``hashprice_usd_per_ph_day``); ``network_csv`` reads ``csv_path``
+    (columns ``date_utc, btc_usd, difficulty, tx_fees_btc_per_block``, as ``powerfirst data fetch
+    bitcoin`` writes) and computes the hashprice with each day's fees.
     """
 
-    source: Literal["bundled", "constant", "csv"] = "bundled"
+    source: Literal["bundled", "constant", "csv", "network_csv"] = "bundled"
     tx_fees_btc_per_block: float = Field(default=0.0, ge=0.0, le=100.0)
     """Transaction fees per block added to the subsidy [BTC/block]; the bundled data has none."""
     constant_usd_per_ph_day: float | None = Field(default=None, gt=0, le=100_000)
@@ -230,8 +232,13 @@ class BitcoinConfig(_Strict):
     def _check_source(self) -> BitcoinConfig:
         if self.source == "constant" and self.constant_usd_per_ph_day is None:
             raise ValueError("source 'constant' needs constant_usd_per_ph_day [USD/PH/day]")
-        if self.source == "csv" and not self.csv_path:
-            raise ValueError("source 'csv' needs csv_path")
+        if self.source in ("csv", "network_csv") and not self.csv_path:
+            raise ValueError(f"source {self.source!r} needs csv_path")
+        if self.source == "network_csv" and self.tx_fees_btc_per_block:
+            raise ValueError(
+                "source 'network_csv' takes the fees of each day from the file's tx_fees_btc_per_block "
+                f"column; tx_fees_btc_per_block = {self.tx_fees_btc_per_block:g} BTC/block must be left out"
+            )
         return self
 
 

@@ -6,6 +6,10 @@
   default is 0 fees, and every report says so.**
 * :class:`ConstantHashprice`: one value for every day.
 * :class:`CsvHashprice`: a user CSV with ``date_utc`` and ``hashprice_usd_per_ph_day``.
+* :class:`NetworkCsvHashprice`: a user CSV with the day's inputs — ``date_utc, btc_usd,
+  difficulty, tx_fees_btc_per_block`` (what ``powerfirst data fetch bitcoin`` writes) — and the
+  bundled subsidy schedule: hashprice = price × (subsidy + fees) × 144 / hashrate from difficulty,
+  **fees included**.
 
 Every source returns a daily series in USD per TH/s per day, indexed by UTC midnight.
 """
@@ -29,6 +33,7 @@ __all__ = [
     "ConstantHashprice",
     "CsvHashprice",
     "HashpriceSource",
+    "NetworkCsvHashprice",
     "hashprice_source",
     "subsidy_btc_per_block_daily",
 ]
@@ -180,6 +185,96 @@ class CsvHashprice(HashpriceSource):
         return _require(series, self._days(start_utc, end_utc), f"hashprice file {self.path}")
 
 
+def _read_user_csv(path: Path, what: str) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"{path}: {what} file not found")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+NETWORK_COLUMNS = {
+    "btc_usd": ("USD/BTC", 0.0, 100_000_000.0),
+    "difficulty": ("-", 0.0, 1e20),
+    "tx_fees_btc_per_block": ("BTC/block", -1e-12, 100.0),
+}
+"""Columns of a network CSV: unit and the open lower / closed upper bound of a valid value."""
+
+
+class NetworkCsvHashprice(HashpriceSource):
+    """Hashprice from a CSV of daily BTC price, difficulty and mean fees per block (fees included).
+
+    Columns ``date_utc`` (YYYY-MM-DD, UTC day), ``btc_usd`` [USD/BTC], ``difficulty`` [-],
+    ``tx_fees_btc_per_block`` [BTC/block]; other columns are ignored. The block subsidy comes from
+    the bundled schedule (time-weighted over the UTC day of a halving). A day the window needs that
+    the file lacks is an error naming the day.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.description = (
+            f"network CSV {self.path}: btc_usd × (subsidy from the bundled schedule + tx_fees_btc_per_block, "
+            "the day's mean transaction fees per block) × 144 / network hashrate from difficulty "
+            "— transaction fees included"
+        )
+        self.tx_fees_btc_per_block: float | None = None
+        """Mean fees per block over the days last asked for [BTC/block] (None before)."""
+
+    def inputs(self) -> pd.DataFrame:
+        """The file's days (UTC midnight index) with the three input columns as floats."""
+        frame = _read_user_csv(self.path, "Bitcoin network")
+        for column in ("date_utc", *NETWORK_COLUMNS):
+            if column not in frame.columns:
+                raise DataError(
+                    f"{self.path}: missing column {column!r}; columns found: {', '.join(frame.columns)}"
+                )
+        dates = pd.to_datetime(frame["date_utc"], utc=True, errors="coerce", format="ISO8601")
+        if dates.isna().any():
+            row = int(np.flatnonzero(dates.isna().to_numpy())[0])
+            raise DataError(
+                f"{self.path}: row {row + 2}: date_utc = {frame['date_utc'].iloc[row]!r} is not a date (YYYY-MM-DD)"
+            )
+        result = pd.DataFrame(index=pd.DatetimeIndex(dates, name="date_utc").floor("D"))
+        for column, (unit, low, high) in NETWORK_COLUMNS.items():
+            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
+            bad = np.isnan(values) | ~((values > low) & (values <= high))
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise DataError(
+                    f"{self.path}: row {row + 2}: {column} = {frame[column].iloc[row]!r} {unit}: "
+                    f"need a number in ({max(low, 0):g}, {high:g}]"
+                )
+            result[column] = values
+        if result.index.has_duplicates:
+            raise DataError(
+                f"{self.path}: date_utc {result.index[result.index.duplicated()][0].date()} repeats"
+            )
+        return result
+
+    def daily(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> pd.Series:
+        inputs = self.inputs()
+        days = self._days(start_utc, end_utc)
+        present = inputs.reindex(days)
+        missing = present.index[present["btc_usd"].isna()]
+        if len(missing):
+            span = f"{inputs.index.min().date()} to {inputs.index.max().date()}" if len(inputs) else "nothing"
+            raise DataError(
+                f"Bitcoin network file {self.path}: no row for {len(missing)} UTC day(s), first {missing[0].date()}; "
+                f"the file covers {span} (fetch them with `powerfirst data fetch bitcoin`)"
+            )
+        subsidy = subsidy_btc_per_block_daily(days)
+        fees = present["tx_fees_btc_per_block"].to_numpy(dtype="float64")
+        values = hashprice_usd_per_th_day(
+            present["btc_usd"].to_numpy(dtype="float64"),
+            np.asarray(network_hashrate_ths(present["difficulty"].to_numpy(dtype="float64"))),
+            subsidy.to_numpy(),
+            fees,
+        )
+        self.tx_fees_btc_per_block = float(np.mean(fees))
+        return pd.Series(values, index=days, name="hashprice_usd_per_th_day")
+
+
 def hashprice_source(config: BitcoinConfig) -> HashpriceSource:
     """The source a site's ``bitcoin`` section asks for."""
     if config.source == "constant":
@@ -188,4 +283,7 @@ def hashprice_source(config: BitcoinConfig) -> HashpriceSource:
     if config.source == "csv":
         assert config.csv_path is not None
         return CsvHashprice(config.csv_path)
+    if config.source == "network_csv":
+        assert config.csv_path is not None
+        return NetworkCsvHashprice(config.csv_path)
     return BundledHashprice(config.tx_fees_btc_per_block)
