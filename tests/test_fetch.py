@@ -60,6 +60,10 @@ class FakeServers:
     def __init__(self) -> None:
         self.requests: list[httpx.Request] = []
         self.fail: dict[str, list[int]] = {}
+        self.tokens_issued = 0
+        self.token_lasts_requests: int | None = None
+        """After this many report requests with one ID token, that token is refused (401)."""
+        self._uses = 0
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -70,9 +74,10 @@ class FakeServers:
         if url.startswith(TOKEN_URL):
             form = dict(x.split("=", 1) for x in request.content.decode().split("&"))
             assert form["grant_type"] == "password" and form["username"] and form["password"]
-            return httpx.Response(
-                200, json={"id_token": "id-token-1", "access_token": "a", "expires_in": "3600"}
-            )
+            self.tokens_issued += 1
+            self._uses = 0
+            token = f"id-token-{self.tokens_issued}"
+            return httpx.Response(200, json={"id_token": token, "access_token": "a", "expires_in": "3600"})
         if request.url.host == "api.ercot.com":
             return self._report(request)
         if request.url.host == "api.blockchain.info":
@@ -84,8 +89,10 @@ class FakeServers:
             return httpx.Response(
                 401, json={"statusCode": 401, "message": "Access denied due to missing subscription key."}
             )
-        if request.headers.get("Authorization") != "Bearer id-token-1":
-            return httpx.Response(401, json={"message": "invalid token"})
+        expired = self.token_lasts_requests is not None and self._uses >= self.token_lasts_requests
+        if request.headers.get("Authorization") != f"Bearer id-token-{self.tokens_issued}" or expired:
+            return httpx.Response(401, json={"statusCode": 401, "message": "Invalid or expired token"})
+        self._uses += 1
         path = request.url.path.removeprefix("/api/public-reports/")
         name, day_field = REPORTS[path]
         payload = json.loads((FIXTURES / name).read_text())
@@ -215,16 +222,22 @@ def test_reports_are_read_page_by_page(servers: FakeServers) -> None:
     assert len(small) == 49
 
 
-def test_written_prices_parse_with_the_price_reader(servers: FakeServers, tmp_path: Path) -> None:
-    out = tmp_path / "west.csv"
-    assert _fetch("ercot-rt", out).exit_code == 0
-    source = parse_source(f"{out}:HB_WEST", timezone="America/Chicago")
+@pytest.mark.parametrize(
+    ("dataset", "point", "minutes", "count"),
+    [("ercot-rt", "HB_WEST", 15, 196), ("ercot-da", "LZ_WEST", 60, 49)],
+)
+def test_written_prices_parse_with_the_price_reader(
+    servers: FakeServers, tmp_path: Path, dataset: str, point: str, minutes: int, count: int
+) -> None:
+    out = tmp_path / "prices.csv"
+    assert _fetch(dataset, out).exit_code == 0
+    source = parse_source(f"{out}:{point}", timezone="America/Chicago")
     start = pd.Timestamp("2023-11-05T05:00Z")
     series = source.load(start, start + pd.Timedelta(hours=49))
-    assert series.interval == pd.Timedelta(minutes=15)
+    assert series.interval == pd.Timedelta(minutes=minutes)
     assert series.gaps(start, start + pd.Timedelta(hours=49)).count == 0
-    bundled = parse_source("ercot-rt:HB_WEST").load(start, start + pd.Timedelta(hours=49))
-    assert len(series.prices) == 196
+    bundled = parse_source(f"{dataset}:{point}").load(start, start + pd.Timedelta(hours=49))
+    assert len(series.prices) == count
     pd.testing.assert_series_equal(series.prices, bundled.prices, check_names=False, check_index_type=False)
 
 
@@ -437,3 +450,36 @@ def test_bad_dates_are_config_errors(servers: FakeServers, tmp_path: Path) -> No
     assert result.exit_code == 2 and "--end 2023-11-04 is before --start 2023-11-07" in result.output
     result = _fetch("bitcoin", tmp_path / "x.csv", start="11/07/2023")
     assert result.exit_code == 2 and "--start = '11/07/2023': need a date YYYY-MM-DD" in result.output
+
+
+def test_an_expired_id_token_is_renewed_once(servers: FakeServers, tmp_path: Path) -> None:
+    servers.token_lasts_requests = 5  # the day-ahead fetch makes 15 report requests
+    out = tmp_path / "da.csv"
+    result = _fetch("ercot-da", out)
+    assert result.exit_code == 0, result.output
+    assert servers.tokens_issued == 3
+    pd.testing.assert_frame_equal(pd.read_csv(out), _bundled_rows("ercot-da"), check_dtype=False)
+    servers.token_lasts_requests = 0  # every token refused: one renewal, then a clear error
+    servers.tokens_issued = 0
+    result = _fetch("ercot-load", tmp_path / "load.csv")
+    assert result.exit_code == 1
+    assert servers.tokens_issued == 2
+    assert "act_sys_load_by_wzn" in result.output and "HTTP 401 Unauthorized" in " ".join(
+        result.output.split()
+    )
+
+
+def test_retry_after_is_honoured_up_to_a_limit() -> None:
+    waits: list[float] = []
+    answers = iter(
+        [
+            httpx.Response(429, headers={"Retry-After": "7"}),
+            httpx.Response(503, headers={"Retry-After": "600"}),
+            httpx.Response(200, json={"ok": True}),
+        ]
+    )
+    http = HttpClient(
+        transport=httpx.MockTransport(lambda r: next(answers)), attempts=3, backoff_s=2.0, sleep=waits.append
+    )
+    assert http.get_json("https://api.ercot.com/api/public-reports/x") == {"ok": True}
+    assert waits == [7.0, 60.0]

@@ -30,13 +30,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 import pandas as pd
 
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.fetch.ercot_time import ERCOT_TZ, interval_start_utc
-from powerfirst.fetch.http import HttpClient
+from powerfirst.fetch.http import HttpClient, HttpStatusError
 
 __all__ = [
     "API_BASE",
@@ -144,10 +143,6 @@ class ErcotApi:
     def report(self, path: str, params: dict[str, str]) -> pd.DataFrame:
         """Every row of one report query, all pages, as strings keyed by the API's field names."""
         url = f"{self.base_url}/{path}"
-        headers = {
-            "Ocp-Apim-Subscription-Key": self.credentials.subscription_key,
-            "Authorization": f"Bearer {self._id_token()}",
-        }
         frames: list[pd.DataFrame] = []
         page, pages = 1, 1
         while page <= pages:
@@ -155,13 +150,27 @@ class ErcotApi:
                 raise DataError(
                     f"GET {url}: more than {MAX_PAGES} pages of {self.page_size} rows; ask for fewer days"
                 )
-            answer = self.http.get_json(
-                url, params={**params, "page": page, "size": self.page_size}, headers=headers
-            )
+            answer = self._get(url, {**params, "page": page, "size": self.page_size})
             frame, pages = _page(answer, url)
             frames.append(frame)
             page += 1
         return pd.concat(frames, ignore_index=True)
+
+    def _get(self, url: str, params: dict[str, str | int]) -> object:
+        """One authorised GET; on 401 (the ID token lasts about an hour) a new token, once."""
+        for fresh in (False, True):
+            if fresh:
+                self._token = None
+            headers = {
+                "Ocp-Apim-Subscription-Key": self.credentials.subscription_key,
+                "Authorization": f"Bearer {self._id_token()}",
+            }
+            try:
+                return self.http.get_json(url, params=params, headers=headers)
+            except HttpStatusError as exc:
+                if exc.status != 401 or fresh:
+                    raise
+        raise AssertionError("unreachable")
 
     def real_time_hub_prices(
         self, first: date, last: date, *, on_chunk: Callable[[], None] | None = None
@@ -266,7 +275,7 @@ def local_days(first: date, last: date) -> tuple[pd.Timestamp, pd.Timestamp]:
     return start, end
 
 
-def _page(answer: Any, url: str) -> tuple[pd.DataFrame, int]:
+def _page(answer: object, url: str) -> tuple[pd.DataFrame, int]:
     if not isinstance(answer, dict) or not isinstance(answer.get("fields"), list) or "data" not in answer:
         raise DataError(f"GET {url}: the answer is not an ERCOT report (no 'fields' and 'data')")
     names = [str(field.get("name")) for field in answer["fields"] if isinstance(field, dict)]

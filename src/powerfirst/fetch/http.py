@@ -14,16 +14,27 @@ import httpx
 
 from powerfirst.errors import DataError
 
-__all__ = ["RETRY_STATUSES", "HttpClient"]
+__all__ = ["MAX_RETRY_AFTER_S", "RETRY_STATUSES", "HttpClient", "HttpStatusError"]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 """HTTP statuses worth retrying: rate limits and transient server errors."""
+MAX_RETRY_AFTER_S = 60.0
+"""Longest wait a server's ``Retry-After`` header may ask for before the next try [s]."""
+
+
+class HttpStatusError(DataError):
+    """The server answered with an HTTP error status that is not worth retrying (e.g. 401, 403, 404)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        self.status = status
+        super().__init__(message)
 
 
 class HttpClient:
     """GET/POST JSON with a timeout per request [s] and at most ``attempts`` tries per request.
 
-    Between tries it waits ``backoff_s`` × 2^(try − 1) seconds (``sleep`` is injectable for tests).
+    Between tries it waits ``backoff_s`` × 2^(try − 1) seconds, or what the server's ``Retry-After``
+    asks for when that is longer (at most :data:`MAX_RETRY_AFTER_S`); ``sleep`` is injectable for tests.
     Every failure ends in one :class:`DataError` line naming the method, the URL and the status.
     """
 
@@ -80,9 +91,11 @@ class HttpClient:
     ) -> Any:
         shown = str(httpx.URL(url, params=dict(params or {})))
         problem = ""
+        asked_s = 0.0
         for attempt in range(1, self.attempts + 1):
             if attempt > 1:
-                self._sleep(self.backoff_s * 2 ** (attempt - 2))
+                self._sleep(max(self.backoff_s * 2 ** (attempt - 2), asked_s))
+                asked_s = 0.0
             try:
                 response = self._client.request(method, url, params=params, headers=headers, data=data)
             except httpx.TimeoutException:
@@ -93,11 +106,13 @@ class HttpClient:
                 continue
             if response.status_code in RETRY_STATUSES:
                 problem = f"HTTP {response.status_code} {response.reason_phrase}"
+                asked_s = _retry_after_s(response)
                 continue
             if response.is_error:
-                raise DataError(
+                raise HttpStatusError(
                     f"{method} {shown}: HTTP {response.status_code} {response.reason_phrase}"
-                    f"{_detail(response)}"
+                    f"{_detail(response)}",
+                    status=response.status_code,
                 )
             try:
                 return response.json()
@@ -113,3 +128,12 @@ def _detail(response: httpx.Response) -> str:
     """A short reason from an error body, on one line."""
     text = " ".join(response.text.split())[:160]
     return f" ({text})" if text else ""
+
+
+def _retry_after_s(response: httpx.Response) -> float:
+    """The wait a ``Retry-After: <seconds>`` header asks for, capped at MAX_RETRY_AFTER_S (0 if none)."""
+    try:
+        seconds = float(response.headers.get("Retry-After", "0"))
+    except ValueError:
+        return 0.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
