@@ -36,7 +36,7 @@ BLOCKS_PER_DAY_RANGE = (50.0, 300.0)
 def chart(http: HttpClient, name: str, first: date, last: date, *, base_url: str = CHARTS_BASE) -> pd.Series:
     """One chart's daily values for UTC days first…last, indexed by UTC midnight."""
     url = f"{base_url.rstrip('/')}/{name}"
-    days = (last - first).days + 1
+    days = (last - first).days + 2  # one day more than asked: the span's end may be exclusive
     answer = http.get_json(
         url,
         params={"start": first.isoformat(), "timespan": f"{days}days", "format": "json", "sampled": "false"},
