@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv at the repository root (Python >= 3.11) and install powerfirst with its test tools.
-# Re-installs only when pyproject.toml changed since the last install.
+# Create .venv at the repository root (Python >= 3.11) and install powerfirst with its test tools,
+# at the versions pinned in requirements.lock (scripts/lock.sh refreshes it from pyproject.toml's ranges).
+# Re-installs only when pyproject.toml or the lock changed since the last install.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,10 +21,11 @@ if [ ! -x .venv/bin/python ]; then
   "$py" -m venv .venv
 fi
 stamp=.venv/.powerfirst-installed
-want="$(cat pyproject.toml | sha256sum | cut -d' ' -f1)"
+want="$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "installing powerfirst and its tools into .venv (log: .venv/install.log)..." >&2
-  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -e ".[dev,bench]"; } \
+  if ! { .venv/bin/python -m pip install --upgrade pip && .venv/bin/python -m pip install -r requirements.lock \
+      && .venv/bin/python -m pip install --no-deps -e .; } \
       > .venv/install.log 2>&1; then
     tail -n 40 .venv/install.log >&2
     echo "installing into .venv failed; full log in .venv/install.log" >&2
