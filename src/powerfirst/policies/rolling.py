@@ -98,6 +98,7 @@ class RollingPolicy(Policy):
         return {
             "forecast": self.forecaster.name,
             "forecast_trained_on_utc": self.trained_on,
+            "forecast_inputs": list(self.forecaster.inputs_used),
             "fourcp_predictor": self.fourcp is not None,
             "fourcp_note": self.fourcp_note,
             "horizon_hours": cfg.horizon_hours,
