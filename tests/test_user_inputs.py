@@ -25,6 +25,7 @@ from powerfirst.errors import ConfigError, DataError
 from powerfirst.forecast.data import load_market_data
 from powerfirst.forecast.gbm import GbmQuantileForecaster
 from powerfirst.forecast.simple import DayAheadForecaster, PersistenceForecaster
+from powerfirst.fourcp.evaluate import evaluate_fourcp
 from powerfirst.market.grid_programs import fourcp_peaks_bundled, fourcp_peaks_csv, fourcp_weights
 from powerfirst.market.information import bundled_system_load
 from powerfirst.market.sources import parse_source, read_bundled_table
@@ -379,6 +380,36 @@ def test_the_hybrid_example_runs_on_2024_from_user_files_only(files: dict[str, P
     assert inputs["system_load"] == f"{files['load']}:system_mw"
     assert inputs["day_ahead_prices"] == f"{files['day_ahead']}:west_da"
     assert summary["policy"]["fourcp_predictor"] is True
+    assert summary["policy"]["fourcp_trained_on_months"] == ["2024-06", "2024-07"]  # the user's, finished
     assert summary["policy"]["forecast_inputs"] == ["real-time prices", "day-ahead prices", "system load"]
     assert summary["fourcp"]["peaks"] == [] or all(p["year"] == 2024 for p in summary["fourcp"]["peaks"])
     assert summary["revenue_usd"]["ancillary"] > 0
+
+
+def test_fourcp_evaluate_learns_from_the_users_load_and_peaks(tmp_path: Path) -> None:
+    """``fourcp evaluate --load --fourcp-peaks``: leave-one-year-out over the years of the user's
+    peaks file. The files are bundled ERCOT summers 2021 and 2022 relabelled as 2024 and 2025
+    (156 weeks later, same weekdays), with peaks derived from the relabelled load."""
+    shift = pd.Timedelta(weeks=156)
+    parts = []
+    for year in (2021, 2022):
+        start = pd.Timestamp(f"{year}-05-15T05:00Z")
+        parts.append(bundled_system_load(start, pd.Timestamp(f"{year}-10-01T05:00Z")))
+    load = pd.concat(parts)
+    load.index = load.index + shift
+    _write(tmp_path / "load.csv", load.index, {"mw": load.to_numpy()})
+    local = load.index.tz_convert("America/Chicago")
+    summer = load[(local.month >= 6) & (local.month <= 9)]
+    keys = [summer.index.tz_convert("America/Chicago").year, summer.index.tz_convert("America/Chicago").month]
+    starts = pd.DatetimeIndex(summer.groupby(keys).idxmax())
+    pd.DataFrame({"peak_hour_start_utc": _stamps(starts)}).to_csv(tmp_path / "peaks.csv", index=False)
+    with pytest.raises(ConfigError, match="--load and --fourcp-peaks go together"):
+        evaluate_fourcp(55_000.0, 60.0, load=f"{tmp_path / 'load.csv'}:mw")
+    rows = evaluate_fourcp(
+        55_000.0, 60.0, load=f"{tmp_path / 'load.csv'}:mw", fourcp_peaks=str(tmp_path / "peaks.csv")
+    )
+    assert [(r.year, r.method) for r in rows] == [
+        (2024, "predictor"), (2024, "rule"), (2025, "predictor"), (2025, "rule")
+    ]  # fmt: skip
+    assert all(r.peaks == 4 for r in rows)
+    assert sum(r.peaks_caught for r in rows if r.method == "predictor") >= 4
