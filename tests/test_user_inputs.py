@@ -29,6 +29,7 @@ from powerfirst.fourcp.evaluate import evaluate_fourcp
 from powerfirst.market.grid_programs import fourcp_peaks_bundled, fourcp_peaks_csv, fourcp_weights
 from powerfirst.market.information import bundled_system_load
 from powerfirst.market.sources import parse_source, read_bundled_table
+from powerfirst.market.user_inputs import read_load_csv
 from powerfirst.site import load_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -413,3 +414,25 @@ def test_fourcp_evaluate_learns_from_the_users_load_and_peaks(tmp_path: Path) ->
     ]  # fmt: skip
     assert all(r.peaks == 4 for r in rows)
     assert sum(r.peaks_caught for r in rows if r.method == "predictor") >= 4
+
+
+def test_load_finer_than_hourly_is_averaged_over_the_hour(tmp_path: Path) -> None:
+    """Load at 15 minutes (as NYISO/ISO-NE publish at 5 minutes) is averaged per clock hour [MW];
+    a daily file is an error naming the unit."""
+    quarters = pd.date_range("2024-08-05T05:00Z", periods=8, freq="15min")
+    _write(tmp_path / "q.csv", quarters, {"mw": [100.0, 200.0, 300.0, 400.0, 10.0, 10.0, 10.0, 10.0]})
+    data = load_market_data(
+        "ercot-rt:HB_WEST",
+        None,
+        pd.Timestamp("2023-08-01T05:00Z"),
+        pd.Timestamp("2023-08-02T05:00Z"),
+        f"{tmp_path / 'q.csv'}:mw",
+    )
+    assert data.load_mw.empty  # the file's hours are outside the period: nothing borrowed from ERCOT
+    hourly = read_load_csv(f"{tmp_path / 'q.csv'}:mw")
+    assert hourly.to_list() == [250.0, 10.0]
+    assert list(hourly.index) == [pd.Timestamp("2024-08-05T05:00Z"), pd.Timestamp("2024-08-05T06:00Z")]
+    days = pd.date_range("2024-08-05T05:00Z", periods=3, freq="D")
+    _write(tmp_path / "d.csv", days, {"mw": [1.0, 2.0, 3.0]})
+    with pytest.raises(DataError, match=r"hourly or finer \[MW"):
+        read_load_csv(f"{tmp_path / 'd.csv'}:mw")
