@@ -12,7 +12,7 @@ from rich.table import Table
 
 from powerfirst.asic_catalog import asic_models
 from powerfirst.backtest.outputs import check_output_dir, write_outputs
-from powerfirst.backtest.runner import StrategyResult, comparison, prepare_backtest, run_strategy
+from powerfirst.backtest.runner import Backtest, StrategyResult, comparison, prepare_backtest, run_strategy
 from powerfirst.bitcoin.economics import breakeven_usd_per_mwh
 from powerfirst.cli_common import console, err_console, fail
 from powerfirst.cli_data import data_app
@@ -42,6 +42,32 @@ _SOURCES_HELP = (
     + "; ".join(f"{k}:POINT ({v})" for k, v in bundled_sources().items())
     + "; or path/to/file.csv:COLUMN (a CSV with an interval_start_utc column)."
 )
+
+
+def input_lines(bt: Backtest, results: list[StrategyResult]) -> list[str]:
+    """Console lines: where each market input came from, what each forecaster was fitted with,
+    and the training jobs not scheduled because their dates lie outside the window."""
+    lines = [f"input {name}: {source}" for name, source in bt.market_inputs.items() if source is not None]
+    for r in results:
+        details = r.summary.get("policy") or {}
+        if "forecast_inputs" in details:
+            lines.append(
+                f"{r.name}: forecaster {details['forecast']} fitted with {', '.join(details['forecast_inputs'])}"
+                + (
+                    f" on {details['forecast_trained_on_utc']}"
+                    if details.get("forecast_trained_on_utc")
+                    else ""
+                )
+            )
+        if details.get("fourcp_note"):
+            lines.append(f"{r.name}: 4CP predictor off: {details['fourcp_note']}")
+    if results:
+        for job in results[0].summary.get("training_jobs", []):
+            if not job["in_window"]:
+                lines.append(
+                    f"training job {job['name']!r} (deadline {job['deadline_utc']}): {job.get('note', 'not scheduled')}"
+                )
+    return lines
 
 
 def _money(value: float | None) -> str:
@@ -100,6 +126,30 @@ def backtest(
             "(13:30 market-local the day before); default: ercot-da at the --prices point for bundled ERCOT."
         ),
     ] = None,
+    load: Annotated[
+        str | None,
+        typer.Option(
+            help="System load SOURCE [MW] for rolling's forecaster and 4CP predictor: path.csv:COLUMN with "
+            "interval_start_utc, hourly or finer; default: bundled ERCOT native load for ERCOT prices, else none. "
+            "Overrides market_data.load."
+        ),
+    ] = None,
+    ancillary_prices: Annotated[
+        str | None,
+        typer.Option(
+            help="Ancillary-service prices CSV: interval_start_utc and a column per product (REGDN, REGUP, RRS, "
+            "NSPIN, ECRS) [USD/MW per hour], hourly; default: bundled ERCOT 2022–2023. Overrides "
+            "market_data.ancillary_prices."
+        ),
+    ] = None,
+    fourcp_peaks: Annotated[
+        str | None,
+        typer.Option(
+            help="4CP peaks CSV: one peak hour per month (year, month, peak_hour_start_utc) or the interval(s) of "
+            "each month's peak (peak_interval_start_utc); default: bundled ERCOT 2021–2023. Overrides "
+            "market_data.fourcp_peaks and fourcp.peaks_csv."
+        ),
+    ] = None,
     forecast: Annotated[
         str | None,
         typer.Option(help=f"rolling: price forecaster, one of {', '.join(FORECASTERS)} (default gbm)."),
@@ -136,7 +186,16 @@ def backtest(
             make_policy(name, site)  # unknown names fail before any work
         if len(set(names)) != len(names):
             raise ConfigError(f"--strategy: each strategy once, got {', '.join(names)}")
-        bt = prepare_backtest(site, start, end, prices=prices, day_ahead=day_ahead)
+        bt = prepare_backtest(
+            site,
+            start,
+            end,
+            prices=prices,
+            day_ahead=day_ahead,
+            load=load,
+            ancillary_prices=ancillary_prices,
+            fourcp_peaks=fourcp_peaks,
+        )
         results: list[StrategyResult] = []
         with Progress(
             TextColumn("{task.description:<12}"),
@@ -209,6 +268,8 @@ def backtest(
             else ""
         )
     )
+    for line in input_lines(bt, results):
+        console.print(line, highlight=False)
     for note in compared["notes"]:
         console.print(f"note: {note}", highlight=False)
     console.print(f"report: {paths['report.html']}")

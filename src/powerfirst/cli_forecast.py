@@ -40,6 +40,13 @@ def evaluate(
         str | None,
         typer.Option(help="Day-ahead price SOURCE (revealed as published, 13:30 local the day before)."),
     ] = "ercot-da:HB_WEST",
+    load: Annotated[
+        str | None,
+        typer.Option(
+            help="System load SOURCE [MW] (path.csv:COLUMN, hourly or finer); default: bundled ERCOT native "
+            "load for ERCOT prices, else none."
+        ),
+    ] = None,
     test_year: Annotated[
         list[int] | None,
         typer.Option(
@@ -95,6 +102,7 @@ def evaluate(
                     horizon_hours=horizon_hours,
                     issue_every_hours=issue_every_hours,
                     progress=advance,
+                    load=load,
                 )
         if out is not None:
             try:

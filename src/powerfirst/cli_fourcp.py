@@ -61,6 +61,23 @@ def evaluate(
     da_point: Annotated[
         str, typer.Option(help="ERCOT day-ahead price point the predictor reads.")
     ] = "HB_HUBAVG",
+    load: Annotated[
+        str | None,
+        typer.Option(
+            help="System load SOURCE [MW] (path.csv:COLUMN, hourly); with --fourcp-peaks, instead of bundled ERCOT."
+        ),
+    ] = None,
+    fourcp_peaks: Annotated[
+        str | None,
+        typer.Option(
+            help="4CP peaks CSV (year, month, peak_hour_start_utc: one peak per month); with --load. "
+            "The years are those of this file."
+        ),
+    ] = None,
+    day_ahead: Annotated[
+        str | None,
+        typer.Option(help="Day-ahead price SOURCE with --load (default: none; else ercot-da:DA_POINT)."),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the rows as JSON to this file.")] = None,
 ) -> None:
     """Leave-one-year-out evaluation of the 4CP predictor against the 15:00–19:00 weekday rule.
@@ -70,7 +87,15 @@ def evaluate(
     """
     years = tuple(year) if year else BUNDLED_YEARS
     try:
-        rows = evaluate_fourcp(rate_usd_per_mw_year, lost_margin_usd_per_mwh, years=years, da_point=da_point)
+        rows = evaluate_fourcp(
+            rate_usd_per_mw_year,
+            lost_margin_usd_per_mwh,
+            years=years,
+            da_point=da_point,
+            load=load,
+            fourcp_peaks=fourcp_peaks,
+            day_ahead=day_ahead,
+        )
         if out is not None:
             try:
                 out.write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n", encoding="utf-8")

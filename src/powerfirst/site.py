@@ -31,6 +31,7 @@ from powerfirst.site_streams import (
     FourCPConfig,
     GpuHall,
     HeatOfftake,
+    MarketDataConfig,
     RuleBasedStrategyConfig,
     TraceDemand,
 )
@@ -295,6 +296,8 @@ class Site(_Strict):
     heat_offtake: HeatOfftake | None = None
     fourcp: FourCPConfig | None = None
     ancillary: AncillaryConfig | None = None
+    market_data: MarketDataConfig = Field(default_factory=MarketDataConfig)
+    """The user's own load, ancillary-price and 4CP-peak files (default: bundled ERCOT series)."""
     strategies: StrategiesConfig = Field(default_factory=StrategiesConfig)
 
     @field_validator("timezone")
@@ -316,7 +319,19 @@ class Site(_Strict):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"fleet names must be unique; repeated: {', '.join(duplicates)}")
+        if self.fourcp is not None and self.fourcp.peaks_csv and self.market_data.fourcp_peaks:
+            raise ValueError(
+                "fourcp.peaks_csv and market_data.fourcp_peaks both name a 4CP peaks file; keep one "
+                "(market_data.fourcp_peaks; peaks_csv is its older name)"
+            )
         return self
+
+    @property
+    def fourcp_peaks_path(self) -> str | None:
+        """The user's 4CP peaks file (``market_data.fourcp_peaks`` or ``fourcp.peaks_csv``); None: bundled."""
+        if self.market_data.fourcp_peaks:
+            return self.market_data.fourcp_peaks
+        return self.fourcp.peaks_csv if self.fourcp is not None else None
 
     @property
     def max_load_mw(self) -> float:
@@ -512,6 +527,9 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     plain(data.get("bitcoin"), "csv_path")
     source(data.get("contract"), "price_series")
     plain(data.get("fourcp"), "peaks_csv")
+    plain(data.get("market_data"), "ancillary_prices")
+    plain(data.get("market_data"), "fourcp_peaks")
+    source(data.get("market_data"), "load")
     hall = data.get("gpu_hall")
     if isinstance(hall, dict):
         source(hall.get("rental"), "price_series")

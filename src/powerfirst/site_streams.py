@@ -23,6 +23,7 @@ __all__ = [
     "HeatOfftake",
     "InferenceDemand",
     "InferenceService",
+    "MarketDataConfig",
     "RentalPool",
     "RuleBasedStrategyConfig",
     "TraceDemand",
@@ -206,12 +207,33 @@ class FourCPConfig(_Strict):
     A year's charge is ``rate_usd_per_mw_year`` × the site's average load in the four monthly system
     peak intervals of June–September; each month's peak carries a quarter. The peaks come from
     ERCOT's bundled hourly native load (the hour of highest system load in each month; the site's
-    load over that hour's intervals is averaged), or from ``peaks_csv`` (column
-    ``peak_interval_start_utc``, one row per peak interval).
+    load over that hour's intervals is averaged), or from the user's file
+    (``market_data.fourcp_peaks`` or ``--fourcp-peaks``; ``peaks_csv`` is the older name of the
+    same file). See :func:`powerfirst.market.grid_programs.fourcp_peaks_csv` for the formats and
+    the one-peak-per-month rule.
     """
 
     rate_usd_per_mw_year: float = Field(ge=0, le=1_000_000)
-    peaks_csv: str | None = None
+    peaks_csv: str | None = Field(default=None, min_length=1)
+
+
+class MarketDataConfig(_Strict):
+    """The user's own market files, each overriding a bundled series (the ``--load``,
+    ``--ancillary-prices`` and ``--fourcp-peaks`` options override these in turn).
+
+    Formats are those of the bundled ERCOT files (``interval_start_utc`` in ISO-8601 UTC):
+
+    * ``load``: system load [MW] as ``path.csv:COLUMN``, hourly or finer (for the forecaster and
+      the 4CP predictor; default: ERCOT native load for ERCOT price sources, else none);
+    * ``ancillary_prices``: ``path.csv`` with hourly capacity prices per product (REGDN, REGUP,
+      RRS, NSPIN, ECRS) [USD/MW per hour];
+    * ``fourcp_peaks``: ``path.csv`` with one peak hour per month (``year``, ``month``,
+      ``peak_hour_start_utc``, …) or peak intervals (``peak_interval_start_utc``).
+    """
+
+    load: str | None = Field(default=None, min_length=1)
+    ancillary_prices: str | None = Field(default=None, min_length=1)
+    fourcp_peaks: str | None = Field(default=None, min_length=1)
 
 
 class AncillaryConfig(_Strict):

@@ -5,7 +5,10 @@ The data a backtest reads:
 * real-time prices for the window (from the site's ``contract.price_series`` or ``--prices``);
   intervals without a price are excluded and reported as gaps, never filled;
 * the daily hashprice, from the UTC day before the window (what a policy may know at the start
-  of the first day) to the window's last day (what the accounting books).
+  of the first day) to the window's last day (what the accounting books);
+* system load, ancillary-service prices and 4CP peaks: the user's files (``--load``,
+  ``--ancillary-prices``, ``--fourcp-peaks`` or the site's ``market_data``), else the bundled ERCOT
+  series; :attr:`Backtest.market_inputs` says which file each came from.
 """
 
 from __future__ import annotations
@@ -25,11 +28,18 @@ from powerfirst.bitcoin.hashprice import BundledHashprice, HashpriceSource, hash
 from powerfirst.dispatch.inputs import DispatchInputs, build_inputs
 from powerfirst.dispatch.streams import inference_demand_gpus
 from powerfirst.errors import DataError
-from powerfirst.forecast.data import load_market_data
-from powerfirst.market.grid_programs import AS_FILE, fourcp_peaks_bundled
+from powerfirst.forecast.base import PriceForecaster
+from powerfirst.forecast.data import load_market_data, load_source
+from powerfirst.market.grid_programs import (
+    ERCOT_TIMEZONE,
+    ancillary_source,
+    ancillary_table,
+    fourcp_peaks,
+    fourcp_source,
+)
 from powerfirst.market.information import MarketData
 from powerfirst.market.series import GapReport, PriceSeries
-from powerfirst.market.sources import BundledPriceSource, parse_source, read_bundled_table
+from powerfirst.market.sources import BundledPriceSource, parse_source
 from powerfirst.market.window import Window, parse_window
 from powerfirst.policies import make_policy
 from powerfirst.policies.base import Policy
@@ -69,6 +79,8 @@ class Backtest:
     demand_before_gpus: pd.Series | None = None
     """Inference demand of the intervals in the four weeks before the window, by UTC interval
     start [GPUs] (None: none)."""
+    market_inputs: dict[str, str | None] = field(default_factory=dict)
+    """Where each market input comes from (a file, 'bundled …', or None: not used/none)."""
 
     def window_dict(self) -> dict[str, str]:
         tz = self.window.timezone
@@ -127,7 +139,7 @@ def default_day_ahead(spec: str) -> str | None:
 def _ancillary_history(site: Site, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> dict[str, pd.Series]:
     if site.ancillary is None:
         return {}
-    table = read_bundled_table("ercot", AS_FILE)
+    table = ancillary_table(tuple(site.ancillary.products), site.market_data.ancillary_prices)
     inside = table[(table.index >= start_utc) & (table.index < end_utc)]
     return {p: inside[p].dropna().astype("float64") for p in site.ancillary.products}
 
@@ -138,19 +150,24 @@ def _market(
     """The market data a clock reveals over the window: from ``start`` (history before the window)
     to two days after it (day-ahead prices are published the day before)."""
     end = window_end + pd.Timedelta(days=2)
+    load = site.market_data.load
     try:
-        data = load_market_data(spec, day_ahead, start, end)
+        data = load_market_data(spec, day_ahead, start, end, load)
     except DataError:  # the real-time source ends with the window
-        data = load_market_data(spec, day_ahead, start, window_end)
+        data = load_market_data(spec, day_ahead, start, window_end, load)
     return replace(data, as_price_usd_per_mw_hour=_ancillary_history(site, start, end))
 
 
-def _past_market(spec: str, day_ahead: str | None, before_utc: pd.Timestamp) -> MarketData | None:
-    """Up to two years of market data before ``before_utc`` (None when the source has none)."""
+def _past_market(
+    spec: str, day_ahead: str | None, load: str | None, before_utc: pd.Timestamp
+) -> MarketData | None:
+    """Up to two years of market data before ``before_utc`` (None when the price source has none)."""
+    start = before_utc - pd.Timedelta(days=PAST_DAYS)
     try:
-        return load_market_data(spec, day_ahead, before_utc - pd.Timedelta(days=PAST_DAYS), before_utc)
+        parse_source(spec).load(start, before_utc)
     except DataError:
         return None
+    return load_market_data(spec, day_ahead, start, before_utc, load)  # a bad load file fails here
 
 
 def _demand_before(
@@ -170,12 +187,56 @@ def _demand_before(
         return None
 
 
+def with_market_files(
+    site: Site,
+    *,
+    load: str | None = None,
+    ancillary_prices: str | None = None,
+    fourcp_peaks: str | None = None,
+) -> Site:
+    """The site with the user's market files (``--load``, ``--ancillary-prices``, ``--fourcp-peaks``)
+    written over its ``market_data`` (and over ``fourcp.peaks_csv``, its older name)."""
+    given = {
+        k: v
+        for k, v in (("load", load), ("ancillary_prices", ancillary_prices), ("fourcp_peaks", fourcp_peaks))
+        if v is not None
+    }
+    if not given:
+        return site
+    update: dict[str, Any] = {"market_data": site.market_data.model_copy(update=given)}
+    if fourcp_peaks is not None and site.fourcp is not None:
+        update["fourcp"] = site.fourcp.model_copy(update={"peaks_csv": None})
+    return site.model_copy(update=update)
+
+
+def market_inputs(site: Site, spec: str, da_spec: str | None) -> dict[str, str | None]:
+    """Where each market input of a backtest comes from (None: not used, or none)."""
+    return {
+        "real_time_prices": spec,
+        "day_ahead_prices": da_spec,
+        "system_load": load_source(spec, site.market_data.load),
+        "ancillary_prices": ancillary_source(site.market_data.ancillary_prices) if site.ancillary else None,
+        "fourcp_peaks": fourcp_source(site.fourcp_peaks_path) if site.fourcp else None,
+    }
+
+
 def prepare_backtest(
-    site: Site, start: str, end: str, *, prices: str | None = None, day_ahead: str | None = None
+    site: Site,
+    start: str,
+    end: str,
+    *,
+    prices: str | None = None,
+    day_ahead: str | None = None,
+    load: str | None = None,
+    ancillary_prices: str | None = None,
+    fourcp_peaks: str | None = None,
 ) -> Backtest:
     """Load the data of a backtest. ``prices`` (a SOURCE string) overrides the site's price series;
     ``day_ahead`` (a SOURCE string) gives the day-ahead prices (default: the bundled ERCOT
-    day-ahead series of the same point, when the prices are bundled ERCOT real-time ones)."""
+    day-ahead series of the same point, when the prices are bundled ERCOT real-time ones);
+    ``load`` (``path.csv:COLUMN``), ``ancillary_prices`` and ``fourcp_peaks`` (CSV paths) override
+    the site's ``market_data`` files and the bundled series."""
+    site = with_market_files(site, load=load, ancillary_prices=ancillary_prices, fourcp_peaks=fourcp_peaks)
     spec = prices or site.contract.price_series
     timezone = market_timezone(site, spec)
     source = parse_source(spec, timezone=timezone)
@@ -206,8 +267,9 @@ def prepare_backtest(
         inputs,
         known,
         market,
-        partial(_past_market, spec, da_spec, window.start_utc),
+        partial(_past_market, spec, da_spec, site.market_data.load, window.start_utc),
         _demand_before(site, window.start_utc, series.interval, timezone),
+        market_inputs(site, spec, da_spec),
     )
 
 
@@ -351,6 +413,7 @@ def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> di
         "interval_minutes": bt.prices.interval_hours * 60.0,
         "intervals": bt.inputs.num_intervals,
         "data_gaps": bt.gaps.as_dict(),
+        "market_inputs": bt.market_inputs,
         "net_margin_usd": ledger.net_margin_usd,
         "revenue_usd": {
             "mining": total("mining_revenue_usd"),
@@ -419,20 +482,40 @@ def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> di
     }
 
 
-def _peaks_known_before(start_utc: pd.Timestamp) -> pd.DataFrame:
-    """The bundled 4CP peaks of the months that ended before ``start_utc`` (a month's peak is known
-    only once the month is over)."""
-    peaks = fourcp_peaks_bundled()
+def _peaks_known_before(peaks: pd.DataFrame, start_utc: pd.Timestamp, timezone: str) -> pd.DataFrame:
+    """The 4CP peaks of the months that ended before ``start_utc`` (a month's peak is known only once
+    the month is over; months are ``timezone``-local)."""
     month_end = [
-        pd.Timestamp(year=int(y) + (int(m) == 12), month=int(m) % 12 + 1, day=1, tz="America/Chicago")
+        pd.Timestamp(year=int(y) + (int(m) == 12), month=int(m) % 12 + 1, day=1, tz=timezone)
         for y, m in zip(peaks["year"], peaks["month"], strict=True)
     ]
     return peaks[[end <= start_utc for end in month_end]]
 
 
+def _learnable_peaks(bt: Backtest) -> pd.DataFrame | None:
+    """The 4CP peaks (the user's or the bundled ones) known before the window; None without 4CP."""
+    site = bt.site
+    if site.fourcp is None:
+        return None
+    path = site.fourcp_peaks_path
+    timezone = bt.window.timezone if path else ERCOT_TIMEZONE
+    return _peaks_known_before(
+        fourcp_peaks(path, bt.prices.interval, timezone), bt.window.start_utc, timezone
+    )
+
+
+def _check_forecaster_inputs(bt: Backtest, policy: Policy) -> None:
+    """A forecaster that needs an input the market data lacks (day-ahead without day-ahead prices)
+    fails before the run, naming the option."""
+    forecaster = getattr(policy, "forecaster", None)
+    if isinstance(forecaster, PriceForecaster) and bt.market is not None:
+        forecaster.check_inputs(bt.market)
+
+
 def run_strategy(bt: Backtest, name: str, *, progress: Callable[[int], None] | None = None) -> StrategyResult:
     """Run the strategy called ``name`` over the backtest's window and book it."""
     policy = make_policy(name, bt.site, bt.window.timezone)
+    _check_forecaster_inputs(bt, policy)
     if policy.learns:
         past = bt.past() if bt.past is not None else None
         if past is None and policy.needs_history:
@@ -443,7 +526,7 @@ def run_strategy(bt: Backtest, name: str, *, progress: Callable[[int], None] | N
                 "that start earlier"
             )
         if past is not None:
-            policy.learn(past, _peaks_known_before(bt.window.start_utc))
+            policy.learn(past, _learnable_peaks(bt))
     run = run_policy(
         policy,
         bt.inputs,
@@ -507,5 +590,6 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
         "reference": bound.name if bound is not None else None,
         "strategies": strategies,
         "data_gaps": bt.gaps.as_dict(),
+        "market_inputs": bt.market_inputs,
         "notes": [n for n in notes if n],
     }

@@ -18,10 +18,10 @@ import pandas as pd
 
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.grid_programs import (
-    FOURCP_MONTHS,
+    ERCOT_TIMEZONE,
     ancillary_prices,
-    fourcp_peaks_bundled,
-    fourcp_peaks_csv,
+    check_fourcp_months,
+    fourcp_peaks,
     fourcp_weights,
 )
 from powerfirst.market.window import parse_window
@@ -282,7 +282,7 @@ def build_stream_arrays(
     as_price = np.zeros((len(products), t_count))
     as_available = np.zeros((len(products), t_count), dtype=bool)
     if products:
-        raw = ancillary_prices(products, times_utc)
+        raw = ancillary_prices(products, times_utc, site.market_data.ancillary_prices)
         as_available = np.isfinite(raw)
         as_price = np.where(as_available, raw, 0.0)
 
@@ -290,27 +290,11 @@ def build_stream_arrays(
     peaks_listed: list[dict[str, object]] = []
     if site.fourcp is not None and t_count:
         interval = pd.Timedelta(hours=interval_hours)
-        peaks = (
-            fourcp_peaks_csv(site.fourcp.peaks_csv, interval)
-            if site.fourcp.peaks_csv
-            else fourcp_peaks_bundled()
-        )
+        peaks_path = site.fourcp_peaks_path
+        peaks_zone = timezone if peaks_path else ERCOT_TIMEZONE
+        peaks = fourcp_peaks(peaks_path, interval, peaks_zone)
         fourcp, peaks_listed = fourcp_weights(peaks, times_utc, site.fourcp.rate_usd_per_mw_year)
-        known = {(int(y), int(m)) for y, m in zip(peaks["year"], peaks["month"], strict=True)}
-        local_chicago = times_utc.tz_convert("America/Chicago")
-        needed = sorted(
-            {
-                (y, m)
-                for y, m in zip(local_chicago.year, local_chicago.month, strict=True)
-                if m in FOURCP_MONTHS
-            }
-        )
-        missing = [f"{y}-{m:02d}" for y, m in needed if (y, m) not in known]
-        if missing:
-            raise DataError(
-                f"fourcp: no 4CP peak known for {', '.join(missing)}; the bundled ERCOT load covers June–September "
-                "2021–2023 (give fourcp.peaks_csv for other years)"
-            )
+        check_fourcp_months(peaks, times_utc, peaks_zone, peaks_path)
 
     return StreamArrays(
         inference_demand_gpus=demand,

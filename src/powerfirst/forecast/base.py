@@ -42,6 +42,11 @@ class PriceForecaster(ABC):
     """One line for tables and help texts."""
     needs_fit: ClassVar[bool] = False
     """The forecaster cannot predict before :meth:`fit` has seen training data."""
+    inputs_used: tuple[str, ...] = ("real-time prices",)
+    """The inputs the forecaster was fitted with (``fit`` sets it: a series with no data is left out)."""
+
+    def check_inputs(self, data: MarketData) -> None:  # noqa: B027 - optional hook, default: any data will do
+        """Raise DataError when ``data`` lacks an input this forecaster cannot do without. Default: none."""
 
     def fit(self, data: MarketData) -> None:  # noqa: B027 - optional hook, default: nothing to learn
         """Learn from a training period (strictly before anything that is scored). Default: nothing."""

@@ -1,4 +1,5 @@
-"""Market data for a period, read from price sources (and ERCOT's bundled load) into a MarketData."""
+"""Market data for a period, read from price sources and system load (the user's file or ERCOT's
+bundled native load) into a MarketData."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pandas as pd
 from powerfirst.errors import DataError
 from powerfirst.market.information import MarketData, bundled_system_load
 from powerfirst.market.sources import parse_source
+from powerfirst.market.user_inputs import read_load_csv
 
-__all__ = ["load_market_data"]
+__all__ = ["load_market_data", "load_source"]
 
 _Reader = Callable[[pd.Timestamp, pd.Timestamp], pd.Series]
 
@@ -19,30 +21,49 @@ def _empty() -> pd.Series:
     return pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC").as_unit("ns"))
 
 
+def load_source(rt_source: str, load: str | None) -> str | None:
+    """Where system load comes from, in words: the user's ``load`` (``path.csv:COLUMN``), ERCOT's
+    bundled native load for an ERCOT price source, else None (no load)."""
+    if load is not None:
+        return load
+    if rt_source.startswith("ercot-"):
+        return "bundled ERCOT native load 2021–2023 (ercot_native_load_hourly_*.csv.gz:ERCOT)"
+    return None
+
+
 def load_market_data(
-    rt_source: str, da_source: str | None, start_utc: pd.Timestamp, end_utc: pd.Timestamp
+    rt_source: str,
+    da_source: str | None,
+    start_utc: pd.Timestamp,
+    end_utc: pd.Timestamp,
+    load: str | None = None,
 ) -> MarketData:
     """Real-time prices (required), day-ahead prices and system load for [start_utc, end_utc).
 
     Day-ahead prices [USD/MWh] and load [MW] are optional inputs: the market-local years of the
     period that their data does not cover stay empty (ERCOT day-ahead and load begin in 2021).
-    Load is ERCOT's bundled native load, used only with an ERCOT real-time source. Raises
-    DataError when the real-time source does not cover the period or a source name is invalid.
+    Load [MW] is ``load`` (the user's ``path.csv:COLUMN``, hourly or finer) or, without it,
+    ERCOT's bundled native load for an ERCOT real-time source (none otherwise). Raises DataError
+    when the real-time source does not cover the period, a source name is invalid or the load file
+    is bad.
     """
     rt = parse_source(rt_source).load(start_utc, end_utc)
     da = _empty()
     if da_source is not None:
         da_reader = parse_source(da_source)  # an unknown source fails here, not silently below
         da = _covered(lambda s, e: da_reader.load(s, e).prices, start_utc, end_utc, rt.timezone)
-    load = _empty()
-    if rt.name.startswith("ercot-"):
-        load = _covered(bundled_system_load, start_utc, end_utc, rt.timezone)
+    load_mw = _empty()
+    if load is not None:
+        user = read_load_csv(load)
+        load_mw = user[(user.index >= start_utc) & (user.index < end_utc)]
+    elif rt.name.startswith("ercot-"):
+        load_mw = _covered(bundled_system_load, start_utc, end_utc, rt.timezone)
     return MarketData(
         timezone=rt.timezone,
         rt_price_usd_per_mwh=rt.prices,
         rt_interval=rt.interval,
         da_price_usd_per_mwh=da,
-        load_mw=load,
+        load_mw=load_mw,
     )
 
 

@@ -113,8 +113,12 @@ def evaluate_forecasts(
     test_end_utc: pd.Timestamp | None = None,
     train_start_utc: pd.Timestamp | None = None,
     progress: ProgressFn | None = None,
+    load: str | None = None,
 ) -> list[ForecastScore]:
     """Fit on the years before ``test_year``, forecast through it, and score by lead bucket.
+
+    ``load`` is the user's system load (``path.csv:COLUMN`` [MW]); default: bundled ERCOT native
+    load for ERCOT prices, else none.
 
     The scored period is the market-local calendar year ``test_year`` unless ``test_start_utc`` /
     ``test_end_utc`` narrow it; training covers [``train_start_utc``, scored period start), by
@@ -137,7 +141,7 @@ def evaluate_forecasts(
         raise ConfigError(
             f"training start {train_start.isoformat()} must be before the test period start {start.isoformat()}"
         )
-    train = load_market_data(rt_source, da_source, train_start, start)
+    train = load_market_data(rt_source, da_source, train_start, start, load)
     first_year = train_start.tz_convert(timezone).year
     last_year = (start - pd.Timedelta(seconds=1)).tz_convert(timezone).year
     train_years = str(first_year) if first_year == last_year else f"{first_year}–{last_year}"
@@ -148,7 +152,7 @@ def evaluate_forecasts(
         if progress:
             progress(f"fit {name}", 1, 1)
 
-    test = load_market_data(rt_source, da_source, start - HISTORY_BEFORE_TEST, end)
+    test = load_market_data(rt_source, da_source, start - HISTORY_BEFORE_TEST, end, load)
     realised = hourly_mean_rt(test)
     realised_ns, realised_usd = hour_starts_ns(pd.DatetimeIndex(realised.index)), realised.to_numpy()
     start_ns, end_ns = (

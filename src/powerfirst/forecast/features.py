@@ -14,7 +14,7 @@ from powerfirst.forecast.base import Array
 from powerfirst.forecast.known import DAY_NS, HOUR_NS, Ints, KnownArrays, local_offsets_ns, lookup
 from powerfirst.forecast.walk import lead_hours
 
-__all__ = ["FEATURE_NAMES", "forecast_features"]
+__all__ = ["FEATURE_INPUTS", "FEATURE_NAMES", "forecast_features"]
 
 FEATURE_NAMES: tuple[str, ...] = (
     "lead_h",
@@ -37,6 +37,12 @@ FEATURE_NAMES: tuple[str, ...] = (
 market-local: hour 0–23, Monday = 0). Prices are given relative to the anchor. No month or
 season: with two or three training years it would memorise their regimes (it scored worse on
 held-out 2022)."""
+FEATURE_INPUTS: dict[str, str] = {
+    **{name: "day-ahead prices" for name in FEATURE_NAMES if name.startswith("da_") or "minus_da" in name},
+    **{name: "system load" for name in FEATURE_NAMES if name.startswith("load_")},
+}
+"""The input series a feature needs (features not listed need only real-time prices and the clock).
+A learned forecaster leaves out the features whose input has no data in its training period."""
 ANCHOR_RT_UP_TO_LEAD_HOURS = 1.0
 """Up to this lead the anchor is the last settled real-time price; beyond it the day-ahead price [h]."""
 

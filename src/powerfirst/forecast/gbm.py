@@ -17,10 +17,10 @@ import pandas as pd
 
 from powerfirst.errors import DataError
 from powerfirst.forecast.base import QUANTILES, Array, PriceForecaster
-from powerfirst.forecast.features import forecast_features
+from powerfirst.forecast.features import FEATURE_INPUTS, FEATURE_NAMES, forecast_features
 from powerfirst.forecast.known import KnownArrays, hour_starts_ns, lookup
 from powerfirst.forecast.trees import CompiledForest, ModelStack, fast_forest
-from powerfirst.forecast.walk import hourly_mean_rt, walk
+from powerfirst.forecast.walk import UNFITTABLE_OPTIONS, describe_missing, hourly_mean_rt, walk
 from powerfirst.market.information import MarketData, MarketHistory
 
 __all__ = ["GbmQuantileForecaster"]
@@ -59,14 +59,27 @@ class GbmQuantileForecaster(PriceForecaster):
         self.training_rows = 0
         """Rows the models were fitted on [count]."""
         self._forest: CompiledForest | ModelStack | None = None
+        self._columns = np.arange(len(FEATURE_NAMES))
+        """Columns of :data:`FEATURE_NAMES` the models use (features with data in training)."""
+        self.features_used: tuple[str, ...] = FEATURE_NAMES
 
     def fit(self, data: MarketData) -> None:
+        """Fit one model per quantile. A feature with no value in any training row (no load, no
+        day-ahead prices) is left out; issue times with nothing settled to anchor on (inside a long
+        hole of the history) give no rows. DataError naming the hole and the options when fewer
+        than 100 rows remain."""
         features, target = self._training_rows(data)
         if target.size < 100:
             raise DataError(
-                f"{self.name}: training data gives {target.size} (issue, target hour) rows with a realised "
-                "price; need at least 100 (give a training period of a few days or more)"
+                f"--forecast {self.name}: the training data gives {target.size} (issue, target hour) rows with a "
+                f"realised price; need at least 100 ({describe_missing(data)}); {UNFITTABLE_OPTIONS}"
             )
+        has_data = ~np.isnan(features).all(axis=0)
+        self._columns = np.flatnonzero(has_data)
+        self.features_used = tuple(FEATURE_NAMES[i] for i in self._columns)
+        needed = {FEATURE_INPUTS[n] for n in self.features_used if n in FEATURE_INPUTS}
+        self.inputs_used = ("real-time prices", *sorted(needed))
+        features = features[:, self._columns]
         # imported on use: slow imports
         from sklearn.ensemble import HistGradientBoostingRegressor
         from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
@@ -119,4 +132,4 @@ class GbmQuantileForecaster(PriceForecaster):
                 f"{self.name}: neither a day-ahead nor a settled real-time price is known at "
                 f"{history.issued_utc.isoformat()}"
             )
-        return np.sort(anchor[:, None] + self._forest.predict(features), axis=1)
+        return np.sort(anchor[:, None] + self._forest.predict(features[:, self._columns]), axis=1)

@@ -17,7 +17,7 @@ import pandas as pd
 from powerfirst.errors import DataError
 from powerfirst.forecast.base import QUANTILES, Array, PriceForecaster
 from powerfirst.forecast.known import DAY_NS, Ints, KnownArrays, hour_starts_ns, local_offsets_ns, lookup
-from powerfirst.forecast.walk import hourly_mean_rt, lead_hours, walk
+from powerfirst.forecast.walk import UNFITTABLE_OPTIONS, describe_missing, hourly_mean_rt, lead_hours, walk
 from powerfirst.market.information import MarketData, MarketHistory
 
 __all__ = ["DayAheadForecaster", "PersistenceForecaster"]
@@ -51,10 +51,15 @@ class _ErrorBandForecaster(PriceForecaster):
         return np.sort(point[:, None] + self._offsets_usd_per_mwh[kind, lead], axis=1)
 
     def fit(self, data: MarketData) -> None:
+        """Learn the error quantiles. Issue times with no point forecast (nothing settled in the
+        last days, e.g. inside a long hole of the history) are skipped; DataError naming the
+        hole and the options when fewer than :data:`MIN_ERRORS` errors remain."""
+        self.check_inputs(data)
         realised = hourly_mean_rt(data)
         if realised.size < 2 * 24:
             raise DataError(
-                f"{self.name}: training data holds {realised.size} hours of real-time prices; need at least 48"
+                f"--forecast {self.name}: training data holds {realised.size} hours of real-time prices; need at "
+                f"least 48 ({describe_missing(data)}); {UNFITTABLE_OPTIONS}"
             )
         realised_ns, realised_usd = hour_starts_ns(pd.DatetimeIndex(realised.index)), realised.to_numpy()
         errors, kinds, leads = [], [], []
@@ -63,10 +68,19 @@ class _ErrorBandForecaster(PriceForecaster):
         for history, targets in walk(data, first_issue, end, TRAIN_ISSUE_EVERY_HOURS, MAX_LEAD_HOURS):
             known = KnownArrays.of(history)
             target_ns = hour_starts_ns(targets)
-            point, kind = self._point(known, target_ns)
+            try:
+                point, kind = self._point(known, target_ns)
+            except DataError:  # nothing known to forecast from at this issue time: skip it
+                continue
             errors.append(lookup(realised_ns, realised_usd, target_ns) - point)
             kinds.append(kind)
             leads.append(_lead_index(known.issued_ns, target_ns))
+        usable = sum(int(np.isfinite(e).sum()) for e in errors)
+        if usable < MIN_ERRORS:
+            raise DataError(
+                f"--forecast {self.name}: the training data gives {usable} forecast errors with a realised price; "
+                f"need at least {MIN_ERRORS} ({describe_missing(data)}); {UNFITTABLE_OPTIONS}"
+            )
         self._offsets_usd_per_mwh = _error_quantiles(
             np.concatenate(errors), np.concatenate(kinds), np.concatenate(leads), len(self.kinds)
         )
@@ -121,6 +135,18 @@ class DayAheadForecaster(_ErrorBandForecaster):
     name: ClassVar[str] = "day-ahead"
     label: ClassVar[str] = "day-ahead"
     kinds: ClassVar[tuple[str, ...]] = ("published", "latest day", "persistence")
+    inputs_used: tuple[str, ...] = ("day-ahead prices", "real-time prices")
+
+    def check_inputs(self, data: MarketData) -> None:
+        """Without any day-ahead price this forecaster would be persistence under another name."""
+        if data.da_price_usd_per_mwh.dropna().empty:
+            first, last = (
+                data.rt_price_usd_per_mwh.index[[0, -1]] if len(data.rt_price_usd_per_mwh) else (None, None)
+            )
+            raise DataError(
+                f"--forecast day-ahead: no day-ahead prices for {first} to {last} (UTC); give them with "
+                "--day-ahead SOURCE (path.csv:COLUMN, hourly USD/MWh), or use --forecast persistence"
+            )
 
     def _point(self, known: KnownArrays, target_ns: Ints) -> tuple[Array, Ints]:
         point = lookup(known.da_ns, known.da_usd_per_mwh, target_ns)

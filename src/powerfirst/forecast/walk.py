@@ -17,7 +17,14 @@ from powerfirst.forecast.base import Array
 from powerfirst.forecast.known import HOUR_NS, Ints, hour_starts_ns
 from powerfirst.market.information import MarketData, MarketHistory
 
-__all__ = ["hourly_mean_rt", "lead_hours", "walk"]
+__all__ = ["UNFITTABLE_OPTIONS", "describe_missing", "hourly_mean_rt", "lead_hours", "walk"]
+
+UNFITTABLE_OPTIONS = (
+    "use --forecast persistence (no fitting needed beyond a few days), give --load SOURCE "
+    "(system load, path.csv:COLUMN), or give prices that start earlier (--prices path.csv:COLUMN "
+    "with the years before the window)"
+)
+"""What a user can do when a forecaster has nothing to fit on."""
 
 
 def hourly_mean_rt(data: MarketData) -> pd.Series:
@@ -31,6 +38,30 @@ def hourly_mean_rt(data: MarketData) -> pd.Series:
     frame = pd.Series(rt.to_numpy(dtype=np.float64)).groupby(hours).mean()
     index = pd.DatetimeIndex(frame.index.to_numpy(dtype="datetime64[ns]"), tz="UTC")
     return pd.Series(frame.to_numpy(dtype=np.float64), index=index, name="rt_hourly_mean_usd_per_mwh")
+
+
+def describe_missing(data: MarketData) -> str:
+    """The period the real-time prices of ``data`` cover and their longest hole, in words: the
+    first and last missing hour (UTC) and its length."""
+    realised = hourly_mean_rt(data)
+    if realised.empty:
+        return "the training period holds no real-time price at all"
+    index = pd.DatetimeIndex(realised.index)
+    text = (
+        f"real-time prices cover {index[0].isoformat()} to {(index[-1] + pd.Timedelta(hours=1)).isoformat()}"
+    )
+    if len(index) < 2:
+        return text
+    steps = np.diff(index.asi8)
+    k = int(np.argmax(steps))
+    hole = pd.Timedelta(int(steps[k]), unit="ns") - pd.Timedelta(hours=1)
+    if hole <= pd.Timedelta(0):
+        return text + " without a missing hour"
+    first, last = index[k] + pd.Timedelta(hours=1), index[k + 1] - pd.Timedelta(hours=1)
+    return (
+        f"{text}; the longest hole: no price from {first.isoformat()} to {last.isoformat()} "
+        f"(the hours from first to last missing, {hole / pd.Timedelta(days=1):.1f} days)"
+    )
 
 
 def lead_hours(issued_ns: int, target_ns: Ints) -> Array:

@@ -1,7 +1,8 @@
 """Leave-one-year-out evaluation of the 4CP predictor against today's fixed afternoon window.
 
 For each evaluated year Y the predictor is fitted on the other bundled years (their load,
-day-ahead prices and 4CP peaks), then June–September of Y is walked hour by hour with a
+day-ahead prices and 4CP peaks) — or the other years of the user's files (``--load``,
+``--fourcp-peaks``, optionally ``--day-ahead``; months read in America/Chicago) — then June–September of Y is walked hour by hour with a
 :class:`~powerfirst.market.information.MarketClock`: at each hour start the probability that this
 hour is the month's peak is computed from what is known then, and the hour is curtailed when the
 expected 4CP charge avoided by one MW exceeds what that MW would have earned
@@ -24,9 +25,10 @@ import pandas as pd
 
 from powerfirst.errors import ConfigError
 from powerfirst.fourcp.predictor import FourCpPredictor, curtail_hours
-from powerfirst.market.grid_programs import FOURCP_MONTHS, fourcp_peaks_bundled
+from powerfirst.market.grid_programs import FOURCP_MONTHS, fourcp_peaks_bundled, fourcp_peaks_csv
 from powerfirst.market.information import MarketData, bundled_system_load
 from powerfirst.market.sources import parse_source
+from powerfirst.market.user_inputs import read_load_csv
 from powerfirst.site_streams import RuleBasedStrategyConfig
 
 __all__ = ["BUNDLED_YEARS", "FourCpEvaluationRow", "evaluate_fourcp", "market_data_for_years"]
@@ -77,21 +79,33 @@ def _year_bounds_utc(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
     )
 
 
-def market_data_for_years(years: Sequence[int], da_point: str = "HB_HUBAVG") -> MarketData:
-    """Bundled ERCOT hourly native load [MW] and day-ahead prices at ``da_point`` [USD/MWh] of whole
-    local years (no real-time prices)."""
+def market_data_for_years(
+    years: Sequence[int],
+    da_point: str = "HB_HUBAVG",
+    *,
+    load: pd.Series | None = None,
+    day_ahead: str | None = None,
+) -> MarketData:
+    """Hourly system load [MW] and day-ahead prices [USD/MWh] of whole local years (no real-time
+    prices): the bundled ERCOT native load and ``ercot-da:da_point``, or the user's ``load`` series
+    and ``day_ahead`` SOURCE (none when ``load`` is given without it)."""
     loads, prices = [], []
-    source = parse_source(f"ercot-da:{da_point}")
+    user = load is not None
+    source = parse_source(day_ahead if day_ahead is not None else f"ercot-da:{da_point}")
+    empty = pd.Series([], index=pd.DatetimeIndex([], tz="UTC").as_unit("ns"), dtype="float64")
     for year in sorted(years):
         start, end = _year_bounds_utc(year)
-        loads.append(bundled_system_load(start, end))
-        prices.append(source.load(start, end).prices)
-    empty = pd.Series([], index=pd.DatetimeIndex([], tz="UTC"), dtype="float64")
+        if load is not None:
+            loads.append(load[(load.index >= start) & (load.index < end)])
+        else:
+            loads.append(bundled_system_load(start, end))
+        if not user or day_ahead is not None:
+            prices.append(source.load(start, end).prices)
     return MarketData(
         timezone=TIMEZONE,
         rt_price_usd_per_mwh=empty,
         rt_interval=pd.Timedelta(minutes=15),
-        da_price_usd_per_mwh=pd.concat(prices).sort_index(),
+        da_price_usd_per_mwh=pd.concat(prices).sort_index() if prices else empty,
         load_mw=pd.concat(loads).sort_index(),
     )
 
@@ -156,9 +170,17 @@ def evaluate_fourcp(
     years: Sequence[int] = BUNDLED_YEARS,
     da_point: str = "HB_HUBAVG",
     training_years: Sequence[int] = BUNDLED_YEARS,
+    *,
+    load: str | None = None,
+    fourcp_peaks: str | None = None,
+    day_ahead: str | None = None,
 ) -> list[FourCpEvaluationRow]:
     """Leave-one-year-out: for each of ``years``, fit on the other ``training_years`` and walk
     June–September hour by hour; one ``predictor`` and one ``rule`` row per year.
+
+    With the user's ``load`` (``path.csv:COLUMN`` [MW]) and ``fourcp_peaks`` (CSV, one peak per
+    month), both required together, the years are those of the peaks file (``years`` and
+    ``training_years`` default to them); ``day_ahead`` is an optional price SOURCE.
 
     ``rate_usd_per_mw_year``: 4CP transmission rate [USD per MW-year]; ``lost_margin_usd_per_mwh``:
     what one MW of curtailed load would have earned in an hour [USD/MWh].
@@ -167,30 +189,48 @@ def evaluate_fourcp(
         raise ConfigError(f"4CP rate = {rate_usd_per_mw_year:g} USD/MW-year: must be a finite number > 0")
     if not math.isfinite(lost_margin_usd_per_mwh):
         raise ConfigError(f"lost margin = {lost_margin_usd_per_mwh:g} USD/MWh: must be a finite number")
-    bundled = ", ".join(map(str, BUNDLED_YEARS))
+    user_load: pd.Series | None = None
+    if (load is None) != (fourcp_peaks is None):
+        raise ConfigError(
+            "--load and --fourcp-peaks go together: the predictor learns the user's peaks from the user's load"
+        )
+    if load is not None and fourcp_peaks is not None:
+        user_load = read_load_csv(load)
+        peaks = fourcp_peaks_csv(fourcp_peaks, pd.Timedelta(hours=1), TIMEZONE)
+        available = tuple(sorted({int(y) for y in peaks["year"]}))
+        years = tuple(y for y in years if y in available) if tuple(years) != BUNDLED_YEARS else available
+        training_years = available
+        what = f"the peaks in {fourcp_peaks}"
+    else:
+        peaks = fourcp_peaks_bundled()
+        available = BUNDLED_YEARS
+        what = "the bundled ERCOT load and day-ahead prices"
+    bundled = ", ".join(map(str, available))
     for year in (*years, *training_years):
-        if year not in BUNDLED_YEARS:
-            raise ConfigError(f"year {year}: the bundled ERCOT load and day-ahead prices cover {bundled}")
+        if year not in available:
+            raise ConfigError(f"year {year}: {what} cover {bundled}")
     if not years:
         raise ConfigError("no year to evaluate")
     if len(set(years)) != len(years):
         raise ConfigError(f"each year once, got {', '.join(map(str, years))}")
-    peaks = fourcp_peaks_bundled()
     rows: list[FourCpEvaluationRow] = []
     for year in years:
         train = sorted(set(training_years) - {year})
         if not train:
             raise ConfigError(f"year {year}: no other year to learn from (training years: {bundled})")
         predictor = FourCpPredictor()
-        predictor.fit(market_data_for_years(train, da_point), peaks[peaks["year"].isin(train)])
-        clock = market_data_for_years([year], da_point).clock()
+        predictor.fit(
+            market_data_for_years(train, da_point, load=user_load, day_ahead=day_ahead),
+            peaks[peaks["year"].isin(train)],
+        )
+        clock = market_data_for_years([year], da_point, load=user_load, day_ahead=day_ahead).clock()
         hours = _summer_hours_utc(year)
         probability = np.empty(len(hours))
         for i, hour in enumerate(hours):
             probability[i] = predictor.probability(clock.known_at(hour), hours[i : i + 1])[0]
         year_peaks = pd.DatetimeIndex(
             pd.to_datetime(peaks.loc[peaks["year"] == year, "peak_start_utc"], utc=True)
-        )
+        ).floor("h")
         is_peak = np.asarray(hours.isin(year_peaks), dtype=bool)
         chosen = curtail_hours(probability, rate_usd_per_mw_year, lost_margin_usd_per_mwh)
         args = (is_peak, hours, rate_usd_per_mw_year, lost_margin_usd_per_mwh)

@@ -5,8 +5,10 @@
   its price is missing and the product cannot be offered (price 0, offers held at 0).
 * 4CP: the monthly system peak of June–September. From the bundled ERCOT hourly native load
   (2021–2023) the peak is the hour of highest system load in each month — an approximation of
-  ERCOT's official 15-minute 4CP interval, which is not in the bundled data — or, from a CSV, the
-  listed peak interval starts.
+  ERCOT's official 15-minute 4CP interval, which is not in the bundled data — or, from the user's
+  CSV, the listed peak hours (or peak intervals), one peak per month (:func:`fourcp_peaks_csv`).
+
+Both can come from the user's files (``--ancillary-prices``, ``--fourcp-peaks``) for any year.
 """
 
 from __future__ import annotations
@@ -20,13 +22,19 @@ import pandas as pd
 
 from powerfirst.errors import DataError
 from powerfirst.market.sources import read_bundled_table
+from powerfirst.market.user_inputs import read_ancillary_csv
 
 __all__ = [
     "AS_FILE",
     "FOURCP_MONTHS",
     "ancillary_prices",
+    "ancillary_source",
+    "ancillary_table",
+    "check_fourcp_months",
+    "fourcp_peaks",
     "fourcp_peaks_bundled",
     "fourcp_peaks_csv",
+    "fourcp_source",
     "fourcp_weights",
 ]
 
@@ -34,23 +42,48 @@ Array = npt.NDArray[np.float64]
 FOURCP_MONTHS = (6, 7, 8, 9)
 AS_FILE = "ercot_dam_as_mcpc_hourly_2022_2023.csv.gz"
 _LOAD_YEARS = (2021, 2022, 2023)
+ERCOT_TIMEZONE = "America/Chicago"
+_HOUR = pd.Timedelta(hours=1)
+_HOUR_COLUMN = "peak_hour_start_utc"
+_INTERVAL_COLUMN = "peak_interval_start_utc"
+_LOAD_COLUMNS = ("ercot_native_load_mw", "system_load_mw", "load_mw")
 
 
-def ancillary_prices(products: tuple[str, ...], times_utc: pd.DatetimeIndex) -> Array:
+def ancillary_table(products: tuple[str, ...], path: str | Path | None = None) -> pd.DataFrame:
+    """Hourly capacity price of each product by UTC hour start [USD/MW per hour]: the user's file
+    (``path``, format of the bundled file) or the bundled ERCOT 2022–2023 prices."""
+    if path is not None:
+        return read_ancillary_csv(path, products)
+    table = read_bundled_table("ercot", AS_FILE)
+    return table[list(products)].astype("float64")
+
+
+def ancillary_source(path: str | Path | None) -> str:
+    """Where the ancillary-service prices come from, in words."""
+    return str(path) if path is not None else f"bundled ERCOT DAM MCPC 2022–2023 ({AS_FILE})"
+
+
+def ancillary_prices(
+    products: tuple[str, ...], times_utc: pd.DatetimeIndex, path: str | Path | None = None
+) -> Array:
     """Day-ahead clearing price of each product for the hour of each interval, (P, T) [USD/MW per hour].
 
-    A product without a price in an hour (ECRS before its launch) gets NaN; a time outside the
-    bundled 2022–2023 data is a DataError naming the first such interval.
+    From ``path`` (a CSV as the bundled file) or the bundled prices. A product without a price in an
+    hour (ECRS before its launch, an empty cell) gets NaN; a time outside the file's hours is a
+    DataError naming the first such interval and the file.
     """
-    table = read_bundled_table("ercot", AS_FILE)
+    table = ancillary_table(products, path)
     hours = times_utc.tz_convert("UTC").floor("h")
     present = hours.isin(table.index)
     if not present.all():
         first = times_utc[~present][0]
+        covers = (
+            f"{table.index[0].isoformat()} to {table.index[-1].isoformat()}" if len(table) else "no hours"
+        )
         raise DataError(
-            f"ancillary-service prices: no ERCOT day-ahead clearing price for the hour of {first.isoformat()} "
-            f"({int((~present).sum())} intervals); the bundled prices cover "
-            f"{table.index[0].isoformat()} to {table.index[-1].isoformat()}"
+            f"ancillary-service prices: no day-ahead clearing price for the hour of {first.isoformat()} "
+            f"({int((~present).sum())} intervals); {ancillary_source(path)} covers {covers}; "
+            "give --ancillary-prices PATH (or market_data.ancillary_prices) with hourly prices for the window"
         )
     rows = table.reindex(hours)
     return np.vstack([rows[p].to_numpy(dtype=np.float64) for p in products])
@@ -81,33 +114,131 @@ def fourcp_peaks_bundled() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fourcp_peaks_csv(path: str | Path, interval: pd.Timedelta) -> pd.DataFrame:
-    """Peak intervals from a CSV with ``peak_interval_start_utc`` (each peak lasts one ``interval``)."""
+def fourcp_peaks_csv(
+    path: str | Path, interval: pd.Timedelta, timezone: str = ERCOT_TIMEZONE
+) -> pd.DataFrame:
+    """Monthly 4CP peaks from a user CSV, one peak per market-local month.
+
+    Two formats (exactly one of the two time columns):
+
+    * ``peak_hour_start_utc`` (the bundled file's format: ``year``, ``month``,
+      ``peak_hour_start_utc``, ``peak_hour_start_local``, ``ercot_native_load_mw``): each row is a
+      month's peak **hour**; the site's load is averaged over the hour's intervals. A month listed
+      twice is an error.
+    * ``peak_interval_start_utc``: each row is a peak **interval** of the site's price interval. Rows of
+      the same month must be consecutive intervals — one peak, e.g. the four quarter-hours of a peak
+      hour — and are merged into it (charged once, the load averaged over them); rows of one month
+      that are not consecutive are an error.
+
+    Either way each month's peak carries a quarter of the yearly rate. ``year``/``month`` columns,
+    when present, must agree with the peak's market-local month (``timezone``). Columns of the
+    result: ``year``, ``month``, ``peak_start_utc``, ``peak_end_utc``, ``ercot_load_mw`` (NaN
+    when the file gives no load).
+    """
+    what = "4CP peaks"
     try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"4CP peaks file {path}: cannot read it ({exc})") from None
-    if "peak_interval_start_utc" not in frame.columns:
+        frame = pd.read_csv(path, dtype=str)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise DataError(f"{what} file {path}: cannot read it ({exc})") from None
+    kinds = [c for c in (_HOUR_COLUMN, _INTERVAL_COLUMN) if c in frame.columns]
+    if len(kinds) != 1:
+        found = ", ".join(map(str, frame.columns)) or "none"
         raise DataError(
-            f"4CP peaks file {path}: needs a column 'peak_interval_start_utc'; found {', '.join(frame.columns)}"
+            f"{what} file {path}: needs exactly one of the columns {_HOUR_COLUMN!r} (one peak hour per month, as "
+            f"the bundled file) or {_INTERVAL_COLUMN!r} (peak intervals); found {found}"
         )
-    starts = pd.to_datetime(frame["peak_interval_start_utc"], utc=True, format="ISO8601", errors="coerce")
-    if starts.isna().any():
-        row = int(np.flatnonzero(starts.isna().to_numpy())[0])
+    column = kinds[0]
+    parsed = pd.to_datetime(frame[column], utc=True, format="ISO8601", errors="coerce")
+    if parsed.isna().any():
+        row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
         raise DataError(
-            f"4CP peaks file {path}: peak_interval_start_utc = {frame['peak_interval_start_utc'].iloc[row]!r} "
-            f"(row {row + 2}) is not an ISO-8601 UTC time"
+            f"{what} file {path}: row {row + 2}: {column} = {frame[column].iloc[row]!r} "
+            "is not an ISO-8601 UTC time (e.g. 2024-07-15T21:00:00Z)"
         )
-    local = pd.DatetimeIndex(starts).tz_convert("America/Chicago")
-    return pd.DataFrame(
-        {
-            "year": local.year,
-            "month": local.month,
-            "peak_start_utc": starts,
-            "peak_end_utc": starts + interval,
-            "ercot_load_mw": np.nan,
-        }
+    starts = pd.DatetimeIndex(parsed).as_unit("ns")
+    local = starts.tz_convert(timezone)
+    for name, values in (("year", local.year), ("month", local.month)):
+        if name in frame.columns:
+            given = pd.to_numeric(frame[name], errors="coerce").to_numpy()
+            wrong = given != values.to_numpy()
+            if wrong.any():
+                row = int(np.flatnonzero(wrong)[0])
+                raise DataError(
+                    f"{what} file {path}: row {row + 2}: {name} = {frame[name].iloc[row]!r} does not match "
+                    f"{column} = {frame[column].iloc[row]} ({name} {values[row]} in {timezone})"
+                )
+    load = np.full(len(frame), np.nan)
+    for name in _LOAD_COLUMNS:
+        if name in frame.columns:
+            numbers = pd.to_numeric(frame[name], errors="coerce")
+            bad = (numbers.isna() & frame[name].notna()).to_numpy()
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise DataError(
+                    f"{what} file {path}: row {row + 2}: {name} = {frame[name].iloc[row]!r} is not a number [MW]"
+                )
+            load = numbers.to_numpy(dtype=np.float64)
+            break
+    step = _HOUR if column == _HOUR_COLUMN else interval
+    rows = []
+    order = np.argsort(starts.asi8, kind="stable")
+    by_month: dict[tuple[int, int], list[int]] = {}
+    for i in order:
+        by_month.setdefault((int(local.year[i]), int(local.month[i])), []).append(int(i))
+    for (year, month), members in sorted(by_month.items()):
+        first, last = starts[members[0]], starts[members[-1]]
+        if column == _HOUR_COLUMN and len(members) > 1:
+            raise DataError(
+                f"{what} file {path}: rows {members[0] + 2} and {members[1] + 2} are both peaks of "
+                f"{year}-{month:02d}; a month has one 4CP peak (one row per month)"
+            )
+        if column == _INTERVAL_COLUMN and last - first != (len(members) - 1) * step:
+            raise DataError(
+                f"{what} file {path}: the rows of {year}-{month:02d} ({', '.join(str(m + 2) for m in members)}) are "
+                f"not consecutive {step} intervals; a month has one 4CP peak: list one interval, or the "
+                "consecutive intervals of one peak"
+            )
+        rows.append(
+            {
+                "year": year,
+                "month": month,
+                "peak_start_utc": first,
+                "peak_end_utc": last + step,
+                "ercot_load_mw": float(np.nanmax(load[members]))
+                if np.isfinite(load[members]).any()
+                else np.nan,
+            }
+        )
+    return pd.DataFrame(rows, columns=["year", "month", "peak_start_utc", "peak_end_utc", "ercot_load_mw"])
+
+
+def fourcp_peaks(
+    path: str | Path | None, interval: pd.Timedelta, timezone: str = ERCOT_TIMEZONE
+) -> pd.DataFrame:
+    """The 4CP peaks of the user's file (``path``) or the bundled ERCOT ones."""
+    return fourcp_peaks_csv(path, interval, timezone) if path is not None else fourcp_peaks_bundled()
+
+
+def fourcp_source(path: str | Path | None) -> str:
+    """Where the 4CP peaks come from, in words."""
+    return (
+        str(path) if path is not None else "bundled: hour of highest ERCOT native load per month, 2021–2023"
     )
+
+
+def check_fourcp_months(
+    peaks: pd.DataFrame, times_utc: pd.DatetimeIndex, timezone: str, path: str | Path | None
+) -> None:
+    """DataError when a June–September month of the window has no peak in ``peaks``."""
+    known = {(int(y), int(m)) for y, m in zip(peaks["year"], peaks["month"], strict=True)}
+    local = times_utc.tz_convert(timezone)
+    needed = sorted({(y, m) for y, m in zip(local.year, local.month, strict=True) if m in FOURCP_MONTHS})
+    missing = [f"{y}-{m:02d}" for y, m in needed if (y, m) not in known]
+    if missing:
+        raise DataError(
+            f"fourcp: no 4CP peak known for {', '.join(missing)} in {fourcp_source(path)}; give --fourcp-peaks PATH "
+            "(or market_data.fourcp_peaks) with one peak hour per month (columns year, month, peak_hour_start_utc)"
+        )
 
 
 def fourcp_weights(
@@ -124,6 +255,10 @@ def fourcp_weights(
     if len(times_utc) == 0:
         return weights, listed
     first, last = times_utc[0], times_utc[-1]
+    months = list(zip(peaks["year"], peaks["month"], strict=True))
+    if len(set(months)) != len(months):
+        twice = sorted({f"{int(y)}-{int(m):02d}" for y, m in months if months.count((y, m)) > 1})
+        raise DataError(f"4CP peaks: more than one peak for {', '.join(twice)}; a month has one 4CP peak")
     for year, month, peak_start, peak_end in zip(
         peaks["year"], peaks["month"], peaks["peak_start_utc"], peaks["peak_end_utc"], strict=True
     ):

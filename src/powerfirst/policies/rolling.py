@@ -98,8 +98,12 @@ class RollingPolicy(Policy):
         return {
             "forecast": self.forecaster.name,
             "forecast_trained_on_utc": self.trained_on,
+            "forecast_inputs": list(self.forecaster.inputs_used),
             "fourcp_predictor": self.fourcp is not None,
             "fourcp_note": self.fourcp_note,
+            "fourcp_trained_on_months": (
+                [f"{y}-{m:02d}" for y, m in self.fourcp.training_months] if self.fourcp is not None else []
+            ),
             "horizon_hours": cfg.horizon_hours,
             "resolve_every_intervals": cfg.resolve_every_intervals,
             "resolve_on_price_move_usd_per_mwh": cfg.resolve_on_price_move_usd_per_mwh,
