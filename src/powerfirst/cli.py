@@ -20,8 +20,9 @@ from powerfirst.cli_fourcp import fourcp_app
 from powerfirst.dispatch.inputs import SiteParams, site_params
 from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
 from powerfirst.forecast.base import FORECASTERS
+from powerfirst.market.markets import market_names
 from powerfirst.market.sources import bundled_sources, parse_source
-from powerfirst.market.window import parse_window
+from powerfirst.market.window import parse_window, resolve_market, resolve_timezone
 from powerfirst.policies import STRATEGIES, RollingPolicy, make_policy
 from powerfirst.site import Site, load_site, parse_site
 
@@ -98,6 +99,13 @@ def backtest(
             "(13:30 market-local the day before); default: ercot-da at the --prices point for bundled ERCOT."
         ),
     ] = None,
+    market: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Market the prices are from ({market_names()}); overrides the site's market "
+            "(bundled sources know theirs). Sets the zone of plain dates and the day-ahead clock."
+        ),
+    ] = None,
     forecast: Annotated[
         str | None,
         typer.Option(help=f"rolling: price forecaster, one of {', '.join(FORECASTERS)} (default gbm)."),
@@ -134,7 +142,7 @@ def backtest(
             make_policy(name, site)  # unknown names fail before any work
         if len(set(names)) != len(names):
             raise ConfigError(f"--strategy: each strategy once, got {', '.join(names)}")
-        bt = prepare_backtest(site, start, end, prices=prices, day_ahead=day_ahead)
+        bt = prepare_backtest(site, start, end, prices=prices, day_ahead=day_ahead, market=market)
         results: list[StrategyResult] = []
         with Progress(
             TextColumn("{task.description:<12}"),
@@ -198,14 +206,9 @@ def backtest(
             f"{s['solve_seconds']:.2f}",
         )
     console.print(table)
-    gaps = bt.gaps
+    console.print(bt.window.zone_line(), highlight=False, soft_wrap=True)
     console.print(
-        f"intervals: {bt.inputs.num_intervals}; data gaps: {gaps.count} missing"
-        + (
-            f" (longest {gaps.longest_intervals} from {gaps.longest_start_utc}), excluded"
-            if gaps.count
-            else ""
-        )
+        f"intervals: {bt.inputs.num_intervals}; {bt.gaps.describe()}", highlight=False, soft_wrap=True
     )
     for note in compared["notes"]:
         console.print(f"note: {note}", highlight=False)
@@ -344,11 +347,18 @@ def prices(
         str, typer.Option(help="Last day (market-local date, inclusive) or ISO time (exclusive).")
     ],
     timezone: Annotated[str | None, typer.Option(help="Market-local zone for a CSV source.")] = None,
+    market: Annotated[
+        str | None, typer.Option(help=f"Market of a CSV source ({market_names()}); sets the zone of dates.")
+    ] = None,
 ) -> None:
     """Show what a price source holds for a window: intervals, gaps and price statistics."""
     try:
-        src = parse_source(source, timezone=timezone)
-        window = parse_window(start, end, timezone or src.timezone)
+        iso, market_origin = resolve_market(parse_source(source), option=market)
+        zone, origin = resolve_timezone(
+            parse_source(source, market=iso), site_timezone=timezone, market=iso, market_origin=market_origin
+        )
+        src = parse_source(source, timezone=zone, market=iso)
+        window = parse_window(start, end, zone, origin.replace("the site's timezone", "--timezone"))
         series = src.load(window.start_utc, window.end_utc)
         gaps = series.gaps(window.start_utc, window.end_utc)
     except PowerfirstError as exc:
@@ -356,10 +366,12 @@ def prices(
         return
     values = series.prices.dropna()
     console.print(f"{series.name}: {window.describe()}")
+    console.print(window.zone_line(), highlight=False)
     console.print(
-        f"interval {series.interval_hours * 60:g} min; {len(values)} of {gaps.expected_intervals} intervals have a price; "
-        f"gaps: {gaps.count} missing"
-        + (f" (longest {gaps.longest_intervals} from {gaps.longest_start_utc})" if gaps.count else "")
+        f"interval {series.interval_hours * 60:g} min; {len(values)} of {gaps.expected_intervals} intervals "
+        f"have a price; {gaps.describe()}",
+        highlight=False,
+        soft_wrap=True,
     )
     if len(values):
         console.print(

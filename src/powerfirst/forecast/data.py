@@ -29,7 +29,8 @@ def load_market_data(
     Load is ERCOT's bundled native load, used only with an ERCOT real-time source. Raises
     DataError when the real-time source does not cover the period or a source name is invalid.
     """
-    rt = parse_source(rt_source).load(start_utc, end_utc)
+    rt_reader = parse_source(rt_source)
+    rt = rt_reader.load(start_utc, end_utc)
     da = _empty()
     if da_source is not None:
         da_reader = parse_source(da_source)  # an unknown source fails here, not silently below
@@ -43,6 +44,7 @@ def load_market_data(
         rt_interval=rt.interval,
         da_price_usd_per_mwh=da,
         load_mw=load,
+        market=rt_reader.market,
     )
 
 

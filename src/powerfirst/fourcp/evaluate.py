@@ -93,6 +93,7 @@ def market_data_for_years(years: Sequence[int], da_point: str = "HB_HUBAVG") -> 
         rt_interval=pd.Timedelta(minutes=15),
         da_price_usd_per_mwh=pd.concat(prices).sort_index(),
         load_mw=pd.concat(loads).sort_index(),
+        market=source.market,
     )
 
 
