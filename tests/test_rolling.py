@@ -340,6 +340,7 @@ def test_cli_rolling_gbm_without_history_says_what_to_do(tmp_path: Path) -> None
         path, index=False
     )
     args = ["backtest", str(MINING), "--start", "2023-03-01", "--end", "2023-03-01", "--strategy", "rolling"]
+    args += ["--market", "ercot"]  # the CSV has no interval_start_local and the site no timezone
     result = _cli([*args, "--prices", f"{path}:p", "--out", str(tmp_path / "gbm")])
     assert result.exit_code == 1
     assert "has none before" in result.output and "--forecast persistence" in result.output

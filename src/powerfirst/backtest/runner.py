@@ -220,12 +220,14 @@ def prepare_backtest(
     da_spec = day_ahead if day_ahead is not None else default_day_ahead(spec)
     if da_spec is not None:
         parse_source(da_spec, timezone=timezone)  # a bad --day-ahead fails before any work
-        if iso is None:
-            raise ConfigError(
-                f"--day-ahead {da_spec}: day-ahead prices are revealed at the market's publication time, and "
-                f"the market of {spec} is not known: set market: in the site file or --market "
-                f"(one of {market_names()})"
-            )
+    asks = (
+        f"--day-ahead {da_spec}" if da_spec is not None else "ancillary" if site.ancillary is not None else ""
+    )
+    if asks and iso is None:
+        raise ConfigError(
+            f"{asks}: day-ahead prices are revealed at the market's publication time, and the market of "
+            f"{spec} is not known: set market: in the site file or --market (one of {market_names()})"
+        )
     data = _market(
         site,
         spec,
@@ -533,6 +535,13 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
         notes.append(
             f"the hindsight optimum is a MILP solved to a gap of {100 * proven['mip_gap']:.2f} %: no schedule "
             f"earns more than the proven bound {proven_bound:,.0f} USD (value_captured_pct_of_proven_bound)"
+        )
+    iso = bt.iso_market
+    programs = [p for p, on in (("4CP", bt.site.fourcp), ("ancillary", bt.site.ancillary)) if on is not None]
+    if programs and iso is not None and not iso.grid_programs:
+        notes.append(
+            f"{' and '.join(programs)}: modelled on ERCOT's rules and bundled ERCOT data, while the prices are "
+            f"{iso.label}'s ({bt.market_origin})"
         )
     notes.append(bt.fees_note)
     return {

@@ -218,8 +218,8 @@ class CsvPriceSource(PriceSource):
         ``interval_start_local``, in order; None when the file has no such column or its times
         carry no UTC offset. Raises DataError when a local time names another instant than
         ``interval_start_utc`` of its row, or only some rows carry an offset."""
-        columns = list(self._header())
-        if "interval_start_local" not in columns or "interval_start_utc" not in columns:
+        columns = self._columns()
+        if "interval_start_local" not in columns:
             return None
         frame = pd.read_csv(self.path, usecols=["interval_start_utc", "interval_start_local"], dtype=str)
         local = frame["interval_start_local"].fillna("").str.strip()
@@ -233,8 +233,14 @@ class CsvPriceSource(PriceSource):
                 "(other rows have one; e.g. 2023-07-01T00:00:00-04:00)"
             )
         utc = pd.to_datetime(frame["interval_start_utc"], utc=True, format="ISO8601", errors="coerce")
+        if utc.isna().any():
+            row = int(np.flatnonzero(utc.isna().to_numpy())[0])
+            raise DataError(
+                f"{self.path}: row {row + 2}: interval_start_utc {frame['interval_start_utc'].iloc[row]!r} "
+                "is not an ISO-8601 time (e.g. 2023-01-01T06:00:00Z)"
+            )
         instant = pd.to_datetime(local, utc=True, format="ISO8601", errors="coerce")
-        differs = (utc != instant) | utc.isna() | instant.isna()
+        differs = (utc != instant) | instant.isna()
         if differs.any():
             row = int(np.flatnonzero(differs.to_numpy())[0])
             raise DataError(
@@ -262,7 +268,8 @@ class CsvPriceSource(PriceSource):
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise DataError(f"{self.path}: not a readable CSV file ({exc})") from None
 
-    def _read(self) -> pd.Series:
+    def _columns(self) -> list[str]:
+        """The file's columns, checked: readable, with ``interval_start_utc`` and the price column."""
         columns = self._header()
         if "interval_start_utc" not in columns:
             raise DataError(
@@ -274,6 +281,10 @@ class CsvPriceSource(PriceSource):
             raise DataError(
                 f"{self.path}: unknown column {self.column!r}; price columns found: {', '.join(others) or 'none'}"
             )
+        return columns
+
+    def _read(self) -> pd.Series:
+        self._columns()
         try:
             frame = pd.read_csv(self.path, usecols=["interval_start_utc", self.column], dtype=str)
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
