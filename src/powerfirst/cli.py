@@ -96,7 +96,8 @@ def backtest(
         str | None,
         typer.Option(
             help="Day-ahead price SOURCE (same syntax as --prices) that rolling may see once published "
-            "(13:30 market-local the day before); default: ercot-da at the --prices point for bundled ERCOT."
+            "(at the market's publication time the day before, e.g. ERCOT 13:30 Central); default: ercot-da at "
+            "the --prices point for bundled ERCOT."
         ),
     ] = None,
     market: Annotated[
