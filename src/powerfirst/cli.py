@@ -12,7 +12,13 @@ from rich.table import Table
 
 from powerfirst.asic_catalog import asic_models
 from powerfirst.backtest.outputs import check_output_dir, write_outputs
-from powerfirst.backtest.runner import StrategyResult, comparison, prepare_backtest, run_strategy
+from powerfirst.backtest.runner import (
+    StrategyResult,
+    comparison,
+    market_timezone,
+    prepare_backtest,
+    run_strategy,
+)
 from powerfirst.bitcoin.economics import breakeven_usd_per_mwh
 from powerfirst.cli_common import console, err_console, fail
 from powerfirst.cli_forecast import forecast_app
@@ -306,7 +312,7 @@ def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) ->
     """Check a site file and show its fleets."""
     try:
         site = load_site(site_file)
-        parse_source(site.contract.price_series, timezone=site.timezone)
+        zone, origin, iso, _ = market_timezone(site, site.contract.price_series)
     except PowerfirstError as exc:
         fail(exc)
         return
@@ -328,8 +334,13 @@ def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) ->
         )
     console.print(table)
     console.print(f"all fleets at full power: {site.max_load_mw:.2f} MW; must-run: {site.must_run_mw:.2f} MW")
+    console.print(
+        f"market: {iso.label if iso else 'not named'}; dates read in {zone} ({origin})",
+        highlight=False,
+        soft_wrap=True,
+    )
     try:
-        params = site_params(site, 0.25, site.timezone or parse_source(site.contract.price_series).timezone)
+        params = site_params(site, 0.25, zone)
     except PowerfirstError as exc:
         fail(exc)
         return

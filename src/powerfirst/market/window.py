@@ -156,7 +156,7 @@ def resolve_timezone(
         f"{source.name}: plain dates and local-time features need a time zone, and this CSV has no "
         "interval_start_local column (ISO-8601 with UTC offsets) and the site names neither timezone: nor "
         f"market:. Set timezone: (an IANA zone, e.g. America/New_York) or market: (one of {market_names()}) "
-        "in the site file, or give --market"
+        "in the site file, or give --market (prices: --timezone or --market)"
     )
 
 
