@@ -272,6 +272,17 @@ def test_day_ahead_csv_without_market_is_an_error(nyiso_csv: Path) -> None:
         load_site(WEST_TEXAS), "2023-07-03", "2023-07-03", prices=spec, day_ahead=spec, market="nyiso"
     )
     assert bt.market is not None and bt.market.market is MARKETS["nyiso"]
+    with pytest.raises(
+        ConfigError, match=r"--day-ahead ercot-da:HB_WEST is ERCOT data, but the market is NYISO"
+    ):
+        prepare_backtest(
+            load_site(WEST_TEXAS),
+            "2023-07-03",
+            "2023-07-03",
+            prices=spec,
+            day_ahead="ercot-da:HB_WEST",
+            market="nyiso",
+        )
 
 
 # --------------------------------------------------------------------------------------------------

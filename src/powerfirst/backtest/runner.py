@@ -219,7 +219,11 @@ def prepare_backtest(
     known = daily.reindex(days - pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
     da_spec = day_ahead if day_ahead is not None else default_day_ahead(spec)
     if da_spec is not None:
-        parse_source(da_spec, timezone=timezone)  # a bad --day-ahead fails before any work
+        da_market = parse_source(da_spec, timezone=timezone).market  # a bad --day-ahead fails before any work
+        if da_market is not None and iso is not None and da_market.key != iso.key:
+            raise ConfigError(
+                f"--day-ahead {da_spec} is {da_market.label} data, but the market is {iso.label} ({market_origin})"
+            )
     asks = (
         f"--day-ahead {da_spec}" if da_spec is not None else "ancillary" if site.ancillary is not None else ""
     )
