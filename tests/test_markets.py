@@ -105,6 +105,7 @@ def test_nyiso_csv_dates_are_read_in_new_york_time_and_said(nyiso_run: tuple[str
     assert window["end_utc"] == "2023-07-06T04:00:00+00:00"
     assert window["timezone"] == NY
     assert "interval_start_local" in window["timezone_source"]
+    assert window["market"] is None  # a CSV without market: nothing assumed
     assert _json(out / "comparison.json")["window"]["timezone"] == NY
     line = next(x for x in stdout.splitlines() if x.startswith("dates read in"))
     assert line.startswith(f"dates read in {NY} (from ")
@@ -138,6 +139,9 @@ def test_csv_without_local_column_and_no_zone_is_an_error_naming_the_options(
     assert bt.window.timezone == NY
     assert bt.window.start_utc == pd.Timestamp("2023-07-03T04:00Z")
     assert "PJM" in bt.window.origin and "--market" in bt.window.origin
+    facts = bt.window_dict()
+    assert facts["market"] == "pjm" and facts["market_source"] == "--market"
+    assert facts["market_facts"]["da_publish_local_time"] == "13:30"
 
 
 def test_local_offsets_that_conflict_with_the_site_zone_or_market_are_errors(nyiso_csv: Path) -> None:

@@ -75,7 +75,7 @@ class Backtest:
     market_origin: str = ""
     """Where the market was named (``--market``, the site's market, the bundled source)."""
 
-    def window_dict(self) -> dict[str, str | None]:
+    def window_dict(self) -> dict[str, Any]:
         tz = self.window.timezone
         return {
             "start_utc": self.window.start_utc.isoformat(),
@@ -85,6 +85,7 @@ class Backtest:
             "statement": self.window.zone_line(),
             "market": self.iso_market.key if self.iso_market else None,
             "market_source": self.market_origin or None,
+            "market_facts": self.iso_market.as_dict() if self.iso_market else None,
             "start_local": self.window.start_utc.tz_convert(tz).isoformat(),
             "end_local": self.window.end_utc.tz_convert(tz).isoformat(),
             "end": "exclusive",

@@ -1,29 +1,29 @@
 """The ISO/RTO markets powerfirst knows: one :class:`Market` per market, the facts the backtest and
 the rolling policy's information model need. Adding a market is one entry in :data:`MARKETS`.
 
-Sources of each fact (the market's own published rules):
+Sources of each fact (the market's own published rules; the section named is where the timeline
+is set out):
 
-* **ERCOT** — Nodal Protocols §4.1.2 (Day-Ahead process timeline: DAM results published by
-  13:30 the day before the Operating Day) and §6.3 (15-minute Settlement Intervals); the Operating
-  Day runs on Central Prevailing Time (Protocols §2.1, "Operating Day"). Grid programs: Four
-  Coincident Peak transmission charges (PUCT Substantive Rule 25.192) and day-ahead ancillary
-  services (Reg-Up, Reg-Down, RRS, ECRS, Non-Spin; Protocols §3.16, §4.4.7).
-* **CAISO** — Tariff §6.5.3 (Day-Ahead Market results published by 13:00 Pacific the day before)
-  and §11.5 (Real-Time settlement in 5-minute intervals; the bundled series is the 15-minute
-  market); Pacific prevailing time.
-* **SPP** — Integrated Marketplace Market Protocols §4.2 (Day-Ahead Market results posted by
-  14:00 Central the day before, FERC Order 809 timeline, 2016) and §4.5 (Real-Time Balancing Market,
-  5-minute settlement); Central prevailing time.
-* **MISO** — BPM-002 Energy and Operating Reserve Markets §3.1 and §4: the Operating Day is
-  on **Eastern Standard Time all year** (no daylight saving; IANA ``Etc/GMT+5`` = UTC−5), while the
-  day-ahead window closes at 10:30 and results are posted by 13:30 **Eastern Prevailing** Time
-  (MISO's FERC Order 809 compliance, 2016); five-minute real-time settlement (FERC Order 825, 2021).
-* **NYISO** — Market Administration and Control Area Services Tariff §4.2 (Day-Ahead Market
+* **ERCOT** — Nodal Protocols Section 4 (Day-Ahead Operations: DAM results published by 13:30 the
+  day before the Operating Day) and Section 6 (15-minute Settlement Intervals); the Operating Day
+  is on Central Prevailing Time. Grid programs: Four Coincident Peak transmission charges (PUCT
+  Substantive Rule 25.192) and day-ahead ancillary services (Reg-Up, Reg-Down, RRS, ECRS, Non-Spin).
+* **CAISO** — Tariff Section 6 (Day-Ahead Market results published at 13:00 Pacific the day
+  before) and Section 11 (real-time settlement in 5-minute intervals; the bundled series is the
+  15-minute market); Pacific prevailing time.
+* **SPP** — Integrated Marketplace Market Protocols Section 4 (Day-Ahead Market results posted by
+  14:00 Central the day before, the timeline adopted for FERC Order 809 in 2016); Real-Time
+  Balancing Market settled in 5-minute intervals; Central prevailing time.
+* **MISO** — BPM-002 Energy and Operating Reserve Markets: the Operating Day is on **Eastern
+  Standard Time all year** (no daylight saving; IANA ``Etc/GMT+5`` = UTC−5), while the day-ahead
+  window closes at 10:30 and results are posted by 13:30 **Eastern Prevailing** Time (MISO's FERC
+  Order 809 compliance, 2016); five-minute real-time settlement (FERC Order 825, 2021).
+* **NYISO** — Market Administration and Control Area Services Tariff Section 4 (Day-Ahead Market
   schedules and prices posted by 11:00 the day before), Eastern prevailing time; Real-Time Market
   settled on 5-minute RTD intervals.
-* **ISO-NE** — Market Rule 1 §III.1.10.1A (Day-Ahead Energy Market results posted by 13:30 the day
-  before) and §III.3 (five-minute real-time settlement since 2017), Eastern prevailing time.
-* **PJM** — Manual 11 §2.3 (Day-Ahead Market results posted by 13:30 EPT the day before) and
+* **ISO-NE** — Market Rule 1 Section III.1.10 (Day-Ahead Energy Market results posted by 13:30
+  the day before; five-minute real-time settlement since 2017), Eastern prevailing time.
+* **PJM** — Manual 11 Section 2 (Day-Ahead Market results posted by 13:30 EPT the day before) and
   Manual 28 (five-minute real-time settlement since 2018), Eastern prevailing time.
 
 The grid programs modelled (4CP and the bundled ancillary-service products) are ERCOT's: a site
@@ -39,7 +39,7 @@ import pandas as pd
 
 from powerfirst.errors import ConfigError
 
-__all__ = ["MARKETS", "Market", "find_market", "market_names"]
+__all__ = ["MARKETS", "Market", "find_market", "market_names", "market_of_prefix"]
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ MARKETS: dict[str, Market] = {
             "America/Chicago",
             pd.Timedelta(minutes=15),
             time(13, 30),
-            "ERCOT Nodal Protocols §4.1.2 (DAM results by 13:30 CPT), §6.3 (15-minute settlement)",
+            "ERCOT Nodal Protocols Section 4 (DAM results by 13:30 CPT), Section 6 (15-minute settlement)",
             grid_programs=frozenset({"fourcp", "ancillary"}),
             bundled_prefixes=("ercot-rt", "ercot-da"),
         ),
@@ -105,7 +105,7 @@ MARKETS: dict[str, Market] = {
             "America/Los_Angeles",
             _FIVE,
             time(13, 0),
-            "CAISO Tariff §6.5.3 (DAM results by 13:00 PPT), §11.5 (5-minute real-time settlement)",
+            "CAISO Tariff Section 6 (DAM results at 13:00 PPT), Section 11 (5-minute real-time settlement)",
             bundled_prefixes=("caiso-rt",),
         ),
         Market(
@@ -114,7 +114,7 @@ MARKETS: dict[str, Market] = {
             "America/Chicago",
             _FIVE,
             time(14, 0),
-            "SPP Market Protocols §4.2 (DA Market results by 14:00 CPT), §4.5 (5-minute RTBM settlement)",
+            "SPP Market Protocols Section 4 (DA Market results by 14:00 CPT; 5-minute RTBM settlement)",
         ),
         Market(
             "miso",
@@ -132,7 +132,7 @@ MARKETS: dict[str, Market] = {
             "America/New_York",
             _FIVE,
             time(11, 0),
-            "NYISO Market Services Tariff §4.2 (DAM schedules and prices by 11:00 ET), 5-minute RTD settlement",
+            "NYISO Market Services Tariff Section 4 (DAM schedules and prices by 11:00 ET), 5-minute RTD settlement",
         ),
         Market(
             "isone",
@@ -140,7 +140,7 @@ MARKETS: dict[str, Market] = {
             "America/New_York",
             _FIVE,
             time(13, 30),
-            "ISO-NE Market Rule 1 §III.1.10.1A (DA results by 13:30 ET), 5-minute settlement since 2017",
+            "ISO-NE Market Rule 1 Section III.1.10 (DA results by 13:30 ET), 5-minute settlement since 2017",
         ),
         Market(
             "pjm",
@@ -148,7 +148,7 @@ MARKETS: dict[str, Market] = {
             "America/New_York",
             _FIVE,
             time(13, 30),
-            "PJM Manual 11 §2.3 (DA results by 13:30 EPT), Manual 28 (5-minute settlement since 2018)",
+            "PJM Manual 11 Section 2 (DA results by 13:30 EPT), Manual 28 (5-minute settlement since 2018)",
         ),
     )
 }
