@@ -93,7 +93,7 @@ def test_full_year_exits_cleanly_and_prints_the_table(full_year: tuple[Path, Res
     for name in FULL_YEAR_STRATEGIES:
         assert name in stdout
     assert "upper bound" in stdout
-    assert "intervals: 35040; data gaps: 0 missing" in stdout
+    assert "intervals: 35040; data gaps inside the data: 0 missing" in stdout
     assert "Transaction fees" in stdout
     assert str(out / "report.html") in stdout.replace("\n", "")
 
@@ -263,7 +263,7 @@ def test_caiso_week_with_csv_prices_override_reports_gaps(tmp_path: Path) -> Non
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "Warning" not in proc.stderr
-    assert "data gaps: 9 missing" in _plain(proc.stdout)
+    assert "data gaps inside the data: 9 missing" in _plain(proc.stdout)
 
     for name in ("perfect", "breakeven"):
         s = _read_json(out / name / "summary.json")
@@ -547,7 +547,7 @@ def test_prices_command_reports_gaps() -> None:
     assert result.exit_code == 0, result.output
     stdout = _plain(result.stdout)
     assert "34983 of 35040 intervals have a price" in stdout
-    assert "gaps: 57 missing (longest 8 from 2021-02-08T22:00:00Z)" in stdout
+    assert "gaps inside the data: 57 missing (longest 8 from 2021-02-08T22:00:00Z)" in stdout
 
 
 def test_no_arguments_prints_help() -> None:

@@ -26,8 +26,10 @@ from powerfirst.forecast import (
 )
 from powerfirst.forecast.trees import CompiledForest, ModelStack, fast_forest
 from powerfirst.market.information import MarketData, day_ahead_published_until
+from powerfirst.market.markets import MARKETS
 
 TZ = "America/Chicago"
+ERCOT = MARKETS["ercot"]
 RT, DA = "ercot-rt:HB_WEST", "ercot-da:HB_WEST"
 
 
@@ -46,6 +48,7 @@ def _synthetic(days: int = 6) -> MarketData:
         rt_interval=pd.Timedelta(minutes=15),
         da_price_usd_per_mwh=pd.Series(1000.0 + np.arange(days * 24), index=hours),
         load_mw=pd.Series(40_000.0 + np.arange(days * 24), index=hours),
+        market=ERCOT,
     )
 
 
@@ -73,6 +76,7 @@ def _until(data: MarketData, end: pd.Timestamp) -> MarketData:
         rt_interval=data.rt_interval,
         da_price_usd_per_mwh=data.da_price_usd_per_mwh[data.da_price_usd_per_mwh.index < end],
         load_mw=data.load_mw[data.load_mw.index < end],
+        market=data.market,
     )
 
 
@@ -118,7 +122,7 @@ def test_day_ahead_uses_only_published_prices() -> None:
     da = data.da_price_usd_per_mwh
     q_before = model.predict(clock.known_at(before), targets)
     q_after = model.predict(clock.known_at(after), targets)
-    unpublished = targets >= day_ahead_published_until(before, TZ)
+    unpublished = targets >= day_ahead_published_until(before, ERCOT)
     assert unpublished.any() and (~unpublished).any()
     np.testing.assert_array_equal(q_before[~unpublished, 1], da.reindex(targets[~unpublished]).to_numpy())
     # beyond publication: the same local hour on the latest published day (one day earlier)
@@ -228,9 +232,9 @@ def _perturbed_after(data: MarketData, issued: pd.Timestamp) -> MarketData:
     """The same data with every value not yet known at ``issued`` changed."""
     rt, da, load = data.rt_price_usd_per_mwh.copy(), data.da_price_usd_per_mwh.copy(), data.load_mw.copy()
     rt[rt.index + data.rt_interval > issued] += 500.0
-    da[da.index >= day_ahead_published_until(issued, data.timezone)] *= 3.0
+    da[da.index >= day_ahead_published_until(issued, ERCOT)] *= 3.0
     load[load.index + pd.Timedelta(hours=1) > issued] += 20_000.0
-    return MarketData(data.timezone, rt, data.rt_interval, da, load)
+    return MarketData(data.timezone, rt, data.rt_interval, da, load, market=ERCOT)
 
 
 @pytest.mark.parametrize("name", ["persistence", "day-ahead", "gbm"])

@@ -20,6 +20,7 @@ from powerfirst.fourcp import FourCpPredictor, curtail_hours, expected_charge_us
 from powerfirst.fourcp.evaluate import FourCpEvaluationRow, evaluate_fourcp, market_data_for_years
 from powerfirst.market.grid_programs import FOURCP_MONTHS, fourcp_peaks_bundled
 from powerfirst.market.information import MarketData, day_ahead_published_until
+from powerfirst.market.markets import MARKETS
 
 TZ = "America/Chicago"
 RATE_USD_PER_MW_YEAR = 55_000.0
@@ -93,7 +94,9 @@ def _perturbed(data: MarketData, load_from_utc: pd.Timestamp, da_from_utc: pd.Ti
     load[load.index >= load_from_utc] *= 1.15
     da = data.da_price_usd_per_mwh.copy()
     da[da.index >= da_from_utc] = da[da.index >= da_from_utc] * 4.0 + 500.0
-    return MarketData(data.timezone, data.rt_price_usd_per_mwh, data.rt_interval, da, load)
+    return MarketData(
+        data.timezone, data.rt_price_usd_per_mwh, data.rt_interval, da, load, market=data.market
+    )
 
 
 @pytest.mark.parametrize("issued_local", ["2021-08-23 10:00", "2021-08-24 14:00", "2021-08-24 16:00"])
@@ -105,7 +108,7 @@ def test_no_look_ahead(predictor: FourCpPredictor, data_2021: MarketData, issued
     base = predictor.probability(data_2021.clock().known_at(issued), targets)
     assert base.max() > 0.01
     unknown_load_from = issued  # the hour starting at τ has not ended
-    unpublished_from = day_ahead_published_until(issued, TZ)
+    unpublished_from = day_ahead_published_until(issued, MARKETS["ercot"])
     future = _perturbed(data_2021, unknown_load_from, unpublished_from)
     assert np.array_equal(predictor.probability(future.clock().known_at(issued), targets), base)
     # controls: the last ended hour of load, and the published day-ahead prices, are read

@@ -98,7 +98,7 @@ def test_august_console_table_has_the_stream_columns(august: tuple[Path, Result]
     header = stdout[: stdout.index("perfect (upper bound)")]
     assert "AI M USD" in header  # inference + training + rental − SLA penalty
     assert "AS+hea" in header  # ancillary + heat − 4CP (the header may be cut at the console's width)
-    assert "intervals: 2304; data gaps: 0 missing" in stdout  # 24 days × 96
+    assert "intervals: 2304; data gaps inside the data: 0 missing" in stdout  # 24 days × 96
 
 
 def test_august_console_table_names_every_column_in_full(august: tuple[Path, Result]) -> None:
@@ -223,7 +223,7 @@ def test_full_year_jobs_meet_deadlines_4cp_is_charged_and_perfect_wins(
 ) -> None:
     out, result = full_year
     assert result.exit_code == 0, result.output
-    assert "intervals: 35040; data gaps: 0 missing" in _plain(result.stdout)
+    assert "intervals: 35040; data gaps inside the data: 0 missing" in _plain(result.stdout)
     summaries = {name: _read_json(out / name / "summary.json") for name in STRATEGIES}
     for name, s in summaries.items():
         # both training jobs finish by their deadlines under both strategies

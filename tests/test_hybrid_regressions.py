@@ -63,11 +63,13 @@ def test_a_missing_price_at_the_window_edge_keeps_a_job_inside_the_window(tmp_pa
                 "price_series": "prices.csv:P",
             },
             "timezone": "America/Chicago",
+            "market": "ercot",
             "job": {"release": "2023-08-07", "deadline": "2023-08-10", "gpu_hours": 80_000},
         },
     )
     bt = prepare_backtest(load_site(path), "2023-08-06", "2023-08-10")
-    assert bt.gaps.count == 1
+    assert bt.gaps.total_missing == 1  # the file ends one interval before the window
+    assert bt.gaps.outside_intervals == 1
     assert bt.inputs.stream.jobs_in_window == (False, True)  # the deadline is the window's end
     result = run_strategy(bt, "rule-based")
     assert result.summary["training_jobs"][1]["value_usd"] == 1_200_000

@@ -283,13 +283,14 @@ def test_csv_gaps_reported_and_not_filled(tmp_path: Path) -> None:
     assert series.prices[stamps[11]] == pytest.approx(31.0)
 
 
-def test_csv_window_partly_outside_file_counts_missing_edge_as_gap(tmp_path: Path) -> None:
+def test_csv_window_partly_outside_file_is_outside_coverage_not_a_gap(tmp_path: Path) -> None:
     stamps = _utc_stamps("2023-06-01T05:00", 48)  # the first half of the local day
     path = _write_csv(tmp_path / "half.csv", _iso_z(stamps), ["1.0"] * 48)
     series, gaps = _load(f"{path}:LMP", "2023-06-01", "2023-06-01", timezone=CHICAGO)
     assert len(series) == 48
-    assert gaps.count == 48
-    assert gaps.longest_intervals == 48
+    assert gaps.count == 0
+    assert gaps.outside_intervals == 48
+    assert gaps.outside_spans_utc == (("2023-06-01T17:00:00Z", "2023-06-02T05:00:00Z"),)
 
 
 def test_csv_in_utc_across_dst_fall_back_day(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from powerfirst.backtest.engine import run_policy
-from powerfirst.backtest.runner import market_timezone, prepare_backtest
+from powerfirst.backtest.runner import prepare_backtest
 from powerfirst.cli import app
 from powerfirst.dispatch.inputs import DispatchInputs, site_params
 from powerfirst.errors import ConfigError, DataError
@@ -77,20 +77,6 @@ def test_restart_longer_than_an_interval_is_rejected(
         ConfigError, match=r"fleets\[0\].restart_time_min .* = 60 minutes: .* at most .* 15 minutes"
     ):
         site_params(site, 0.25)
-
-
-def test_csv_dates_are_read_in_the_market_zone_of_the_site(fleet_spec: Callable[..., dict[str, Any]]) -> None:
-    site = load_site(EXAMPLES / "west-texas-fixed-block.yaml")
-    assert market_timezone(site, "elsewhere/prices.csv:HB_WEST") == "America/Chicago"
-    bare = parse_site(
-        {
-            "name": "csv only",
-            "grid": {"connection_limit_mw": 10},
-            "contract": {"kind": "index", "price_series": "a.csv:P"},
-            "fleets": [fleet_spec()],
-        }
-    )
-    assert market_timezone(bare, "a.csv:P") == "UTC"
 
 
 def test_known_hashprice_is_the_previous_utc_days(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from powerfirst.forecast.base import make_forecaster
 from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.grid_programs import fourcp_peaks_bundled
 from powerfirst.market.information import MarketData, day_ahead_published_until
+from powerfirst.market.markets import MARKETS
 from powerfirst.market.sources import parse_source
 from powerfirst.policies import Observation, PerfectHindsightPolicy, Policy, RollingPolicy, make_policy
 from powerfirst.site import Site, load_site, parse_site
@@ -59,7 +60,7 @@ def _perturbed(bt: Backtest, cut: pd.Timestamp, rng: np.random.Generator) -> tup
     later = np.asarray(times >= cut)
     inputs = bt.inputs
     stream = inputs.stream
-    published = day_ahead_published_until(cut, bt.window.timezone)
+    published = day_ahead_published_until(cut, MARKETS["ercot"])
     as_later = np.asarray(times.floor("h") >= published)
 
     def noisy(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -99,6 +100,7 @@ def _perturbed(bt: Backtest, cut: pd.Timestamp, rng: np.random.Generator) -> tup
         da_price_usd_per_mwh=scramble(m.da_price_usd_per_mwh, published),
         load_mw=scramble(m.load_mw, cut - pd.Timedelta(hours=1) + pd.Timedelta(minutes=1)),
         as_price_usd_per_mw_hour={p: scramble(s, published) for p, s in m.as_price_usd_per_mw_hour.items()},
+        market=m.market,
     )
     return perturbed_inputs, known, market
 
@@ -338,6 +340,7 @@ def test_cli_rolling_gbm_without_history_says_what_to_do(tmp_path: Path) -> None
         path, index=False
     )
     args = ["backtest", str(MINING), "--start", "2023-03-01", "--end", "2023-03-01", "--strategy", "rolling"]
+    args += ["--market", "ercot"]  # the CSV has no interval_start_local and the site no timezone
     result = _cli([*args, "--prices", f"{path}:p", "--out", str(tmp_path / "gbm")])
     assert result.exit_code == 1
     assert "has none before" in result.output and "--forecast persistence" in result.output
@@ -365,7 +368,7 @@ def test_what_a_policy_holds_has_nothing_after_tau(august: Backtest) -> None:
     history = view.history()
     assert history.rt_price_usd_per_mwh.index.max() <= tau - pd.Timedelta(minutes=15)
     assert history.load_mw.index.max() <= tau - pd.Timedelta(hours=1)
-    assert history.da_price_usd_per_mwh.index.max() < day_ahead_published_until(tau, "America/Chicago")
+    assert history.da_price_usd_per_mwh.index.max() < day_ahead_published_until(tau, MARKETS["ercot"])
     for shown in (view._rt, view._da, view._load, *view._as.values()):
         assert np.isnan(shown.values[shown.count :]).all()
         assert (shown.ns[shown.count :] == np.iinfo(np.int64).min).all()

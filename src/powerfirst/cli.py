@@ -12,7 +12,14 @@ from rich.table import Table
 
 from powerfirst.asic_catalog import asic_models
 from powerfirst.backtest.outputs import check_output_dir, write_outputs
-from powerfirst.backtest.runner import Backtest, StrategyResult, comparison, prepare_backtest, run_strategy
+from powerfirst.backtest.runner import (
+    Backtest,
+    StrategyResult,
+    comparison,
+    market_timezone,
+    prepare_backtest,
+    run_strategy,
+)
 from powerfirst.bitcoin.economics import breakeven_usd_per_mwh
 from powerfirst.cli_common import console, err_console, fail
 from powerfirst.cli_data import data_app
@@ -21,8 +28,9 @@ from powerfirst.cli_fourcp import fourcp_app
 from powerfirst.dispatch.inputs import SiteParams, site_params
 from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
 from powerfirst.forecast.base import FORECASTERS
+from powerfirst.market.markets import market_names
 from powerfirst.market.sources import bundled_sources, parse_source
-from powerfirst.market.window import parse_window
+from powerfirst.market.window import parse_window, resolve_market, resolve_timezone
 from powerfirst.policies import STRATEGIES, RollingPolicy, make_policy
 from powerfirst.site import Site, load_site, parse_site
 
@@ -123,7 +131,15 @@ def backtest(
         str | None,
         typer.Option(
             help="Day-ahead price SOURCE (same syntax as --prices) that rolling may see once published "
-            "(13:30 market-local the day before); default: ercot-da at the --prices point for bundled ERCOT."
+            "(at the market's publication time the day before, e.g. ERCOT 13:30 Central); default: ercot-da at "
+            "the --prices point for bundled ERCOT."
+        ),
+    ] = None,
+    market: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Market the prices are from ({market_names()}); overrides the site's market "
+            "(bundled sources know theirs). Sets the zone of plain dates and the day-ahead clock."
         ),
     ] = None,
     load: Annotated[
@@ -192,6 +208,7 @@ def backtest(
             end,
             prices=prices,
             day_ahead=day_ahead,
+            market=market,
             load=load,
             ancillary_prices=ancillary_prices,
             fourcp_peaks=fourcp_peaks,
@@ -259,14 +276,9 @@ def backtest(
             f"{s['solve_seconds']:.2f}",
         )
     console.print(table)
-    gaps = bt.gaps
+    console.print(bt.window.zone_line(), highlight=False, soft_wrap=True)
     console.print(
-        f"intervals: {bt.inputs.num_intervals}; data gaps: {gaps.count} missing"
-        + (
-            f" (longest {gaps.longest_intervals} from {gaps.longest_start_utc}), excluded"
-            if gaps.count
-            else ""
-        )
+        f"intervals: {bt.inputs.num_intervals}; {bt.gaps.describe()}", highlight=False, soft_wrap=True
     )
     for line in input_lines(bt, results):
         console.print(line, highlight=False)
@@ -365,7 +377,7 @@ def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) ->
     """Check a site file and show its fleets."""
     try:
         site = load_site(site_file)
-        parse_source(site.contract.price_series, timezone=site.timezone)
+        zone, origin, iso, _ = market_timezone(site, site.contract.price_series)
     except PowerfirstError as exc:
         fail(exc)
         return
@@ -387,8 +399,13 @@ def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) ->
         )
     console.print(table)
     console.print(f"all fleets at full power: {site.max_load_mw:.2f} MW; must-run: {site.must_run_mw:.2f} MW")
+    console.print(
+        f"market: {iso.label if iso else 'not named'}; dates read in {zone} ({origin})",
+        highlight=False,
+        soft_wrap=True,
+    )
     try:
-        params = site_params(site, 0.25, site.timezone or parse_source(site.contract.price_series).timezone)
+        params = site_params(site, 0.25, zone)
     except PowerfirstError as exc:
         fail(exc)
         return
@@ -407,11 +424,18 @@ def prices(
         str, typer.Option(help="Last day (market-local date, inclusive) or ISO time (exclusive).")
     ],
     timezone: Annotated[str | None, typer.Option(help="Market-local zone for a CSV source.")] = None,
+    market: Annotated[
+        str | None, typer.Option(help=f"Market of a CSV source ({market_names()}); sets the zone of dates.")
+    ] = None,
 ) -> None:
     """Show what a price source holds for a window: intervals, gaps and price statistics."""
     try:
-        src = parse_source(source, timezone=timezone)
-        window = parse_window(start, end, timezone or src.timezone)
+        iso, market_origin = resolve_market(parse_source(source), option=market)
+        zone, origin = resolve_timezone(
+            parse_source(source, market=iso), site_timezone=timezone, market=iso, market_origin=market_origin
+        )
+        src = parse_source(source, timezone=zone, market=iso)
+        window = parse_window(start, end, zone, origin.replace("the site's timezone", "--timezone"))
         series = src.load(window.start_utc, window.end_utc)
         gaps = series.gaps(window.start_utc, window.end_utc)
     except PowerfirstError as exc:
@@ -419,10 +443,12 @@ def prices(
         return
     values = series.prices.dropna()
     console.print(f"{series.name}: {window.describe()}")
+    console.print(window.zone_line(), highlight=False)
     console.print(
-        f"interval {series.interval_hours * 60:g} min; {len(values)} of {gaps.expected_intervals} intervals have a price; "
-        f"gaps: {gaps.count} missing"
-        + (f" (longest {gaps.longest_intervals} from {gaps.longest_start_utc})" if gaps.count else "")
+        f"interval {series.interval_hours * 60:g} min; {len(values)} of {gaps.expected_intervals} intervals "
+        f"have a price; {gaps.describe()}",
+        highlight=False,
+        soft_wrap=True,
     )
     if len(values):
         console.print(

@@ -581,11 +581,22 @@ def render_report(bt: Backtest, results: list[StrategyResult], comparison: dict[
         )
     gaps = bt.gaps
     gap_text = (
-        "no missing intervals"
+        "no missing intervals inside the data"
         if gaps.count == 0
-        else f"{gaps.count} missing intervals (longest {gaps.longest_intervals}, from {gaps.longest_start_utc}); "
-        "they are excluded, not filled"
+        else f"{gaps.count} missing intervals inside the data (longest {gaps.longest_intervals}, from "
+        f"{gaps.longest_start_utc}); they are excluded, not filled"
     )
+    if gaps.outside_intervals:
+        spans = ", ".join(f"{a} to {b}" for a, b in gaps.outside_spans_utc)
+        covered = (
+            f" (the data covers {gaps.coverage_utc[0]} to {gaps.coverage_utc[1]})"
+            if gaps.coverage_utc
+            else ""
+        )
+        gap_text += (
+            f"; {gaps.outside_intervals} intervals of the window lie outside the data's coverage{covered}: "
+            f"{spans}; excluded"
+        )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in comparison["notes"])
     hp = bt.hashprice_dict()
     return f"""<!DOCTYPE html>
@@ -601,7 +612,8 @@ th:first-child, td:first-child {{ text-align: left; }}
 <script type="text/javascript">{get_plotlyjs()}</script>
 </head><body>
 <h1>Backtest: {html.escape(bt.site.name)}</h1>
-<p>Prices <code>{html.escape(bt.prices.name)}</code>, {html.escape(bt.window.describe())};
+<p>Prices <code>{html.escape(bt.prices.name)}</code>, {html.escape(bt.window.describe())}
+({html.escape(bt.window.zone_line())});
 {bt.inputs.num_intervals} intervals of {bt.prices.interval_hours * 60:g} minutes; data gaps: {html.escape(gap_text)}.
 Hashprice: {html.escape(hp["source"])} (mean {hp["mean_usd_per_ph_day"]:.2f} USD/PH/day).</p>
 <div class="note"><ul>{notes}</ul></div>

@@ -288,6 +288,9 @@ class Site(_Strict):
     name: str = Field(min_length=1, max_length=200)
     timezone: str | None = None
     """Market-local time zone (IANA name) for reading ``--start``/``--end``; default from the price source."""
+    market: str | None = None
+    """The ISO/RTO the prices are from (``ercot``, ``caiso``, ``spp``, ``miso``, ``nyiso``, ``isone``,
+    ``pjm``; see market/markets.py); inferred for bundled sources, needed for a CSV's day-ahead clock."""
     grid: Grid
     contract: Contract
     fleets: list[Fleet] = Field(min_length=1, max_length=100)
@@ -312,6 +315,18 @@ class Site(_Strict):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r} (e.g. America/Chicago)") from exc
         return value
+
+    @field_validator("market")
+    @classmethod
+    def _check_market(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from powerfirst.market.markets import MARKETS, market_names
+
+        key = value.strip().lower().replace("-", "").replace("_", "")
+        if key not in MARKETS:
+            raise ValueError(f"unknown market {value!r}; known markets: {market_names()}")
+        return key
 
     @model_validator(mode="after")
     def _check_fleets(self) -> Site:

@@ -27,7 +27,7 @@ from powerfirst.backtest.engine import PolicyRun, run_policy
 from powerfirst.bitcoin.hashprice import BundledHashprice, HashpriceSource, hashprice_source
 from powerfirst.dispatch.inputs import DispatchInputs, build_inputs
 from powerfirst.dispatch.streams import inference_demand_gpus
-from powerfirst.errors import DataError
+from powerfirst.errors import ConfigError, DataError
 from powerfirst.forecast.base import PriceForecaster
 from powerfirst.forecast.data import load_market_data, load_source
 from powerfirst.market.grid_programs import (
@@ -38,9 +38,10 @@ from powerfirst.market.grid_programs import (
     fourcp_source,
 )
 from powerfirst.market.information import MarketData
+from powerfirst.market.markets import Market, market_names
 from powerfirst.market.series import GapReport, PriceSeries
-from powerfirst.market.sources import BundledPriceSource, parse_source
-from powerfirst.market.window import Window, parse_window
+from powerfirst.market.sources import parse_source
+from powerfirst.market.window import Window, parse_window, resolve_market, resolve_timezone
 from powerfirst.policies import make_policy
 from powerfirst.policies.base import Policy
 from powerfirst.policies.perfect import PerfectHindsightPolicy
@@ -81,13 +82,22 @@ class Backtest:
     start [GPUs] (None: none)."""
     market_inputs: dict[str, str | None] = field(default_factory=dict)
     """Where each market input comes from (a file, 'bundled …', or None: not used/none)."""
+    iso_market: Market | None = None
+    """The market the prices are from (None: not named, a CSV without ``market``)."""
+    market_origin: str = ""
+    """Where the market was named (``--market``, the site's market, the bundled source)."""
 
-    def window_dict(self) -> dict[str, str]:
+    def window_dict(self) -> dict[str, Any]:
         tz = self.window.timezone
         return {
             "start_utc": self.window.start_utc.isoformat(),
             "end_utc": self.window.end_utc.isoformat(),
             "timezone": tz,
+            "timezone_source": self.window.origin,
+            "statement": self.window.zone_line(),
+            "market": self.iso_market.key if self.iso_market else None,
+            "market_source": self.market_origin or None,
+            "market_facts": self.iso_market.as_dict() if self.iso_market else None,
             "start_local": self.window.start_utc.tz_convert(tz).isoformat(),
             "end_local": self.window.end_utc.tz_convert(tz).isoformat(),
             "end": "exclusive",
@@ -111,16 +121,16 @@ class Backtest:
         }
 
 
-def market_timezone(site: Site, spec: str) -> str:
-    """The zone that plain dates are read in: the site's ``timezone``; else the market of the price
-    source; for a CSV, the market of the site's own bundled price series; else UTC."""
-    if site.timezone:
-        return site.timezone
-    for candidate in (spec, site.contract.price_series):
-        source = parse_source(candidate)
-        if isinstance(source, BundledPriceSource):
-            return source.timezone
-    return "UTC"
+def market_timezone(site: Site, spec: str, market: str | None = None) -> tuple[str, str, Market | None, str]:
+    """The zone plain dates and local-time features use and where it came from, and the market and
+    where it was named, for the price source ``spec`` (the one read: ``--prices`` when given, not
+    the site's replaced series) and ``--market`` (see market/window.py)."""
+    iso, market_origin = resolve_market(parse_source(spec), option=market, site_market=site.market)
+    source = parse_source(spec, market=iso)
+    zone, origin = resolve_timezone(
+        source, site_timezone=site.timezone, market=iso, market_origin=market_origin
+    )
+    return zone, origin, iso, market_origin
 
 
 def default_day_ahead(spec: str) -> str | None:
@@ -145,21 +155,36 @@ def _ancillary_history(site: Site, start_utc: pd.Timestamp, end_utc: pd.Timestam
 
 
 def _market(
-    site: Site, spec: str, day_ahead: str | None, start: pd.Timestamp, window_end: pd.Timestamp
+    site: Site,
+    spec: str,
+    day_ahead: str | None,
+    start: pd.Timestamp,
+    window_end: pd.Timestamp,
+    zone: tuple[str, Market | None],
 ) -> MarketData:
     """The market data a clock reveals over the window: from ``start`` (history before the window)
-    to two days after it (day-ahead prices are published the day before)."""
+    to two days after it (day-ahead prices are published the day before), in the backtest's zone
+    and market."""
     end = window_end + pd.Timedelta(days=2)
     load = site.market_data.load
     try:
         data = load_market_data(spec, day_ahead, start, end, load)
     except DataError:  # the real-time source ends with the window
         data = load_market_data(spec, day_ahead, start, window_end, load)
-    return replace(data, as_price_usd_per_mw_hour=_ancillary_history(site, start, end))
+    return replace(
+        data,
+        as_price_usd_per_mw_hour=_ancillary_history(site, start, end),
+        timezone=zone[0],
+        market=zone[1],
+    )
 
 
 def _past_market(
-    spec: str, day_ahead: str | None, load: str | None, before_utc: pd.Timestamp
+    spec: str,
+    day_ahead: str | None,
+    load: str | None,
+    before_utc: pd.Timestamp,
+    zone: tuple[str, Market | None],
 ) -> MarketData | None:
     """Up to two years of market data before ``before_utc`` (None when the price source has none)."""
     start = before_utc - pd.Timedelta(days=PAST_DAYS)
@@ -167,7 +192,8 @@ def _past_market(
         parse_source(spec).load(start, before_utc)
     except DataError:
         return None
-    return load_market_data(spec, day_ahead, start, before_utc, load)  # a bad load file fails here
+    data = load_market_data(spec, day_ahead, start, before_utc, load)  # a bad load file fails here
+    return replace(data, timezone=zone[0], market=zone[1])
 
 
 def _demand_before(
@@ -230,17 +256,19 @@ def prepare_backtest(
     load: str | None = None,
     ancillary_prices: str | None = None,
     fourcp_peaks: str | None = None,
+    market: str | None = None,
 ) -> Backtest:
     """Load the data of a backtest. ``prices`` (a SOURCE string) overrides the site's price series;
     ``day_ahead`` (a SOURCE string) gives the day-ahead prices (default: the bundled ERCOT
     day-ahead series of the same point, when the prices are bundled ERCOT real-time ones);
     ``load`` (``path.csv:COLUMN``), ``ancillary_prices`` and ``fourcp_peaks`` (CSV paths) override
-    the site's ``market_data`` files and the bundled series."""
+    the site's ``market_data`` files and the bundled series; ``market`` (``--market``) overrides the
+    site's ``market``."""
     site = with_market_files(site, load=load, ancillary_prices=ancillary_prices, fourcp_peaks=fourcp_peaks)
     spec = prices or site.contract.price_series
-    timezone = market_timezone(site, spec)
-    source = parse_source(spec, timezone=timezone)
-    window = parse_window(start, end, timezone)
+    timezone, origin, iso, market_origin = market_timezone(site, spec, market)
+    source = parse_source(spec, timezone=timezone, market=iso)
+    window = parse_window(start, end, timezone, origin)
     series = source.load(window.start_utc, window.end_utc)
     gaps = series.gaps(window.start_utc, window.end_utc)
     hp_source = hashprice_source(site.bitcoin)
@@ -250,13 +278,26 @@ def prepare_backtest(
     known = daily.reindex(days - pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
     da_spec = day_ahead if day_ahead is not None else default_day_ahead(spec)
     if da_spec is not None:
-        parse_source(da_spec, timezone=timezone)  # a bad --day-ahead fails before any work
-    market = _market(
+        da_market = parse_source(da_spec, timezone=timezone).market  # a bad --day-ahead fails before any work
+        if da_market is not None and iso is not None and da_market.key != iso.key:
+            raise ConfigError(
+                f"--day-ahead {da_spec} is {da_market.label} data, but the market is {iso.label} ({market_origin})"
+            )
+    asks = (
+        f"--day-ahead {da_spec}" if da_spec is not None else "ancillary" if site.ancillary is not None else ""
+    )
+    if asks and iso is None:
+        raise ConfigError(
+            f"{asks}: day-ahead prices are revealed at the market's publication time, and the market of "
+            f"{spec} is not known: set market: in the site file or --market (one of {market_names()})"
+        )
+    data = _market(
         site,
         spec,
         da_spec,
         window.start_utc - pd.Timedelta(days=HISTORY_DAYS),
         window.end_utc,
+        (timezone, iso),
     )
     return Backtest(
         site,
@@ -266,10 +307,12 @@ def prepare_backtest(
         hp_source,
         inputs,
         known,
-        market,
-        partial(_past_market, spec, da_spec, site.market_data.load, window.start_utc),
+        data,
+        partial(_past_market, spec, da_spec, site.market_data.load, window.start_utc, (timezone, iso)),
         _demand_before(site, window.start_utc, series.interval, timezone),
         market_inputs(site, spec, da_spec),
+        iso,
+        market_origin,
     )
 
 
@@ -578,9 +621,12 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
             f"the hindsight optimum is a MILP solved to a gap of {100 * proven['mip_gap']:.2f} %: no schedule "
             f"earns more than the proven bound {proven_bound:,.0f} USD (value_captured_pct_of_proven_bound)"
         )
-    if bt.window.timezone == "UTC" and bt.site.timezone is None:
+    iso = bt.iso_market
+    programs = [p for p, on in (("4CP", bt.site.fourcp), ("ancillary", bt.site.ancillary)) if on is not None]
+    if programs and iso is not None and not iso.grid_programs:
         notes.append(
-            "dates were read as UTC days: set 'timezone' in the site file to read them in the market's local time"
+            f"{' and '.join(programs)}: modelled on ERCOT's rules and bundled ERCOT data, while the prices are "
+            f"{iso.label}'s ({bt.market_origin})"
         )
     notes.append(bt.fees_note)
     return {

@@ -47,7 +47,8 @@ def load_market_data(
     when the real-time source does not cover the period, a source name is invalid or the load file
     is bad.
     """
-    rt = parse_source(rt_source).load(start_utc, end_utc)
+    rt_reader = parse_source(rt_source)
+    rt = rt_reader.load(start_utc, end_utc)
     da = _empty()
     if da_source is not None:
         da_reader = parse_source(da_source)  # an unknown source fails here, not silently below
@@ -64,6 +65,7 @@ def load_market_data(
         rt_interval=rt.interval,
         da_price_usd_per_mwh=da,
         load_mw=load_mw,
+        market=rt_reader.market,
     )
 
 

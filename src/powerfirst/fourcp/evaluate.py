@@ -107,6 +107,7 @@ def market_data_for_years(
         rt_interval=pd.Timedelta(minutes=15),
         da_price_usd_per_mwh=pd.concat(prices).sort_index() if prices else empty,
         load_mw=pd.concat(loads).sort_index(),
+        market=source.market,
     )
 
 

@@ -1,5 +1,6 @@
 """Market data: price series, their sources, and how a window is read."""
 
+from powerfirst.market.markets import MARKETS, Market, find_market
 from powerfirst.market.series import GapReport, PriceSeries
 from powerfirst.market.sources import (
     BundledPriceSource,
@@ -11,13 +12,16 @@ from powerfirst.market.sources import (
 from powerfirst.market.window import Window, parse_window
 
 __all__ = [
+    "MARKETS",
     "BundledPriceSource",
     "CsvPriceSource",
     "GapReport",
+    "Market",
     "PriceSeries",
     "PriceSource",
     "Window",
     "bundled_sources",
+    "find_market",
     "parse_source",
     "parse_window",
 ]

@@ -4,8 +4,10 @@ At issue time τ (the start of the interval being decided) a policy may see:
 
 * real-time prices of the intervals that have settled (interval start + length ≤ τ);
 * day-ahead prices (energy, and ancillary-service capacity) once the day-ahead market has
-  published them: ERCOT publishes market day D at about 13:30 Central on D − 1
-  (:func:`day_ahead_published_until`);
+  published them: each market publishes operating day D at its own time on D − 1 (ERCOT 13:30
+  Central, CAISO 13:00 Pacific, NYISO 11:00 Eastern...; :mod:`powerfirst.market.markets`,
+  :func:`day_ahead_published_until`). Day-ahead data without a known market is an error, never
+  an assumed ERCOT clock;
 * system load of the hours that have ended (hour start + 1 h ≤ τ);
 * the daily hashprice up to the previous UTC day (handled by the backtest runner).
 
@@ -19,17 +21,16 @@ memory in which nothing after τ has been written.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import time
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from powerfirst.errors import DataError
+from powerfirst.market.markets import Market, market_names
 from powerfirst.market.sources import read_bundled_table
 
 __all__ = [
-    "DA_PUBLISH_LOCAL_TIME",
     "MarketClock",
     "MarketData",
     "MarketHistory",
@@ -39,28 +40,28 @@ __all__ = [
 ]
 
 Array = npt.NDArray[np.float64]
-DA_PUBLISH_LOCAL_TIME = time(13, 30)
-"""When the day-ahead market publishes the next market day's prices, market-local (ERCOT: ~13:30 CPT)."""
 _LOAD_YEARS = (2021, 2022, 2023)
 
 
-def day_ahead_published_until(
-    issued_utc: pd.Timestamp, timezone: str, publish_local_time: time = DA_PUBLISH_LOCAL_TIME
-) -> pd.Timestamp:
-    """End (exclusive, UTC) of the day-ahead prices published by ``issued_utc``.
+def _publications_utc(days: pd.DatetimeIndex, market: Market) -> pd.DatetimeIndex:
+    """When the day-ahead results of each operating day (naive local dates of the market's zone)
+    are published: the day before, at the market's publication time on its publication clock."""
+    at = market.da_publish_local_time
+    wall = days - pd.Timedelta(days=1) + pd.Timedelta(hours=at.hour, minutes=at.minute)
+    # publication times (11:00–14:00) exist on every day, clock changes included
+    return wall.tz_localize(market.publish_timezone).tz_convert("UTC")
 
-    Before the publication time on local day D the prices of D are known (published on D − 1);
-    from it on, those of D + 1 too.
+
+def day_ahead_published_until(issued_utc: pd.Timestamp, market: Market) -> pd.Timestamp:
+    """End (exclusive, UTC) of the day-ahead prices published by ``issued_utc`` in ``market``.
+
+    Before the market's publication time on local day D the prices of D are known (published on
+    D − 1); from it on, those of D + 1 too.
     """
-    local = issued_utc.tz_convert(timezone)
-    midnight = local.normalize()
-    # the publication time on the local wall clock (13:30 exists on every day, clock changes included)
-    publish = (
-        midnight.tz_localize(None)
-        + pd.Timedelta(hours=publish_local_time.hour, minutes=publish_local_time.minute)
-    ).tz_localize(timezone)
-    published_today = local >= publish
-    days = 2 if published_today else 1
+    midnight = issued_utc.tz_convert(market.timezone).normalize()
+    today = pd.DatetimeIndex([midnight.tz_localize(None)])
+    tomorrow_published = issued_utc >= _publications_utc(today + pd.Timedelta(days=1), market)[0]
+    days = 2 if tomorrow_published else 1
     # normalize() after adding days keeps local midnight across DST changes
     end_local = (midnight + pd.Timedelta(days=days, hours=3)).normalize()
     return pd.Timestamp(end_local).tz_convert("UTC")
@@ -105,11 +106,15 @@ class MarketHistory:
     as_price_usd_per_mw_hour: dict[str, pd.Series] = field(default_factory=dict)
     """Hourly day-ahead capacity price of each ancillary product, published ones only
     [USD/MW per hour]."""
+    market: Market | None = None
+    """The market whose day-ahead clock applies (None: no day-ahead data)."""
 
     @property
     def da_published_until_utc(self) -> pd.Timestamp:
         """End (exclusive) of the published day-ahead prices."""
-        return day_ahead_published_until(self.issued_utc, self.timezone)
+        if self.market is None:
+            raise DataError(f"day-ahead publication needs the market; known markets: {market_names()}")
+        return day_ahead_published_until(self.issued_utc, self.market)
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,9 @@ class MarketData:
     """Hourly system load by hour start [MW] (empty: none)."""
     as_price_usd_per_mw_hour: dict[str, pd.Series] = field(default_factory=dict)
     """Hourly day-ahead capacity price per ancillary product by hour start [USD/MW per hour]."""
+    market: Market | None = None
+    """The market the data is from: its day-ahead publication time decides when day-ahead and
+    ancillary prices are revealed. Required when there are any (never an assumed ERCOT clock)."""
 
     def clock(self) -> MarketClock:
         return MarketClock(self)
@@ -181,9 +189,16 @@ class MarketView:
     to the realised data."""
 
     def __init__(
-        self, timezone: str, rt: _Shown, da: _Shown, load: _Shown, ancillary: dict[str, _Shown]
+        self,
+        timezone: str,
+        rt: _Shown,
+        da: _Shown,
+        load: _Shown,
+        ancillary: dict[str, _Shown],
+        market: Market | None = None,
     ) -> None:
         self.timezone = timezone
+        self.market = market
         self._rt, self._da, self._load, self._as = rt, da, load, ancillary
         self.issued_utc: pd.Timestamp | None = None
 
@@ -198,6 +213,7 @@ class MarketView:
             da_price_usd_per_mwh=self._da.series(),
             load_mw=self._load.series(),
             as_price_usd_per_mw_hour={p: shown.series() for p, shown in self._as.items()},
+            market=self.market,
         )
 
 
@@ -206,6 +222,15 @@ class MarketClock:
 
     def __init__(self, data: MarketData) -> None:
         self.timezone = data.timezone
+        day_ahead = len(data.da_price_usd_per_mwh) > 0 or any(
+            len(s) for s in data.as_price_usd_per_mw_hour.values()
+        )
+        if day_ahead and data.market is None:
+            raise DataError(
+                "day-ahead prices are revealed at the market's publication time, and the market is not known: "
+                f"set market: in the site file or --market (one of {market_names()})"
+            )
+        self.market = data.market
         self._rt_interval_ns = int(data.rt_interval / pd.Timedelta(1))
         self._publish_ns, self._until_ns = self._publications(data)
         self._rt = _Revealed(data.rt_price_usd_per_mwh, "rt_price_usd_per_mwh")
@@ -221,6 +246,7 @@ class MarketClock:
             self._da.shown,
             self._load.shown,
             {p: r.shown for p, r in self._as.items()},
+            data.market,
         )
 
     def _publications(self, data: MarketData) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
@@ -229,18 +255,16 @@ class MarketClock:
         stamps = [
             s.index for s in (data.rt_price_usd_per_mwh, data.da_price_usd_per_mwh, data.load_mw) if len(s)
         ]
-        if not stamps:
+        if not stamps or data.market is None:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        first = min(pd.Timestamp(i.min()) for i in stamps).tz_convert(self.timezone).normalize()
-        last = max(pd.Timestamp(i.max()) for i in stamps).tz_convert(self.timezone).normalize()
+        zone = data.market.timezone  # market days are the market's operating days
+        first = min(pd.Timestamp(i.min()) for i in stamps).tz_convert(zone).normalize()
+        last = max(pd.Timestamp(i.max()) for i in stamps).tz_convert(zone).normalize()
         days = pd.date_range(
             first.tz_localize(None) - pd.Timedelta(days=2), last.tz_localize(None) + pd.Timedelta(days=3)
         )
-        at = DA_PUBLISH_LOCAL_TIME
-        publish = (days - pd.Timedelta(days=1) + pd.Timedelta(hours=at.hour, minutes=at.minute)).tz_localize(
-            self.timezone
-        )
-        until = (days + pd.Timedelta(days=1)).tz_localize(self.timezone)
+        publish = _publications_utc(days, data.market)
+        until = (days + pd.Timedelta(days=1)).tz_localize(zone)
         return (
             publish.tz_convert("UTC").as_unit("ns").asi8.copy(),
             until.tz_convert("UTC").as_unit("ns").asi8.copy(),
@@ -250,11 +274,12 @@ class MarketClock:
         """Reveal what is known at ``issued_utc`` (not earlier than the last call's time)."""
         now = pd.Timestamp(issued_utc).as_unit("ns").value
         k = int(np.searchsorted(self._publish_ns, now, side="right")) - 1
-        published = (
-            int(self._until_ns[k])
-            if 0 <= k < self._publish_ns.size - 1
-            else pd.Timestamp(day_ahead_published_until(issued_utc, self.timezone)).as_unit("ns").value
-        )
+        if 0 <= k < self._publish_ns.size - 1:
+            published = int(self._until_ns[k])
+        elif self.market is not None:
+            published = pd.Timestamp(day_ahead_published_until(issued_utc, self.market)).as_unit("ns").value
+        else:  # no day-ahead data (checked in __init__): nothing to publish
+            published = now
         # an interval has settled once it has ended; a load hour is metered once it has ended
         self._rt.reveal_before(now - self._rt_interval_ns + 1)
         self._da.reveal_before(published)

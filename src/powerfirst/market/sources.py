@@ -11,6 +11,11 @@ syntax                 data                                                     
 ``path.csv:COLUMN``    any CSV with an ``interval_start_utc`` column                 inferred
 =====================  ==========================================================  ===========
 
+A bundled source knows its market (:mod:`powerfirst.market.markets`); a CSV's market is what the
+user says (``market:`` in the site file, ``--market``). A CSV may also carry
+``interval_start_local`` (ISO-8601 with its UTC offset): :meth:`CsvPriceSource.local_zones` finds
+the zones whose offsets match every row (the zone plain dates are read in).
+
 The bundled files are real published data (see ``data/PROVENANCE.md``). Intervals missing from a
 file stay missing: they are reported as gaps, never filled.
 """
@@ -18,6 +23,7 @@ file stay missing: they are reported as gaps, never filled.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,6 +33,7 @@ import pandas as pd
 
 from powerfirst._paths import DATA_DIR
 from powerfirst.errors import DataError
+from powerfirst.market.markets import Market, market_of_prefix
 from powerfirst.market.series import PriceSeries
 
 __all__ = [
@@ -51,6 +58,8 @@ class PriceSource(ABC):
     """Canonical ``SOURCE`` string, e.g. ``ercot-rt:HB_WEST``."""
     timezone: str
     """Market-local IANA time zone."""
+    market: Market | None = None
+    """The market the prices are from (None: not known, e.g. a CSV without ``market``)."""
 
     @abstractmethod
     def load(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> PriceSeries:
@@ -143,6 +152,8 @@ class BundledPriceSource(PriceSource):
         self._column = column
         self.name = f"{market}:{point}"
         self.timezone = self._market.timezone
+        self.market = market_of_prefix(market)
+        self.prefix = market
 
     def load(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> PriceSeries:
         market = self._market
@@ -173,7 +184,10 @@ class BundledPriceSource(PriceSource):
                 f"{self.name}: the bundled data covers {span} (UTC) for these years; the window "
                 f"{start_utc.isoformat()} to {end_utc.isoformat()} has no price"
             )
-        series = PriceSeries(self.name, prices.rename(self.name), market.interval, market.timezone)
+        coverage = (covered.index[0], covered.index[-1] + market.interval)
+        series = PriceSeries(
+            self.name, prices.rename(self.name), market.interval, market.timezone, coverage=coverage
+        )
         return series.between(start_utc, end_utc)
 
 
@@ -190,20 +204,73 @@ class CsvPriceSource(PriceSource):
     they are what a file written in local time produces on the fall-back day of DST.
     """
 
-    def __init__(self, path: str | Path, column: str, timezone: str = "UTC") -> None:
+    def __init__(
+        self, path: str | Path, column: str, timezone: str = "UTC", market: Market | None = None
+    ) -> None:
         self.path = Path(path)
         self.column = column
         self.timezone = timezone
+        self.market = market
         self.name = f"{self.path}:{column}"
 
-    def _read(self) -> pd.Series:
+    def local_zones(self, candidates: Sequence[str]) -> list[str] | None:
+        """The ``candidates`` (IANA zones) whose UTC offsets match every row's
+        ``interval_start_local``, in order; None when the file has no such column or its times
+        carry no UTC offset. Raises DataError when a local time names another instant than
+        ``interval_start_utc`` of its row, or only some rows carry an offset."""
+        columns = self._columns()
+        if "interval_start_local" not in columns:
+            return None
+        frame = pd.read_csv(self.path, usecols=["interval_start_utc", "interval_start_local"], dtype=str)
+        local = frame["interval_start_local"].fillna("").str.strip()
+        offsets = local.str.extract(r"(Z|[+-]\d{2}:?\d{2})$")[0]
+        if offsets.isna().all():
+            return None
+        if offsets.isna().any():
+            row = int(np.flatnonzero(offsets.isna().to_numpy())[0])
+            raise DataError(
+                f"{self.path}: row {row + 2}: interval_start_local {local.iloc[row]!r} has no UTC offset "
+                "(other rows have one; e.g. 2023-07-01T00:00:00-04:00)"
+            )
+        utc = pd.to_datetime(frame["interval_start_utc"], utc=True, format="ISO8601", errors="coerce")
+        if utc.isna().any():
+            row = int(np.flatnonzero(utc.isna().to_numpy())[0])
+            raise DataError(
+                f"{self.path}: row {row + 2}: interval_start_utc {frame['interval_start_utc'].iloc[row]!r} "
+                "is not an ISO-8601 time (e.g. 2023-01-01T06:00:00Z)"
+            )
+        instant = pd.to_datetime(local, utc=True, format="ISO8601", errors="coerce")
+        differs = (utc != instant) | instant.isna()
+        if differs.any():
+            row = int(np.flatnonzero(differs.to_numpy())[0])
+            raise DataError(
+                f"{self.path}: row {row + 2}: interval_start_local {local.iloc[row]!r} is not the instant "
+                f"interval_start_utc {frame['interval_start_utc'].iloc[row]!r}"
+            )
+        text = offsets.str.replace("Z", "+00:00", regex=False).str.replace(":", "", regex=False)
+        sign = np.where(text.str[0] == "-", -1, 1)
+        minutes = sign * (text.str[1:3].astype(int) * 60 + text.str[3:5].astype(int)).to_numpy()
+        index = pd.DatetimeIndex(utc)
+        naive_utc = index.tz_localize(None)
+        matching = []
+        for zone in dict.fromkeys(candidates):
+            wall = index.tz_convert(zone).tz_localize(None)
+            zone_minutes = ((wall - naive_utc) / pd.Timedelta(minutes=1)).to_numpy()
+            if np.array_equal(zone_minutes, minutes):
+                matching.append(zone)
+        return matching
+
+    def _header(self) -> list[str]:
         if not self.path.is_file():
             raise DataError(f"{self.path}: price file not found")
         try:
-            header = pd.read_csv(self.path, nrows=0)
+            return list(pd.read_csv(self.path, nrows=0).columns)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             raise DataError(f"{self.path}: not a readable CSV file ({exc})") from None
-        columns = list(header.columns)
+
+    def _columns(self) -> list[str]:
+        """The file's columns, checked: readable, with ``interval_start_utc`` and the price column."""
+        columns = self._header()
         if "interval_start_utc" not in columns:
             raise DataError(
                 f"{self.path}: missing column 'interval_start_utc' (ISO-8601 interval start in UTC); "
@@ -214,6 +281,10 @@ class CsvPriceSource(PriceSource):
             raise DataError(
                 f"{self.path}: unknown column {self.column!r}; price columns found: {', '.join(others) or 'none'}"
             )
+        return columns
+
+    def _read(self) -> pd.Series:
+        self._columns()
         try:
             frame = pd.read_csv(self.path, usecols=["interval_start_utc", self.column], dtype=str)
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
@@ -278,13 +349,16 @@ class CsvPriceSource(PriceSource):
                 f"{self.path}: the file covers {first.isoformat()} to {last.isoformat()} (UTC); "
                 f"the window {start_utc.isoformat()} to {end_utc.isoformat()} lies outside it"
             )
-        full = PriceSeries(self.name, series.rename(self.column), interval, self.timezone)
+        priced = series.dropna()
+        coverage = (priced.index[0], priced.index[-1] + interval) if len(priced) else (first, first)
+        full = PriceSeries(self.name, series.rename(self.column), interval, self.timezone, coverage=coverage)
         return full.between(start_utc, end_utc)
 
 
-def parse_source(spec: str, *, timezone: str | None = None) -> PriceSource:
+def parse_source(spec: str, *, timezone: str | None = None, market: Market | None = None) -> PriceSource:
     """A source from its CLI syntax: ``ercot-rt:HB_WEST``, ``ercot-da:LZ_WEST``, ``caiso-rt:SP15``
-    or ``path/to/file.csv:COLUMN``. ``timezone`` sets a CSV's market-local zone (default UTC)."""
+    or ``path/to/file.csv:COLUMN``. ``timezone`` and ``market`` set a CSV's market-local zone
+    (default UTC) and market (default unknown); a bundled source has its own."""
     if ":" not in spec:
         raise DataError(
             f"price source {spec!r} needs the form MARKET:POINT (e.g. ercot-rt:HB_WEST) or path.csv:COLUMN"
@@ -297,7 +371,7 @@ def parse_source(spec: str, *, timezone: str | None = None) -> PriceSource:
     if head in _MARKETS:
         return BundledPriceSource(head, point)
     if head.lower().endswith((".csv", ".csv.gz")) or "/" in head or Path(head).exists():
-        return CsvPriceSource(head, point, timezone or "UTC")
+        return CsvPriceSource(head, point, timezone or "UTC", market)
     raise DataError(
         f"price source {spec!r}: unknown market {head!r}; bundled markets: {', '.join(_MARKETS)}, "
         "or give a CSV as path.csv:COLUMN"

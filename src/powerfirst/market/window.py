@@ -6,6 +6,20 @@
   Central time, from 2023-01-01T06:00Z to 2024-01-01T06:00Z. DST days are 23 or 25 hours long.
 * A time with a UTC offset or ``Z`` (``2023-06-01T05:00:00Z``) is that instant; the end is exclusive.
 * A time without an offset (``2023-06-01T14:00``) is market-local; the end is exclusive.
+
+Which zone is "market-local" (:func:`resolve_timezone`), first that applies:
+
+1. a CSV price source with ``interval_start_local`` (ISO-8601 with offsets): the zone, among the
+   site's ``timezone``, the market's zone and every known market's zone, whose UTC offsets match
+   every row; a conflict with the site's ``timezone`` or ``market`` is an error naming both;
+2. the site's ``timezone``;
+3. the market's zone (``market:`` in the site file, ``--market``, or the market of a bundled
+   source: ``ercot-rt`` → ERCOT);
+4. otherwise an error: plain dates need a zone, and none is guessed.
+
+The price source that decides is the one the backtest reads (``--prices`` when given), never the
+site's replaced ``contract.price_series``. The zone and where it came from are stated with the
+results (:attr:`Window.origin`).
 """
 
 from __future__ import annotations
@@ -16,9 +30,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-from powerfirst.errors import ConfigError
+from powerfirst.errors import ConfigError, DataError
+from powerfirst.market.markets import MARKETS, Market, find_market, market_names
+from powerfirst.market.sources import BundledPriceSource, CsvPriceSource, PriceSource
 
-__all__ = ["Window", "parse_window"]
+__all__ = ["Window", "parse_window", "resolve_market", "resolve_timezone"]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -30,11 +46,17 @@ class Window:
     start_utc: pd.Timestamp
     end_utc: pd.Timestamp
     timezone: str
+    origin: str = ""
+    """Where the zone came from, e.g. "from the CSV's interval_start_local"."""
 
     def describe(self) -> str:
         local_start = self.start_utc.tz_convert(self.timezone)
         local_end = self.end_utc.tz_convert(self.timezone)
         return f"{local_start.isoformat()} to {local_end.isoformat()} ({self.timezone}, end exclusive)"
+
+    def zone_line(self) -> str:
+        """E.g. "dates read in America/New_York (from the CSV's interval_start_local)"."""
+        return f"dates read in {self.timezone}" + (f" ({self.origin})" if self.origin else "")
 
 
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
@@ -66,7 +88,79 @@ def _parse_point(text: str, timezone: str, *, field: str, is_end: bool) -> pd.Ti
     return stamp.tz_convert("UTC")
 
 
-def parse_window(start: str, end: str, timezone: str) -> Window:
+def resolve_market(
+    source: PriceSource, *, option: str | None = None, site_market: str | None = None
+) -> tuple[Market | None, str]:
+    """The market of a backtest and where it was named: ``--market`` (``option``), else the site's
+    ``market``, else the market of a bundled price source; (None, "") when none says. A named
+    market that differs from a bundled source's own is an error naming both."""
+    named: tuple[Market, str] | None = None
+    if option is not None:
+        named = (find_market(option, field="--market"), "--market")
+    elif site_market is not None:
+        named = (find_market(site_market, field="market"), "the site's market")
+    own = source.market if isinstance(source, BundledPriceSource) else None
+    if named is not None and own is not None and named[0].key != own.key:
+        raise ConfigError(
+            f"{named[1]} = {named[0].key!r} but the price source {source.name} is {own.label} data "
+            f"(market {own.key!r}); give a CSV of {named[0].label} prices or drop the market"
+        )
+    if named is not None:
+        return named
+    if own is not None:
+        return own, f"the price source {source.name}"
+    return None, ""
+
+
+def resolve_timezone(
+    source: PriceSource, *, site_timezone: str | None, market: Market | None, market_origin: str = ""
+) -> tuple[str, str]:
+    """The zone plain dates and local-time features use, and where it came from (see the module
+    docstring). Raises DataError/ConfigError instead of guessing."""
+    if isinstance(source, CsvPriceSource):
+        candidates = [z for z in (site_timezone, market.timezone if market else None) if z]
+        candidates += [m.timezone for m in MARKETS.values()]
+        found = source.local_zones(candidates)
+        if found is not None:
+            column = f"{source.path}'s interval_start_local"
+            if site_timezone is not None:
+                if site_timezone in found:
+                    return site_timezone, f"from the site's timezone, matching {column}"
+                raise DataError(
+                    f"{column} offsets are those of {', '.join(found) or 'no known zone'}, but the site's "
+                    f"timezone is {site_timezone}: correct one of them"
+                )
+            if market is not None:
+                if market.timezone in found:
+                    return market.timezone, f"from {column} (the zone of {market.label})"
+                raise DataError(
+                    f"{column} offsets are those of {', '.join(found) or 'no known zone'}, but {market_origin} "
+                    f"is {market.label}, whose operating day is in {market.timezone}: correct one of them"
+                )
+            if len(found) == 1:
+                return found[0], f"from {column}"
+            if not found:
+                raise DataError(
+                    f"{column} offsets match none of the known markets' zones "
+                    f"({', '.join(dict.fromkeys(candidates))}): set timezone: (an IANA zone) in the site file"
+                )
+            raise DataError(
+                f"{column} offsets match several zones ({', '.join(found)}; e.g. a file without a DST change): "
+                f"set timezone: or market: (one of {market_names()}) in the site file, or --market"
+            )
+    if site_timezone is not None:
+        return site_timezone, "from the site's timezone"
+    if market is not None:
+        return market.timezone, f"the zone of {market.label}, from {market_origin}"
+    raise ConfigError(
+        f"{source.name}: plain dates and local-time features need a time zone, and this CSV has no "
+        "interval_start_local column (ISO-8601 with UTC offsets) and the site names neither timezone: nor "
+        f"market:. Set timezone: (an IANA zone, e.g. America/New_York) or market: (one of {market_names()}) "
+        "in the site file, or give --market (prices: --timezone or --market)"
+    )
+
+
+def parse_window(start: str, end: str, timezone: str, origin: str = "") -> Window:
     """Read ``--start``/``--end`` (see the module docstring) into a UTC window."""
     try:
         ZoneInfo(timezone)
@@ -79,4 +173,4 @@ def parse_window(start: str, end: str, timezone: str) -> Window:
             f"--end = {end!r} must be after --start = {start!r} (window would be "
             f"{start_utc.isoformat()} to {end_utc.isoformat()} UTC)"
         )
-    return Window(start_utc, end_utc, timezone)
+    return Window(start_utc, end_utc, timezone, origin)
