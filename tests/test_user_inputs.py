@@ -10,6 +10,7 @@ file of a series that a user file gives.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ from powerfirst.forecast.gbm import GbmQuantileForecaster
 from powerfirst.forecast.simple import DayAheadForecaster, PersistenceForecaster
 from powerfirst.fourcp.evaluate import evaluate_fourcp
 from powerfirst.market.grid_programs import fourcp_peaks_bundled, fourcp_peaks_csv, fourcp_weights
-from powerfirst.market.information import bundled_system_load
+from powerfirst.market.information import MarketData, bundled_system_load
+from powerfirst.market.markets import find_market
 from powerfirst.market.sources import parse_source, read_bundled_table
 from powerfirst.market.user_inputs import read_load_csv
 from powerfirst.site import load_site
@@ -101,6 +103,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def _site_file(folder: Path, base: Path, edit: dict[str, Any] | None = None, name: str = "site.yaml") -> Path:
     cfg = yaml.safe_load(base.read_text(encoding="utf-8"))
     cfg.setdefault("contract", {})["price_series"] = "rt_west.csv:west_rt"
+    cfg["market"] = "ercot"  # the relabelled files are ERCOT's: its zone and day-ahead clock
     if "gpu_hall" in cfg:  # the example's training jobs are dated 2023: move them into 2024
         jobs = cfg["gpu_hall"]["training_jobs"]
         jobs[0].update(release="2024-09-01", deadline="2024-09-30")  # after the window: not scheduled
@@ -109,6 +112,11 @@ def _site_file(folder: Path, base: Path, edit: dict[str, Any] | None = None, nam
     path = folder / name
     path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
     return path
+
+
+def _ercot(data: MarketData) -> MarketData:
+    """The user's CSVs are ERCOT's (relabelled): the day-ahead clock is ERCOT's."""
+    return replace(data, market=find_market("ercot"), timezone="America/Chicago")
 
 
 def _rolling(path: Path, forecast: str) -> Any:
@@ -131,7 +139,9 @@ def test_gbm_on_csv_prices_without_load_leaves_the_load_out(files: dict[str, Pat
     assert without.inputs_used == ("real-time prices",)
     assert not any(n.startswith("load_") or "da_" in n for n in without.features_used)
     with_load = GbmQuantileForecaster(max_iter=20)
-    data = load_market_data(prices, f"{files['day_ahead']}:west_da", start, end, f"{files['load']}:system_mw")
+    data = _ercot(
+        load_market_data(prices, f"{files['day_ahead']}:west_da", start, end, f"{files['load']}:system_mw")
+    )
     with_load.fit(data)
     assert with_load.inputs_used == ("real-time prices", "day-ahead prices", "system load")
     history = data.clock().known_at(pd.Timestamp("2024-07-29T17:00Z"))
@@ -145,11 +155,13 @@ def test_a_43_day_hole_in_the_history_is_skipped_while_fitting(
 ) -> None:
     """The fit walks through a 43-day hole (NYISO real-time, mid-2023): issue times with nothing
     settled are skipped, where the fit used to stop with 'no settled real-time price known'."""
-    data = load_market_data(
-        f"{files['prices']}:west_rt",
-        None if forecaster is PersistenceForecaster else f"{files['day_ahead']}:west_da",
-        pd.Timestamp("2024-05-06T05:00Z"),
-        pd.Timestamp("2024-07-20T05:00Z"),
+    data = _ercot(
+        load_market_data(
+            f"{files['prices']}:west_rt",
+            None if forecaster is PersistenceForecaster else f"{files['day_ahead']}:west_da",
+            pd.Timestamp("2024-05-06T05:00Z"),
+            pd.Timestamp("2024-07-20T05:00Z"),
+        )
     )
     model = forecaster()
     model.fit(data)
