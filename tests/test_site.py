@@ -204,7 +204,7 @@ def test_yaml_file_with_invalid_value_names_file_and_field(tmp_path: Path) -> No
 def test_negative_grid_limit_names_field_value_unit_and_limit() -> None:
     message = _error_of(lambda d: d["grid"].update(connection_limit_mw=-5))
     assert "grid.connection_limit_mw = -5 MW" in message
-    assert "greater than or equal to 0.01" in message
+    assert "greater than or equal to 0.001" in message
 
 
 def test_negative_units_names_field_value_unit_and_limit() -> None:

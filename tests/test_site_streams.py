@@ -166,7 +166,7 @@ def test_the_hybrid_example_is_valid() -> None:
         ),
         (
             lambda d: d["ancillary"].update(max_offer_mw=0),
-            ["ancillary.max_offer_mw = 0 MW", "greater than or equal to 0.01"],
+            ["ancillary.max_offer_mw = 0 MW", "greater than or equal to 0.001"],
         ),
         (
             lambda d: d["ancillary"].update(products=["RRS", "REGUP"]),

@@ -399,11 +399,6 @@ class Site(_Strict):
                 f"{grid_mw:g} MW: the site could never draw the block (it would only be sold back); "
                 "block_mw must be at most the connection limit"
             )
-        if self.ancillary is not None and (self.ancillary.max_offer_mw or 0.0) > grid_mw:
-            raise ValueError(
-                f"ancillary.max_offer_mw = {self.ancillary.max_offer_mw:g} MW is above grid.connection_limit_mw "
-                f"= {grid_mw:g} MW: curtailable load cannot exceed what the site draws"
-            )
         if self.fourcp is not None and self.fourcp.peaks_csv and self.market_data.fourcp_peaks:
             raise ValueError(
                 "fourcp.peaks_csv and market_data.fourcp_peaks both name a 4CP peaks file; keep one "

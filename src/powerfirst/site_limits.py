@@ -11,7 +11,6 @@ are checked by the models' validators; they are listed here as constants too:
 
 * ``contract.block_mw`` ≤ ``grid.connection_limit_mw`` (a block the site can never draw is a
   sell-back position, not a supply contract);
-* ``ancillary.max_offer_mw`` ≤ ``grid.connection_limit_mw`` (load cannot curtail more than it draws);
 * every fleet, and the GPU hall, at most :data:`MAX_LOAD_MW` at the meter;
 * a fleet's machine efficiency (``power_w`` / ``hashrate_ths``) within :data:`EFFICIENCY_J_PER_TH`;
 * the sum of the adders within :data:`ADDER_USD_PER_MWH`, like each adder;
@@ -56,9 +55,10 @@ __all__ = [
 
 # --- power [MW at the meter] ----------------------------------------------------------------------
 
-GRID_MW = Interval(ge=0.01, le=10_000.0)
-"""Grid connection [MW]: from 10 kW (a handful of miners) to 10 GW, above the largest single-site
-interconnection of any mine or data-centre campus built or announced."""
+GRID_MW = Interval(ge=0.001, le=10_000.0)
+"""Grid connection [MW]: from 1 kW (less than one miner draws) to 10 GW, above the largest
+single-site interconnection of any mine or data-centre campus built or announced. Also the limits
+of ``ancillary.max_offer_mw``."""
 
 BLOCK_MW = Interval(gt=0.0, le=10_000.0)
 """Fixed-price block [MW]; also at most the grid connection (see the module docstring)."""
