@@ -95,6 +95,8 @@ _STRATEGY_OPTIONS: dict[str, tuple[str, ...]] = {
 
 def _check_strategy_options(names: list[str], given: dict[str, object]) -> None:
     """An option of a strategy that is not run is an error, not a setting silently unused."""
+    if not set(names) <= set(STRATEGIES):
+        return  # an unknown --strategy is refused with its own message
     for flag, value in given.items():
         users = _STRATEGY_OPTIONS.get(flag, ())
         if value is not None and users and not set(users) & set(names):

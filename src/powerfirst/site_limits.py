@@ -15,7 +15,13 @@ are checked by the models' validators; they are listed here as constants too:
 * a fleet's machine efficiency (``power_w`` / ``hashrate_ths``) within :data:`EFFICIENCY_J_PER_TH`;
 * the sum of the adders within :data:`ADDER_USD_PER_MWH`, like each adder;
 * GPU counts (inference demand, training ``min_gpus``/``max_gpus``, ``rental.max_gpus``) at most
-  the hall's ``gpus``.
+  the hall's ``gpus``;
+* ``gpu_hall.rental.min_block_hours`` at least the price interval (checked when the interval is
+  known, in :func:`powerfirst.dispatch.streams.hall_params`).
+
+Fractions (``_fraction``: 0 to 1), hours of day and the strategies' tuning parameters
+(``hysteresis_usd_per_mwh`` 0–1,000 USD/MWh, ``horizon_hours`` 2–168, ``risk_quantile`` 0.5–0.9, …)
+keep their limits at their fields: they are ranges of meaning, not of plausibility.
 """
 
 from __future__ import annotations
