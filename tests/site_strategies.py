@@ -41,3 +41,10 @@ def contract_specs(draw: st.DrawFn) -> dict[str, Any]:
         }
     contract["adders_usd_per_mwh"] = {"a": draw(st.floats(0.0, 10.0))}
     return contract
+
+
+def block_within(contract: dict[str, Any], grid_mw: float) -> dict[str, Any]:
+    """``contract`` with its block at most ``grid_mw`` (a site file refuses a larger block)."""
+    if contract.get("kind") == "fixed_block" and contract["block_mw"] > grid_mw:
+        return {**contract, "block_mw": grid_mw}
+    return contract

@@ -404,7 +404,7 @@ def test_invalid_site_names_the_field(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
     assert "fleets[1].units" in text
     assert "-10" in text
-    assert "greater than 0" in text
+    assert "greater than or equal to 1" in text
     assert not out.exists()
 
 

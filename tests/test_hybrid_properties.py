@@ -44,7 +44,7 @@ from powerfirst.dispatch.schedule import Decision, Schedule
 from powerfirst.market.series import PriceSeries
 from powerfirst.policies import Observation, PerfectHindsightPolicy, Policy, make_policy
 from powerfirst.site import Site, parse_site
-from site_strategies import contract_specs, fleet_specs
+from site_strategies import block_within, contract_specs, fleet_specs
 
 Array = npt.NDArray[np.float64]
 
@@ -166,7 +166,9 @@ def hybrid_cases(draw: st.DrawFn) -> dict[str, Any]:
         hall["training_jobs"] = jobs
     rental_prices: list[float] | None = None
     if draw(st.booleans()):
-        rental: dict[str, Any] = {"min_block_hours": draw(st.sampled_from([0.0, 1.0, 2.0, 4.0, 6.0]))}
+        rental: dict[str, Any] = {
+            "min_block_hours": draw(st.sampled_from([interval_minutes / 60, 1.0, 2.0, 4.0, 6.0]))
+        }
         if draw(st.booleans()):
             rental["price_usd_per_gpu_hour"] = draw(st.floats(0.0, 5.0))
         else:
@@ -245,7 +247,9 @@ def _build(case: dict[str, Any], folder: Path) -> tuple[Site, DispatchInputs, Ar
     )
     everything = draft.max_load_mw + cfg.max_power_mw
     grid = needed * (1 + 1e-6) + 1e-3 + case["grid_share"] * max(everything - needed, 0.0)
-    site = parse_site({**base, "grid": {"connection_limit_mw": grid}})
+    site = parse_site(
+        {**base, "contract": block_within(case["contract"], grid), "grid": {"connection_limit_mw": grid}}
+    )
 
     prices = pd.Series(np.asarray(case["prices"], dtype=np.float64), index=times)
     series = PriceSeries("random prices", prices, interval, TIMEZONE)

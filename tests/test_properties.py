@@ -19,7 +19,7 @@ from powerfirst.dispatch.inputs import DispatchInputs, site_params
 from powerfirst.dispatch.optimize import optimize_dispatch
 from powerfirst.policies import fill_merit_order
 from powerfirst.site import Site
-from site_strategies import contract_specs, fleet_specs
+from site_strategies import block_within, contract_specs, fleet_specs
 
 Array = npt.NDArray[np.float64]
 SiteFactory = Callable[..., Site]
@@ -65,9 +65,8 @@ def _site_and_inputs(
     draft = site_factory(case["fleets"], contract=case["contract"])
     low = max(draft.must_run_mw, 0.1) * 1.001
     high = max(draft.max_load_mw * 1.2, low)
-    site = site_factory(
-        case["fleets"], contract=case["contract"], grid_mw=low + case["grid_share"] * (high - low)
-    )
+    grid_mw = low + case["grid_share"] * (high - low)
+    site = site_factory(case["fleets"], contract=block_within(case["contract"], grid_mw), grid_mw=grid_mw)
     inputs = inputs_factory(site, case["prices"], case["realised"], interval_minutes=case["interval_minutes"])
     return site, inputs
 

@@ -225,5 +225,5 @@ def test_cli_overrides_fees_and_breakeven_parameters(tmp_path: Path) -> None:
     )
     bad = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "bad"), "--tx-fees-btc-per-block", "-1"])
     assert bad.exit_code == 2
-    assert "tx_fees_btc_per_block = -1.0 BTC/block" in bad.output
+    assert "--tx-fees-btc-per-block = -1.0 BTC/block" in bad.output
     assert not (tmp_path / "bad").exists()

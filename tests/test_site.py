@@ -119,12 +119,13 @@ def test_model_lookup_ignores_case_spaces_and_dashes(spelling: str) -> None:
     assert (spec.hashrate_ths, spec.power_w) == (104, 3068)
 
 
-def test_explicit_values_override_the_model_table() -> None:
-    data = _site_dict()
-    data["fleets"][0]["power_w"] = 3250.0
-    fleet = parse_site(data).fleets[0]
-    assert fleet.unit_power_w == 3250.0
-    assert fleet.unit_hashrate_ths == 104
+@pytest.mark.parametrize("extra", [{"power_w": 3250.0}, {"hashrate_ths": 110.0, "power_w": 3068.0}])
+def test_model_with_explicit_values_is_a_conflict_not_an_override(extra: dict[str, float]) -> None:
+    message = _error_of(lambda d: d["fleets"][0].update(extra))
+    assert "fleets[0] (fleet 'jpro')" in message and "'S19jPro'" in message
+    assert "not both" in message
+    for name, value in extra.items():
+        assert f"{name} = {value:g}" in message
 
 
 def test_unknown_asic_model_lists_known_ones() -> None:
@@ -203,7 +204,7 @@ def test_yaml_file_with_invalid_value_names_file_and_field(tmp_path: Path) -> No
 def test_negative_grid_limit_names_field_value_unit_and_limit() -> None:
     message = _error_of(lambda d: d["grid"].update(connection_limit_mw=-5))
     assert "grid.connection_limit_mw = -5 MW" in message
-    assert "greater than 0" in message
+    assert "greater than or equal to 0.001" in message
 
 
 def test_negative_units_names_field_value_unit_and_limit() -> None:
@@ -212,7 +213,7 @@ def test_negative_units_names_field_value_unit_and_limit() -> None:
     assert "(fleet 'jpro')" in message
     assert "-10" in message
     assert "count" in message
-    assert "greater than 0" in message
+    assert "greater than or equal to 1" in message
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,7 @@ def test_the_hybrid_example_is_valid() -> None:
         ),
         (
             lambda d: d["gpu_hall"].update(gpus=0),
-            ["gpu_hall.gpus = 0 GPUs", "greater than 0"],
+            ["gpu_hall.gpus = 0 GPUs", "greater than or equal to 1"],
         ),
         (
             lambda d: d["gpu_hall"].update(gpus="14000"),
@@ -166,7 +166,7 @@ def test_the_hybrid_example_is_valid() -> None:
         ),
         (
             lambda d: d["ancillary"].update(max_offer_mw=0),
-            ["ancillary.max_offer_mw = 0 MW", "greater than 0"],
+            ["ancillary.max_offer_mw = 0 MW", "greater than or equal to 0.001"],
         ),
         (
             lambda d: d["ancillary"].update(products=["RRS", "REGUP"]),
@@ -209,7 +209,7 @@ def test_min_gpus_above_the_halls_gpus() -> None:
     message = _error_of(_job(1, min_gpus=20_000, max_gpus=20_000))
     assert "gpu_hall" in message
     assert "'finetune-b'" in message
-    assert "min_gpus 20000" in message
+    assert "min_gpus = 20000" in message
     assert "14000 GPUs" in message
 
 

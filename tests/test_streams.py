@@ -375,13 +375,24 @@ def test_a_job_needing_more_than_its_window_at_max_gpus_is_explained(
     text = "\n".join(caught.value.explanation)
     assert "training job 'too-big'" in text
     assert "5000 GPU-hours" in text
+    # the job's row reads as a sentence: no dangling "(window from at", every parenthesis closed
+    (line,) = [x for x in caught.value.explanation if "5000 GPU-hours" in x]
+    assert line.endswith(
+        "by its deadline 2024-01-01T03:00:00+00:00, counting work from its first interval (at 2024-01-01T00:00Z)"
+    )
+    assert "(window from" not in text
+    assert all(x.count("(") == x.count(")") for x in caught.value.explanation)
 
 
 def test_inference_demand_above_the_halls_gpus_is_a_data_error(
     site_factory: SiteFactory, tmp_path: Path
 ) -> None:
+    # a constant demand above the hall is refused with the site file (test_site_streams.py); a
+    # demand file's intervals are checked when they are read
+    demand = tmp_path / "demand.csv"
+    demand.write_text("interval_start_utc,gpus\n2024-01-01T00:00:00Z,900\n2024-01-01T01:00:00Z,1500\n")
     inference = {
-        "demand": {"kind": "constant", "gpus": 1500.0},
+        "demand": {"kind": "csv", "path": str(demand)},
         "price_usd_per_gpu_hour": 2.0,
         "sla_availability_fraction": 0.99,
     }

@@ -82,18 +82,43 @@ def _money(value: float | None) -> str:
     return "—" if value is None else f"{value / 1e6:,.2f}"
 
 
-def _with_overrides(site: Site, overrides: dict[tuple[str, ...], object]) -> Site:
-    """The site with CLI options written over its fields, validated like the file itself."""
-    given = {path: value for path, value in overrides.items() if value is not None}
+_STRATEGY_OPTIONS: dict[str, tuple[str, ...]] = {
+    "--hysteresis-usd-per-mwh": ("breakeven", "rule-based"),
+    "--confirm-intervals": ("breakeven", "rule-based"),
+    "--forecast": (RollingPolicy.name,),
+    "--horizon-hours": (RollingPolicy.name,),
+    "--risk-quantile": (RollingPolicy.name,),
+    "--day-ahead": (RollingPolicy.name,),
+}
+"""Options that only a strategy reads, and the strategies that read them."""
+
+
+def _check_strategy_options(names: list[str], given: dict[str, object]) -> None:
+    """An option of a strategy that is not run is an error, not a setting silently unused."""
+    if not set(names) <= set(STRATEGIES):
+        return  # an unknown --strategy is refused with its own message
+    for flag, value in given.items():
+        users = _STRATEGY_OPTIONS.get(flag, ())
+        if value is not None and users and not set(users) & set(names):
+            raise ConfigError(
+                f"{flag} = {value!r} is an option of {' and '.join(users)}, which is not run "
+                f"(--strategy: {', '.join(names)}); add --strategy {users[0]} or leave the option out"
+            )
+
+
+def _with_overrides(site: Site, overrides: dict[str, tuple[tuple[str, ...], object]]) -> Site:
+    """The site with CLI options (flag → (field path, value)) written over its fields, validated
+    like the file itself; an error names the flag."""
+    given = {flag: (path, value) for flag, (path, value) in overrides.items() if value is not None}
     if not given:
         return site
     data = site.model_dump(exclude_none=True)
-    for path, value in given.items():
+    for path, value in given.values():
         node = data
         for key in path[:-1]:
             node = node.setdefault(key, {})
         node[path[-1]] = value
-    return parse_site(data, source="command-line options")
+    return parse_site(data, source=None, options={path: flag for flag, (path, _) in given.items()})
 
 
 @app.command()
@@ -187,17 +212,21 @@ def backtest(
     names = strategy or [name for name in STRATEGIES if name != RollingPolicy.name]
     try:
         check_output_dir(out)
-        site = _with_overrides(
-            load_site(site_file),
-            {
-                ("bitcoin", "tx_fees_btc_per_block"): tx_fees_btc_per_block,
-                ("strategies", "breakeven", "hysteresis_usd_per_mwh"): hysteresis_usd_per_mwh,
-                ("strategies", "breakeven", "confirm_intervals"): confirm_intervals,
-                ("strategies", "rolling", "forecast"): forecast,
-                ("strategies", "rolling", "horizon_hours"): horizon_hours,
-                ("strategies", "rolling", "risk_quantile"): risk_quantile,
-            },
+        overrides: dict[str, tuple[tuple[str, ...], object]] = {
+            "--tx-fees-btc-per-block": (("bitcoin", "tx_fees_btc_per_block"), tx_fees_btc_per_block),
+            "--hysteresis-usd-per-mwh": (
+                ("strategies", "breakeven", "hysteresis_usd_per_mwh"),
+                hysteresis_usd_per_mwh,
+            ),
+            "--confirm-intervals": (("strategies", "breakeven", "confirm_intervals"), confirm_intervals),
+            "--forecast": (("strategies", "rolling", "forecast"), forecast),
+            "--horizon-hours": (("strategies", "rolling", "horizon_hours"), horizon_hours),
+            "--risk-quantile": (("strategies", "rolling", "risk_quantile"), risk_quantile),
+        }
+        _check_strategy_options(
+            names, {flag: value for flag, (_, value) in overrides.items()} | {"--day-ahead": day_ahead}
         )
+        site = _with_overrides(load_site(site_file), overrides)
         for name in names:
             make_policy(name, site)  # unknown names fail before any work
         if len(set(names)) != len(names):

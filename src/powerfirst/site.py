@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from powerfirst import site_limits as limits
 from powerfirst.asic_catalog import asic_models, lookup_asic_model
 from powerfirst.errors import ConfigError
 from powerfirst.site_streams import (
@@ -35,6 +36,7 @@ from powerfirst.site_streams import (
     RuleBasedStrategyConfig,
     TraceDemand,
 )
+from powerfirst.site_yaml import read_site_yaml
 
 __all__ = [
     "BitcoinConfig",
@@ -61,8 +63,14 @@ class _Strict(BaseModel):
 class Grid(_Strict):
     """The site's grid connection."""
 
-    connection_limit_mw: float = Field(gt=0, le=10_000)
+    connection_limit_mw: Annotated[float, limits.GRID_MW]
     """Most power the site may draw at the meter [MW]."""
+
+
+def _check_adder_total(adders: dict[str, float]) -> None:
+    total, limit = sum(adders.values()), limits.ADDER_LIMIT_USD_PER_MWH
+    if abs(total) > limit:
+        raise ValueError(f"the adders sum to {total:g} USD/MWh; the sum must be within ±{limit:,.0f} USD/MWh")
 
 
 class IndexContract(_Strict):
@@ -71,12 +79,17 @@ class IndexContract(_Strict):
     kind: Literal["index"]
     price_series: str = Field(min_length=1)
     """Real-time price series, e.g. ``ercot-rt:HB_WEST`` or ``prices.csv:LMP`` (see ``powerfirst.market``)."""
-    adders_usd_per_mwh: dict[str, float] = Field(default_factory=dict)
+    adders_usd_per_mwh: dict[str, Annotated[float, limits.ADDER_USD_PER_MWH]] = Field(default_factory=dict)
     """Charges on every MWh consumed (transmission, distribution, fees) [USD/MWh], by name."""
 
     @property
     def total_adder_usd_per_mwh(self) -> float:
         return float(sum(self.adders_usd_per_mwh.values()))
+
+    @model_validator(mode="after")
+    def _check_adders(self) -> IndexContract:
+        _check_adder_total(self.adders_usd_per_mwh)
+        return self
 
 
 class FixedBlockContract(_Strict):
@@ -90,15 +103,20 @@ class FixedBlockContract(_Strict):
     kind: Literal["fixed_block"]
     price_series: str = Field(min_length=1)
     """Real-time price series that sets purchases above and sell-back below the block."""
-    block_mw: float = Field(gt=0, le=10_000)
+    block_mw: Annotated[float, limits.BLOCK_MW]
     """Contracted block [MW]."""
-    block_price_usd_per_mwh: float = Field(ge=-1_000, le=10_000)
+    block_price_usd_per_mwh: Annotated[float, limits.BLOCK_PRICE_USD_PER_MWH]
     """Fixed price of the block [USD/MWh]."""
-    adders_usd_per_mwh: dict[str, float] = Field(default_factory=dict)
+    adders_usd_per_mwh: dict[str, Annotated[float, limits.ADDER_USD_PER_MWH]] = Field(default_factory=dict)
 
     @property
     def total_adder_usd_per_mwh(self) -> float:
         return float(sum(self.adders_usd_per_mwh.values()))
+
+    @model_validator(mode="after")
+    def _check_adders(self) -> FixedBlockContract:
+        _check_adder_total(self.adders_usd_per_mwh)
+        return self
 
 
 Contract = Annotated[IndexContract | FixedBlockContract, Field(discriminator="kind")]
@@ -108,7 +126,7 @@ class Fleet(_Strict):
     """A fleet of identical ASIC miners.
 
     Give ``model`` from the bundled table (``powerfirst models`` lists it), or ``hashrate_ths`` and
-    ``power_w`` per unit, or both (explicit values override the table). The fleet is switched unit by
+    ``power_w`` per unit, not both (a model's values are the table's). The fleet is switched unit by
     unit, so its power is continuous in [min, max]; anti-cycling holds a unit off for
     ``min_off_time_min`` after it is switched off, and a unit that starts draws power for
     ``restart_time_min`` before it hashes again.
@@ -116,24 +134,24 @@ class Fleet(_Strict):
 
     name: str = Field(min_length=1, max_length=64)
     model: str | None = None
-    units: int = Field(gt=0, le=10_000_000)
-    hashrate_ths: float | None = Field(default=None, gt=0, le=100_000)
+    units: Annotated[int, limits.UNITS]
+    hashrate_ths: Annotated[float, limits.HASHRATE_THS] | None = None
     """Hashrate per unit [TH/s]."""
-    power_w: float | None = Field(default=None, gt=0, le=100_000)
+    power_w: Annotated[float, limits.MINER_POWER_W] | None = None
     """Power per unit at the machine [W]."""
-    pue: float | None = Field(default=None, ge=1.0, le=3.0)
+    pue: Annotated[float, limits.PUE] | None = None
     """Power usage effectiveness: meter power / machine power [-]. Give this or ``overhead_fraction``."""
-    overhead_fraction: float | None = Field(default=None, ge=0.0, le=2.0)
+    overhead_fraction: Annotated[float, limits.OVERHEAD_FRACTION] | None = None
     """Cooling and auxiliary power as a fraction of machine power [-] (PUE = 1 + overhead)."""
     pool_fee_fraction: float = Field(default=0.02, ge=0.0, lt=1.0)
     """Share of mining revenue kept by the pool [-]."""
-    min_off_time_min: float = Field(default=0.0, ge=0.0, le=1440.0)
+    min_off_time_min: Annotated[float, limits.MIN_OFF_TIME_MIN] = 0.0
     """Anti-cycling: a unit switched off stays off at least this long [min]."""
-    restart_time_min: float = Field(default=0.0, ge=0.0, le=120.0)
+    restart_time_min: Annotated[float, limits.RESTART_TIME_MIN] = 0.0
     """A unit that starts draws full power this long before it hashes [min]."""
     min_power_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
     """Share of the fleet that must run in every interval (e.g. hosted machines under contract) [-]."""
-    switch_block_units: int | None = Field(default=None, gt=0, le=10_000_000)
+    switch_block_units: Annotated[int, limits.UNITS] | None = None
     """Units that can only be switched together (a container, a breaker) [count]. Unset: unit by
     unit. Set, the fleet's power is a whole number of blocks and the hindsight optimum is a MILP."""
 
@@ -151,6 +169,27 @@ class Fleet(_Strict):
     def _resolve_spec(self) -> Fleet:
         if self.model is None and (self.hashrate_ths is None or self.power_w is None):
             raise ValueError("give either 'model' or both 'hashrate_ths' [TH/s] and 'power_w' [W] per unit")
+        if self.model is not None and (self.hashrate_ths is not None or self.power_w is not None):
+            given = " and ".join(
+                f"{name} = {value:g}"
+                for name, value in (("hashrate_ths", self.hashrate_ths), ("power_w", self.power_w))
+                if value is not None
+            )
+            raise ValueError(
+                f"model {self.model!r} sets hashrate_ths and power_w from the table (`powerfirst models`); "
+                f"{given} conflicts: give either 'model' or 'hashrate_ths' and 'power_w', not both"
+            )
+        efficiency, (low, high) = self.efficiency_j_per_th, limits.EFFICIENCY_J_PER_TH
+        if not low <= efficiency <= high:
+            raise ValueError(
+                f"power_w / hashrate_ths = {efficiency:.4g} J/TH is outside {low:g} to {high:g} J/TH "
+                "(a unit mix-up? power_w is watts per machine, hashrate_ths TH/s per machine)"
+            )
+        if self.max_power_mw > limits.MAX_LOAD_MW:
+            raise ValueError(
+                f"the fleet draws {self.max_power_mw:,.0f} MW at full power (units × power_w × PUE); "
+                f"the limit is {limits.MAX_LOAD_MW:,.0f} MW"
+            )
         if self.pue is not None and self.overhead_fraction is not None:
             raise ValueError("give 'pue' or 'overhead_fraction', not both")
         if self.switch_block_units is not None and self.units % self.switch_block_units:
@@ -213,6 +252,13 @@ class Fleet(_Strict):
         return must_run
 
 
+_READS = {
+    "constant_usd_per_ph_day": "source: constant",
+    "csv_path": "source: csv or network_csv",
+    "tx_fees_btc_per_block": "source: bundled; a hashprice CSV or a constant already includes the fees",
+}
+
+
 class BitcoinConfig(_Strict):
     """Where the hashprice comes from.
 
@@ -224,9 +270,9 @@ class BitcoinConfig(_Strict):
     """
 
     source: Literal["bundled", "constant", "csv", "network_csv"] = "bundled"
-    tx_fees_btc_per_block: float = Field(default=0.0, ge=0.0, le=100.0)
+    tx_fees_btc_per_block: Annotated[float, limits.TX_FEES_BTC_PER_BLOCK] = 0.0
     """Transaction fees per block added to the subsidy [BTC/block]; the bundled data has none."""
-    constant_usd_per_ph_day: float | None = Field(default=None, gt=0, le=100_000)
+    constant_usd_per_ph_day: Annotated[float, limits.HASHPRICE_USD_PER_PH_DAY] | None = None
     csv_path: str | None = None
 
     @model_validator(mode="after")
@@ -240,6 +286,18 @@ class BitcoinConfig(_Strict):
                 "source 'network_csv' takes the fees of each day from the file's tx_fees_btc_per_block "
                 f"column; tx_fees_btc_per_block = {self.tx_fees_btc_per_block:g} BTC/block must be left out"
             )
+        # a field the source does not read is a conflict, not a setting to ignore
+        unused = {
+            "constant_usd_per_ph_day": self.source != "constant" and self.constant_usd_per_ph_day is not None,
+            "csv_path": self.source in ("bundled", "constant") and self.csv_path is not None,
+            "tx_fees_btc_per_block": self.source in ("constant", "csv") and bool(self.tx_fees_btc_per_block),
+        }
+        for name, bad in unused.items():
+            if bad:
+                raise ValueError(
+                    f"source {self.source!r} does not use {name} = {getattr(self, name)!r}: "
+                    f"remove it or choose the source that reads it ({_READS[name]})"
+                )
         return self
 
 
@@ -334,6 +392,13 @@ class Site(_Strict):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"fleet names must be unique; repeated: {', '.join(duplicates)}")
+        grid_mw = self.grid.connection_limit_mw
+        if isinstance(self.contract, FixedBlockContract) and self.contract.block_mw > grid_mw:
+            raise ValueError(
+                f"contract.block_mw = {self.contract.block_mw:g} MW is above grid.connection_limit_mw = "
+                f"{grid_mw:g} MW: the site could never draw the block (it would only be sold back); "
+                "block_mw must be at most the connection limit"
+            )
         if self.fourcp is not None and self.fourcp.peaks_csv and self.market_data.fourcp_peaks:
             raise ValueError(
                 "fourcp.peaks_csv and market_data.fourcp_peaks both name a 4CP peaks file; keep one "
@@ -436,8 +501,16 @@ def _allowed_fields(loc: tuple[int | str, ...]) -> list[str]:
     return list(model.model_fields) if hasattr(model, "model_fields") else []
 
 
-def format_validation_error(exc: ValidationError, fleets: list[Any] | None = None) -> list[str]:
-    """One line per problem: the field, the value, the unit and the limit (pydantic's message)."""
+def format_validation_error(
+    exc: ValidationError,
+    fleets: list[Any] | None = None,
+    options: Mapping[tuple[str, ...], str] | None = None,
+) -> list[str]:
+    """One line per problem: the field, the value, the unit and the limit (pydantic's message).
+
+    ``options`` maps the fields set by command-line options to the option's flag: a problem in such
+    a field names the flag (and the field it sets); a problem of a section holding one names it too.
+    """
     lines = []
     for err in exc.errors(include_url=False):
         raw_loc = tuple(err["loc"])
@@ -449,7 +522,13 @@ def format_validation_error(exc: ValidationError, fleets: list[Any] | None = Non
                 isinstance(p, str) and p in _UNION_TAGS and i > 0 and raw_loc[i - 1] in {"contract", "demand"}
             )
         )
-        field = _format_loc(loc)
+        field, suffix = _format_loc(loc), ""
+        flag = options.get(tuple(str(p) for p in loc)) if options else None
+        if flag is not None:
+            field, suffix = flag, f" (the option sets the site's {_format_loc(loc)})"
+        elif options:
+            within = [f for path, f in options.items() if path[: len(loc)] == loc]
+            suffix = f" (with the option {', '.join(within)})" if within else ""
         if fleets is not None and len(loc) >= 2 and loc[0] == "fleets" and isinstance(loc[1], int):
             fleet = fleets[loc[1]] if loc[1] < len(fleets) else None
             if isinstance(fleet, dict) and "name" in fleet:
@@ -482,15 +561,21 @@ def format_validation_error(exc: ValidationError, fleets: list[Any] | None = Non
             continue
         value = err.get("input")
         if isinstance(value, dict | list):
-            lines.append(f"{field}: {msg}")
+            lines.append(f"{field}: {msg}{suffix}")
             continue
         unit_text = f" {unit}" if unit else ""
-        lines.append(f"{field} = {value!r}{unit_text}: {msg}")
+        lines.append(f"{field} = {value!r}{unit_text}: {msg}{suffix}")
     return lines
 
 
-def parse_site(data: Any, *, source: str = "<site>") -> Site:
-    """Validate a site given as a mapping (already parsed YAML)."""
+def parse_site(
+    data: Any, *, source: str | None = "<site>", options: Mapping[tuple[str, ...], str] | None = None
+) -> Site:
+    """Validate a site given as a mapping (already parsed YAML).
+
+    ``options`` names the command-line flag that set a field (see :func:`format_validation_error`):
+    errors then say "invalid option" and name the flag rather than the site file's field.
+    """
     if not isinstance(data, dict):
         raise ConfigError(
             f"the site file must be a mapping of fields, got {type(data).__name__}", source=source
@@ -499,26 +584,19 @@ def parse_site(data: Any, *, source: str = "<site>") -> Site:
         return Site.model_validate(data)
     except ValidationError as exc:
         fleets = data.get("fleets") if isinstance(data.get("fleets"), list) else None
-        lines = format_validation_error(exc, fleets)
+        lines = format_validation_error(exc, fleets, options)
+        header = "invalid option" if options else "invalid site file"
+        if len(lines) == 1 and options:
+            raise ConfigError(f"{header}: {lines[0]}", source=source) from None
         raise ConfigError(
-            "invalid site file:\n" + "\n".join(f"  - {line}" for line in lines), source=source
+            f"{header}:\n" + "\n".join(f"  - {line}" for line in lines), source=source
         ) from None
 
 
 def load_site(path: str | Path) -> Site:
     """Read and validate a site YAML file. Nothing is run on an invalid file."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read site file: {exc.strerror}", source=str(path)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"malformed YAML{where}: {problem}", source=str(path)) from None
+    data = read_site_yaml(path)
     if isinstance(data, dict):
         _resolve_paths(data, path.parent)
     return parse_site(data, source=str(path))

@@ -12,7 +12,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
+from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from powerfirst import site_limits as limits
 
 __all__ = [
     "AncillaryConfig",
@@ -42,7 +45,8 @@ class ConstantDemand(_Strict):
     """The same number of GPUs required in every interval."""
 
     kind: Literal["constant"]
-    gpus: float = Field(ge=0, le=10_000_000)
+    gpus: Annotated[float, Interval(ge=0.0, le=limits.GPU_COUNT.le)]
+    """GPUs demanded [GPUs]: at most the hall's."""
 
 
 class TraceDemand(_Strict):
@@ -54,7 +58,8 @@ class TraceDemand(_Strict):
 
     kind: Literal["trace"]
     trace: Literal["alibaba-lora"] = "alibaba-lora"
-    peak_gpus: float = Field(gt=0, le=10_000_000)
+    peak_gpus: Annotated[float, Interval(gt=0.0, le=limits.GPU_COUNT.le)]
+    """Demand at the trace's peak [GPUs]: at most the hall's."""
 
 
 class CsvDemand(_Strict):
@@ -77,9 +82,9 @@ class InferenceService(_Strict):
     """
 
     demand: InferenceDemand
-    price_usd_per_gpu_hour: float = Field(ge=0, le=1_000)
+    price_usd_per_gpu_hour: Annotated[float, limits.GPU_PRICE_USD_PER_GPU_HOUR]
     sla_availability_fraction: float = Field(default=0.999, ge=0.0, le=1.0)
-    penalty_usd_per_gpu_hour: float = Field(default=0.0, ge=0, le=10_000)
+    penalty_usd_per_gpu_hour: Annotated[float, limits.SLA_PENALTY_USD_PER_GPU_HOUR] = 0.0
 
 
 class TrainingJob(_Strict):
@@ -93,14 +98,14 @@ class TrainingJob(_Strict):
     """
 
     name: str = Field(min_length=1, max_length=64)
-    gpu_hours: float = Field(gt=0, le=1e9)
+    gpu_hours: Annotated[float, limits.JOB_GPU_HOURS]
     release: str = Field(min_length=1)
     deadline: str = Field(min_length=1)
-    value_usd: float = Field(ge=0, le=1e11)
-    min_gpus: float = Field(gt=0, le=10_000_000)
-    max_gpus: float = Field(gt=0, le=10_000_000)
-    checkpoint_interval_min: float = Field(default=60.0, ge=0, le=10_080)
-    restart_time_min: float = Field(default=10.0, ge=0, le=1_440)
+    value_usd: Annotated[float, limits.JOB_VALUE_USD]
+    min_gpus: Annotated[float, Interval(gt=0.0, le=limits.GPU_COUNT.le)]
+    max_gpus: Annotated[float, Interval(gt=0.0, le=limits.GPU_COUNT.le)]
+    checkpoint_interval_min: Annotated[float, limits.CHECKPOINT_MIN] = 60.0
+    restart_time_min: Annotated[float, limits.JOB_RESTART_MIN] = 10.0
 
     @field_validator("release", "deadline", mode="before")
     @classmethod
@@ -127,10 +132,10 @@ class RentalPool(_Strict):
     market-local midnight: a GPU rented in a slice stays rented for the whole slice.
     """
 
-    price_usd_per_gpu_hour: float | None = Field(default=None, ge=0, le=1_000)
+    price_usd_per_gpu_hour: Annotated[float, limits.GPU_PRICE_USD_PER_GPU_HOUR] | None = None
     price_series: str | None = Field(default=None, min_length=1)
-    min_block_hours: float = Field(default=1.0, ge=0, le=720)
-    max_gpus: float | None = Field(default=None, ge=0, le=10_000_000)
+    min_block_hours: Annotated[float, limits.RENTAL_BLOCK_HOURS] = 1.0
+    max_gpus: Annotated[float, Interval(ge=0.0, le=limits.GPU_COUNT.le)] | None = None
     """Most GPUs the rental market takes [GPUs]; unset: the whole hall."""
 
     @model_validator(mode="after")
@@ -148,10 +153,10 @@ class GpuHall(_Strict):
     """
 
     name: str = Field(default="gpu-hall", min_length=1, max_length=64)
-    gpus: float = Field(gt=0, le=10_000_000)
-    gpu_power_w: float = Field(gt=0, le=20_000)
-    idle_power_w: float = Field(ge=0, le=20_000)
-    pue: float = Field(default=1.3, ge=1.0, le=3.0)
+    gpus: Annotated[float, limits.GPU_COUNT]
+    gpu_power_w: Annotated[float, limits.GPU_POWER_W]
+    idle_power_w: Annotated[float, Interval(ge=0.0, le=limits.GPU_POWER_W.le)]
+    pue: Annotated[float, limits.PUE] = 1.3
     inference: InferenceService | None = None
     training_jobs: list[TrainingJob] = Field(default_factory=list, max_length=50)
     rental: RentalPool | None = None
@@ -166,11 +171,23 @@ class GpuHall(_Strict):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"training job names must be unique; repeated: {', '.join(repeated)}")
-        for job in self.training_jobs:
-            if job.min_gpus > self.gpus:
-                raise ValueError(
-                    f"training job {job.name!r} min_gpus {job.min_gpus:g} is above the hall's {self.gpus:g} GPUs"
-                )
+        over = [(f"training job {job.name!r} min_gpus", job.min_gpus) for job in self.training_jobs]
+        over += [(f"training job {job.name!r} max_gpus", job.max_gpus) for job in self.training_jobs]
+        if self.rental is not None and self.rental.max_gpus is not None:
+            over.append(("rental.max_gpus", self.rental.max_gpus))
+        demand = self.inference.demand if self.inference is not None else None
+        if isinstance(demand, ConstantDemand):
+            over.append(("inference.demand.gpus", demand.gpus))
+        if isinstance(demand, TraceDemand):
+            over.append(("inference.demand.peak_gpus", demand.peak_gpus))
+        for what, gpus in over:
+            if gpus > self.gpus:
+                raise ValueError(f"{what} = {gpus:g} GPUs is above the hall's gpus = {self.gpus:g} GPUs")
+        if self.max_power_mw > limits.MAX_LOAD_MW:
+            raise ValueError(
+                f"the hall draws {self.max_power_mw:,.0f} MW with every GPU working (gpus × gpu_power_w × pue); "
+                f"the limit is {limits.MAX_LOAD_MW:,.0f} MW"
+            )
         return self
 
     @property
@@ -196,8 +213,8 @@ class HeatOfftake(_Strict):
     ``max_mwth`` (the customer's demand), at ``price_usd_per_mwh_thermal``.
     """
 
-    max_mwth: float = Field(gt=0, le=10_000)
-    price_usd_per_mwh_thermal: float = Field(ge=0, le=10_000)
+    max_mwth: Annotated[float, limits.HEAT_MWTH]
+    price_usd_per_mwh_thermal: Annotated[float, limits.HEAT_PRICE_USD_PER_MWH_THERMAL]
     recovery_mwth_per_mw: float = Field(gt=0, le=1.0)
 
 
@@ -213,7 +230,7 @@ class FourCPConfig(_Strict):
     the one-peak-per-month rule.
     """
 
-    rate_usd_per_mw_year: float = Field(ge=0, le=1_000_000)
+    rate_usd_per_mw_year: Annotated[float, limits.FOURCP_RATE_USD_PER_MW_YEAR]
     peaks_csv: str | None = Field(default=None, min_length=1)
 
 
@@ -246,7 +263,7 @@ class AncillaryConfig(_Strict):
     """
 
     products: list[Literal["RRS", "ECRS", "NSPIN"]] = Field(min_length=1, max_length=3)
-    max_offer_mw: float | None = Field(default=None, gt=0, le=10_000)
+    max_offer_mw: Annotated[float, limits.GRID_MW] | None = None
     """Most MW offered over all products in an hour [MW]; unset: all curtailable load."""
 
     @model_validator(mode="after")

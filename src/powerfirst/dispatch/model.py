@@ -227,7 +227,7 @@ def _training_job(
             # the job starts at least once (it must finish, or make progress, and has not run):
             # this is what makes the first start's checkpoint refund below valid
             b.add_rows(
-                f"{jl} starts at least once (window from release",
+                f"{jl} starts at least once in its window",
                 np.ones(1),
                 np.full(1, INF),
                 [(np.zeros(n_h, dtype=np.int64), u, ones)],
@@ -239,9 +239,9 @@ def _training_job(
     else:
         refund = job.checkpoint_hours * job.max_gpus if first_start_ahead and per_start > 0 else 0.0
         need = (resumed[0] - refund) / job.gpu_hours
-        what = f"makes {resumed[0]:g} GPU-hours of progress (deadline {job.deadline_utc.isoformat()})"
+        what = f"makes {resumed[0]:g} GPU-hours of progress by its deadline {job.deadline_utc.isoformat()}"
     b.add_rows(
-        f"{jl} {what} (window from",
+        f"{jl} {what}, counting work from its first interval",
         np.array([need + _MARGIN]),
         np.array([INF]),
         entries,

@@ -136,6 +136,12 @@ def hall_params(hall: GpuHall, timezone: str, interval_hours: float) -> HallPara
             message = str(exc).replace("--start", "release").replace("--end", "deadline")
             raise ConfigError(f"gpu_hall.training_jobs[{i}] (job {job.name!r}): {message}") from None
     rental = hall.rental
+    if rental is not None and rental.min_block_hours < interval_hours - 1e-9:
+        raise ConfigError(
+            f"gpu_hall.rental.min_block_hours = {rental.min_block_hours:g} hours is shorter than the price "
+            f"interval of {interval_hours * 60:g} min: a rental slice is at least one interval; give at least "
+            f"{interval_hours:g} hours"
+        )
     pue = hall.pue
     return HallParams(
         name=hall.name,
@@ -148,7 +154,7 @@ def hall_params(hall: GpuHall, timezone: str, interval_hours: float) -> HallPara
         penalty_usd_per_gpu_hour=hall.inference.penalty_usd_per_gpu_hour if hall.inference else 0.0,
         jobs=tuple(jobs),
         has_rental=rental is not None,
-        rental_slice_hours=max(rental.min_block_hours, interval_hours) if rental else interval_hours,
+        rental_slice_hours=rental.min_block_hours if rental else interval_hours,
         rental_max_gpus=(
             min(hall.gpus, rental.max_gpus if rental.max_gpus is not None else hall.gpus) if rental else 0.0
         ),
