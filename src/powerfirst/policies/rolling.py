@@ -35,7 +35,7 @@ from powerfirst.market.information import MarketData
 from powerfirst.policies.base import Observation, Policy, fill_merit_order
 from powerfirst.policies.horizon import HorizonBuilder
 from powerfirst.site import RollingStrategyConfig
-from powerfirst.solver import Solver
+from powerfirst.solver import Solver, SolverSession, default_solver
 
 __all__ = ["RollingPolicy"]
 
@@ -57,12 +57,18 @@ class RollingPolicy(Policy):
         *,
         fourcp: FourCpPredictor | None = None,
         solver: Solver | None = None,
+        reuse_model: bool = True,
     ) -> None:
+        """``reuse_model``: keep the solver's model between re-solves (a :class:`SolverSession`;
+        costs and bounds change in place and the solver restarts from its last basis); False
+        solves every horizon from scratch (same decisions up to ties; slower)."""
         self.config = config
         self.forecaster = forecaster
         self.timezone = timezone
         self.fourcp = fourcp
         self.solver = solver
+        self.reuse_model = reuse_model
+        self.session: SolverSession | None = None
         self.plan: DispatchPlan | None = None
         self.plan_start_utc: pd.Timestamp | None = None
         self.assumed_price_usd_per_mwh: Array | None = None
@@ -122,6 +128,7 @@ class RollingPolicy(Policy):
         self.solves = self.fallbacks = 0
         self.fallback_notes = []
         self.solve_seconds = 0.0
+        self.session = None  # every run starts from a fresh model
 
     def _fall_back(self, obs: Observation, reason: Exception, *, retry: bool = False) -> None:
         """No plan: the strike-price rule decides the fleets and the site's default rule the GPU hall
@@ -197,6 +204,8 @@ class RollingPolicy(Policy):
             self._fall_back(obs, exc, retry=True)
             return
         self.solves += 1
+        if self.reuse_model and self.session is None:
+            self.session = (self.solver or default_solver()).session()
         try:
             plan = optimize_dispatch(
                 horizon.inputs,
@@ -205,6 +214,7 @@ class RollingPolicy(Policy):
                 solver=self.solver,
                 time_limit_s=30.0,
                 mip_rel_gap=1e-3,
+                session=self.session,
             )
         except SolverError as exc:
             self._fall_back(obs, exc)
