@@ -9,7 +9,6 @@ arrays to HiGHS through ``highspy`` in one call. Raw solver codes never leave th
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import os
 import sys
 import time
@@ -39,6 +38,7 @@ __all__ = [
 ]
 
 INF = float("inf")
+Array = npt.NDArray[np.float64]
 
 
 class SolveStatus(Enum):
@@ -288,14 +288,17 @@ class _Structure:
             None if integer is None else integer.copy(),
         )
 
-    def digest(self) -> bytes:
-        """A short fingerprint of the structure (to find a kept model; :meth:`same` confirms it)."""
-        h = hashlib.blake2b(digest_size=16)
-        h.update(np.asarray(self.shape, dtype=np.int64).tobytes())
-        for array in (self.indptr, self.indices, self.values):
-            h.update(array.tobytes())
-        h.update(b"" if self.integer is None else self.integer.tobytes())
-        return h.digest()
+    def digest(self) -> tuple[int | float, ...]:
+        """A cheap fingerprint of the structure (to find a kept model; :meth:`same` confirms it)."""
+        weights = np.arange(1, self.indices.size + 1, dtype=np.int64)
+        return (
+            *self.shape,
+            self.indices.size,
+            int(self.indices.astype(np.int64) @ weights),
+            int(self.indptr.astype(np.int64).sum()),
+            float(self.values @ (weights % 7)),
+            -1 if self.integer is None else int(np.flatnonzero(self.integer).sum()),
+        )
 
     def same(self, other: _Structure) -> bool:
         return (
@@ -328,7 +331,9 @@ class HighsSession(SolverSession):
     def __init__(self, solver: HighsSolver, *, max_models: int = 8) -> None:
         self.solver = solver
         self.max_models = max_models
-        self._models: OrderedDict[bytes, tuple[Any, _Structure]] = OrderedDict()
+        self._models: OrderedDict[tuple[int | float, ...], tuple[Any, _Structure, tuple[Array, ...]]] = (
+            OrderedDict()
+        )
         self.reused = 0
 
     def solve(
@@ -345,13 +350,28 @@ class HighsSession(SolverSession):
         self.solver.configure(h, time_limit_s, mip_rel_gap)
         if not lp.is_mip:
             h.setOptionValue("presolve", "off")
+        inf = highspy.kHighsInf
+        values = (
+            np.asarray(lp.c, dtype=np.float64),
+            _finite(lp.col_lower, inf),
+            _finite(lp.col_upper, inf),
+            _finite(lp.row_lower, inf),
+            _finite(lp.row_upper, inf),
+        )
         if reuse:
-            inf = highspy.kHighsInf
-            cols = np.arange(lp.num_cols, dtype=np.int32)
-            rows = np.arange(lp.num_rows, dtype=np.int32)
-            h.changeColsCost(lp.num_cols, cols, np.asarray(lp.c, dtype=np.float64))
-            h.changeColsBounds(lp.num_cols, cols, _finite(lp.col_lower, inf), _finite(lp.col_upper, inf))
-            h.changeRowsBounds(lp.num_rows, rows, _finite(lp.row_lower, inf), _finite(lp.row_upper, inf))
+            assert kept is not None
+            c, col_low, col_up, row_low, row_up = values
+            last_c, last_col_low, last_col_up, last_row_low, last_row_up = kept[2]
+            # only what changed goes to the solver (most bounds stay as they were)
+            at = np.flatnonzero(c != last_c).astype(np.int32)
+            if at.size:
+                h.changeColsCost(at.size, at, c[at])
+            at = np.flatnonzero((col_low != last_col_low) | (col_up != last_col_up)).astype(np.int32)
+            if at.size:
+                h.changeColsBounds(at.size, at, col_low[at], col_up[at])
+            at = np.flatnonzero((row_low != last_row_low) | (row_up != last_row_up)).astype(np.int32)
+            if at.size:
+                h.changeRowsBounds(at.size, at, row_low[at], row_up[at])
             h.changeObjectiveOffset(float(lp.offset))
             self.reused += 1
         else:
@@ -364,7 +384,7 @@ class HighsSession(SolverSession):
             h.run()
             result = self.solver.result(h, lp, started)
         if result.status is SolveStatus.OPTIMAL:  # keep it, the most recently used last
-            self._models[key] = (h, structure)
+            self._models[key] = (h, structure, values)
             while len(self._models) > self.max_models:
                 self._models.popitem(last=False)
         return result
