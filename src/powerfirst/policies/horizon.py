@@ -244,7 +244,12 @@ class HorizonBuilder:
 def _values_at(series: pd.Series, times: pd.DatetimeIndex) -> Array:
     """``series`` at ``times`` (NaN where it has no value), as ``series.reindex(times)``."""
     index = series.index
-    if not (isinstance(index, pd.DatetimeIndex) and index.is_monotonic_increasing and index.is_unique):
+    if not (
+        isinstance(index, pd.DatetimeIndex)
+        and index.tz is not None
+        and index.is_monotonic_increasing
+        and index.is_unique
+    ):
         return series.reindex(times).to_numpy(dtype=np.float64)
     known = index.as_unit("ns").asi8
     wanted = times.as_unit("ns").asi8
