@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 INF = float("inf")
+_EMPTY_MATRIX = sp.csc_array((0, 0))
+"""The matrix of :meth:`LinearProgram.empty` (made once: scipy takes a while to make one)."""
 Array = npt.NDArray[np.float64]
 
 
@@ -82,7 +84,7 @@ class LinearProgram:
     def empty(cls) -> LinearProgram:
         """A program with no rows and no columns (a placeholder while a model is assembled)."""
         nothing = np.zeros(0)
-        return cls(nothing, sp.csc_array((0, 0)), nothing, nothing, nothing, nothing)
+        return cls(nothing, _EMPTY_MATRIX, nothing, nothing, nothing, nothing)
 
     @property
     def num_cols(self) -> int:

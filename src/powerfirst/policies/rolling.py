@@ -40,6 +40,7 @@ from powerfirst.solver import Solver, SolverSession, default_solver
 __all__ = ["RollingPolicy"]
 
 Array = npt.NDArray[np.float64]
+_NS_PER_HOUR = 3_600_000_000_000
 
 
 class RollingPolicy(Policy):
@@ -144,14 +145,11 @@ class RollingPolicy(Policy):
         """Index of ``obs``'s interval in the current plan, or None when it is time to re-solve."""
         if self.plan_start_utc is None:
             return None
-        step = (obs.interval_start_utc - self.plan_start_utc) / pd.Timedelta(hours=self.site.interval_hours)
-        k = round(step)
+        # integer nanoseconds (UTC): this runs for every interval of a backtest
+        now_ns, plan_ns = int(obs.interval_start_utc.value), int(self.plan_start_utc.value)
+        k = round((now_ns - plan_ns) / (self.site.interval_hours * _NS_PER_HOUR))
         every = self.config.resolve_every_intervals
-        due = (
-            k >= every
-            if every is not None
-            else obs.interval_start_utc.floor("h") != self.plan_start_utc.floor("h")
-        )
+        due = k >= every if every is not None else now_ns // _NS_PER_HOUR != plan_ns // _NS_PER_HOUR
         if due:
             return None
         if self.plan is None:  # a fallback holds until the next scheduled re-solve
