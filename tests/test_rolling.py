@@ -530,3 +530,94 @@ def test_jobs_due_together_share_the_gpu_hours_after_the_horizon() -> None:
         # alone, each job would need nothing (0.6 < 0.75); together 1.2 − 0.75 of the free GPU-hours
         assert need[0] == pytest.approx(0.0, abs=1e-6)
         assert need.sum() == pytest.approx(0.45 * free_hours, rel=1e-6)
+
+
+def test_gpu_commitments_are_priced_at_the_risk_quantile_and_fleets_at_the_median(august: Backtest) -> None:
+    """The GPU hall's power is priced at ``risk_quantile`` of the forecast (interpolated between
+    its 0.5 and 0.9 quantiles), the fleets' at the median; the current hour at the last price."""
+    from powerfirst.forecast.base import QUANTILES, PriceForecaster
+    from powerfirst.market.information import MarketHistory
+
+    class Spread(PriceForecaster):
+        name = "spread"
+
+        def predict(self, history: MarketHistory, target_hours_utc: pd.DatetimeIndex) -> np.ndarray:
+            hour = np.arange(len(target_hours_utc), dtype=float)[:, None]
+            return hour + np.array([{0.1: 10.0, 0.5: 50.0, 0.9: 150.0}[q] for q in QUANTILES])[None, :]
+
+    bt = august
+    assert bt.market is not None
+    seen: dict[str, Observation] = {}
+
+    class Probe(Policy):
+        name = "probe"
+        label = "keeps one observation"
+
+        def decide(self, obs: Observation) -> np.ndarray:
+            if obs.step == 9:  # 15 min into a clock hour, prices have settled
+                seen["obs"] = obs
+            return np.asarray(obs.power_mw)
+
+    run_policy(Probe(), bt.inputs, bt.known_hashprice_usd_per_th_day, market=bt.market)
+    obs = seen["obs"]
+    clock = bt.market.clock()
+    clock.advance(obs.interval_start_utc)
+    obs = replace(obs, market_view=clock.view.history)
+    site = _rolling_site(HYBRID, risk_quantile=0.7)
+    policy = RollingPolicy(site.strategies.rolling, Spread(), bt.window.timezone)
+    policy.reset(bt.inputs.site)
+    inputs = policy.builder.build(obs).inputs
+    last = obs.last_price_usd_per_mwh
+    assert last is not None
+    k = np.arange(policy.builder.length)
+    later = k >= 3  # the first 3 intervals are the rest of this clock hour
+    hour = (k + 1) // 4  # each interval's hour in the forecast (0: this one)
+    np.testing.assert_allclose(inputs.price_usd_per_mwh[later], 50.0 + hour[later])
+    np.testing.assert_allclose(inputs.gpu_price_usd_per_mwh[later], 100.0 + hour[later])  # 0.7: halfway
+    np.testing.assert_allclose(inputs.price_usd_per_mwh[~later], last)
+    np.testing.assert_allclose(inputs.gpu_price_usd_per_mwh[~later], max(last, 100.0))
+
+
+def test_horizon_calendar_from_the_cached_chunk_matches_the_calendar_of_its_times() -> None:
+    """Months, clock hours and rental slices of each horizon are sliced from arrays computed for
+    weeks at a time: they equal those computed for the horizon's own times, also over the end of
+    daylight saving time (2023-11-05) and a month's end inside the horizon."""
+    from powerfirst.dispatch.streams import calendar_ids
+
+    bt = prepare_backtest(load_site(HYBRID), "2023-10-30", "2023-11-06")
+    assert bt.market is not None
+    policy = make_policy("rolling", bt.site, bt.window.timezone)
+    assert isinstance(policy, RollingPolicy)
+    policy.forecaster = make_forecaster("persistence")
+    policy.fourcp = None
+    policy.reset(bt.inputs.site)
+    builder = policy.builder
+    clock = bt.market.clock()
+    checked = []
+
+    class Probe(Policy):
+        name = "probe"
+        label = "builds horizons"
+
+        def decide(self, obs: Observation) -> np.ndarray:
+            if obs.step in (9, 130, 400, 530):
+                clock.advance(obs.interval_start_utc)
+                stream = builder.build(replace(obs, market_view=clock.view.history)).inputs.stream
+                times = pd.date_range(obs.interval_start_utc, periods=builder.length, freq=builder.step)
+                month, labels, hour, rental_slice = calendar_ids(
+                    times, bt.window.timezone, builder.slice_hours
+                )
+                np.testing.assert_array_equal(stream.month_id, month)
+                np.testing.assert_array_equal(stream.hour_id, hour)
+                np.testing.assert_array_equal(stream.rental_slice_id, rental_slice)
+                assert stream.month_labels == labels
+                checked.append(len(labels))
+            return np.asarray(obs.power_mw)
+
+    run_policy(Probe(), bt.inputs, bt.known_hashprice_usd_per_th_day, market=bt.market)
+    assert checked == [
+        2,
+        2,
+        1,
+        1,
+    ]  # the first two horizons run into November; the last two over the clock change

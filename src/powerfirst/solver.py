@@ -8,11 +8,16 @@ arrays to HiGHS through ``highspy`` in one call. Raw solver codes never leave th
 
 from __future__ import annotations
 
+import ctypes
+import os
+import sys
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,9 +25,22 @@ import scipy.sparse as sp
 
 from powerfirst.errors import SolverError
 
-__all__ = ["HighsSolver", "LinearProgram", "SolveResult", "SolveStatus", "Solver", "default_solver"]
+__all__ = [
+    "HighsSession",
+    "HighsSolver",
+    "LinearProgram",
+    "SolveResult",
+    "SolveStatus",
+    "Solver",
+    "SolverSession",
+    "default_solver",
+    "new_highs",
+]
 
 INF = float("inf")
+_EMPTY_MATRIX = sp.csc_array((0, 0))
+"""The matrix of :meth:`LinearProgram.empty` (made once: scipy takes a while to make one)."""
+Array = npt.NDArray[np.float64]
 
 
 class SolveStatus(Enum):
@@ -66,7 +84,7 @@ class LinearProgram:
     def empty(cls) -> LinearProgram:
         """A program with no rows and no columns (a placeholder while a model is assembled)."""
         nothing = np.zeros(0)
-        return cls(nothing, sp.csc_array((0, 0)), nothing, nothing, nothing, nothing)
+        return cls(nothing, _EMPTY_MATRIX, nothing, nothing, nothing, nothing)
 
     @property
     def num_cols(self) -> int:
@@ -117,6 +135,43 @@ class Solver(ABC):
     ) -> SolveResult:
         """Solve ``lp``; never raises for infeasible or unbounded models (see ``status``)."""
 
+    def session(self) -> SolverSession:
+        """A session that keeps the model between solves of programs of one structure (see
+        :class:`SolverSession`); this default solves every program from scratch."""
+        return _FreshSession(self)
+
+
+class SolverSession(ABC):
+    """A model kept alive in a solver between solves of programs that share their structure.
+
+    A rolling controller solves the same model again and again with other costs and bounds. A
+    session keeps the solver's copy of the model: when the next program has the same matrix and
+    the same integer columns, only costs, bounds and the offset are changed in place and the solver
+    starts from its last basis; otherwise the model is passed again. Results are the same as
+    :meth:`Solver.solve` on the same program (up to ties between equally good solutions).
+    """
+
+    reused: int = 0
+    """Solves that changed costs and bounds in place (the rest passed a whole model)."""
+
+    @abstractmethod
+    def solve(
+        self, lp: LinearProgram, *, time_limit_s: float | None = None, mip_rel_gap: float = 1e-4
+    ) -> SolveResult:
+        """Solve ``lp`` (as :meth:`Solver.solve`), reusing the previous model where its structure allows."""
+
+
+class _FreshSession(SolverSession):
+    """A session that solves every program from scratch (backends without in-place updates)."""
+
+    def __init__(self, solver: Solver) -> None:
+        self.solver = solver
+
+    def solve(
+        self, lp: LinearProgram, *, time_limit_s: float | None = None, mip_rel_gap: float = 1e-4
+    ) -> SolveResult:
+        return self.solver.solve(lp, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+
 
 class HighsSolver(Solver):
     """HiGHS through highspy."""
@@ -146,50 +201,33 @@ class HighsSolver(Solver):
             return False
         return True
 
+    def session(self) -> SolverSession:
+        return HighsSession(self)
+
+    def configure(self, h: Any, time_limit_s: float | None, mip_rel_gap: float) -> None:
+        """Set this solver's options on the highspy instance ``h``."""
+        h.setOptionValue("output_flag", self.log)
+        h.setOptionValue("solver", self.lp_method)
+        h.setOptionValue("presolve", "choose" if self.presolve else "off")
+        if self.threads is not None:
+            h.setOptionValue("threads", self.threads)
+        h.setOptionValue("time_limit", INF if time_limit_s is None else float(time_limit_s))
+        h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+
     def solve(
         self, lp: LinearProgram, *, time_limit_s: float | None = None, mip_rel_gap: float = 1e-4
     ) -> SolveResult:
+        started = time.perf_counter()
+        h = new_highs()
+        self.configure(h, time_limit_s, mip_rel_gap)
+        pass_model(h, lp)
+        h.run()
+        return self.result(h, lp, started)
+
+    def result(self, h: Any, lp: LinearProgram, started: float) -> SolveResult:
+        """The outcome of the last run of ``h`` on ``lp`` (an IIS attached when an LP is infeasible)."""
         import highspy
 
-        started = time.perf_counter()
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", self.log)
-        h.setOptionValue("solver", self.lp_method)
-        if not self.presolve:
-            h.setOptionValue("presolve", "off")
-        if self.threads is not None:
-            h.setOptionValue("threads", self.threads)
-        if time_limit_s is not None:
-            h.setOptionValue("time_limit", float(time_limit_s))
-        h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
-
-        model = highspy.HighsLp()
-        model.num_col_ = lp.num_cols
-        model.num_row_ = lp.num_rows
-        model.col_cost_ = np.asarray(lp.c, dtype=np.float64)
-        model.col_lower_ = _finite(lp.col_lower, highspy.kHighsInf)
-        model.col_upper_ = _finite(lp.col_upper, highspy.kHighsInf)
-        model.row_lower_ = _finite(lp.row_lower, highspy.kHighsInf)
-        model.row_upper_ = _finite(lp.row_upper, highspy.kHighsInf)
-        model.offset_ = float(lp.offset)
-        a = sp.csc_array(lp.a)
-        a.sort_indices()
-        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = a.indptr.astype(np.int32)
-        model.a_matrix_.index_ = a.indices.astype(np.int32)
-        model.a_matrix_.value_ = a.data.astype(np.float64)
-        model.a_matrix_.num_col_ = lp.num_cols
-        model.a_matrix_.num_row_ = lp.num_rows
-        if lp.is_mip:
-            assert lp.integer is not None
-            model.integrality_ = [
-                highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
-                for flag in lp.integer
-            ]
-        status = h.passModel(model)
-        if status == highspy.HighsStatus.kError:
-            raise SolverError("HiGHS rejected the model (inconsistent arrays)", status="error")
-        h.run()
         model_status = h.getModelStatus()
         seconds = time.perf_counter() - started
         info = h.getInfo()
@@ -227,6 +265,199 @@ class HighsSolver(Solver):
                 result.iis_rows = [int(i) for i in iis.row_index_]
                 result.iis_cols = [int(j) for j in iis.col_index_]
         return result
+
+
+@dataclass(frozen=True)
+class _Structure:
+    """What must not change for a model to be updated in place: the matrix and the integers."""
+
+    shape: tuple[int, int]
+    indptr: npt.NDArray[np.int32]
+    indices: npt.NDArray[np.int32]
+    values: npt.NDArray[np.float64]
+    integer: npt.NDArray[np.bool_] | None
+
+    @classmethod
+    def of(cls, lp: LinearProgram) -> _Structure:
+        a = sp.csc_array(lp.a)
+        a.sort_indices()
+        integer = lp.integer if lp.is_mip else None
+        return cls(
+            (lp.num_rows, lp.num_cols),
+            a.indptr.astype(np.int32),
+            a.indices.astype(np.int32),
+            a.data.astype(np.float64),
+            None if integer is None else integer.copy(),
+        )
+
+    def digest(self) -> tuple[int | float, ...]:
+        """A cheap fingerprint of the structure (to find a kept model; :meth:`same` confirms it)."""
+        weights = np.arange(1, self.indices.size + 1, dtype=np.int64)
+        return (
+            *self.shape,
+            self.indices.size,
+            int(self.indices.astype(np.int64) @ weights),
+            int(self.indptr.astype(np.int64).sum()),
+            float(self.values @ (weights % 7)),
+            -1 if self.integer is None else int(np.flatnonzero(self.integer).sum()),
+        )
+
+    def same(self, other: _Structure) -> bool:
+        return (
+            self.shape == other.shape
+            and np.array_equal(self.indptr, other.indptr)
+            and np.array_equal(self.indices, other.indices)
+            and np.array_equal(self.values, other.values)
+            and (
+                (self.integer is None and other.integer is None)
+                or (
+                    self.integer is not None
+                    and other.integer is not None
+                    and np.array_equal(self.integer, other.integer)
+                )
+            )
+        )
+
+
+class HighsSession(SolverSession):
+    """``highspy.Highs`` models kept between solves, one per structure (the last ``max_models``).
+
+    A program with the structure of a kept model changes that model's costs and bounds in place,
+    so an LP restarts from that model's last basis (a MILP is solved again from scratch). Several
+    models are kept because a rolling horizon cycles through a few structures (rental slices
+    aligned to the clock shift against the horizon's start hour by hour). An LP is solved without
+    presolve: on models of a 48-hour horizon, presolve costs more than it saves (measured, 4x on
+    the hybrid example); a MILP keeps the solver's setting.
+    """
+
+    def __init__(self, solver: HighsSolver, *, max_models: int = 8) -> None:
+        self.solver = solver
+        self.max_models = max_models
+        self._models: OrderedDict[tuple[int | float, ...], tuple[Any, _Structure, tuple[Array, ...]]] = (
+            OrderedDict()
+        )
+        self.reused = 0
+
+    def solve(
+        self, lp: LinearProgram, *, time_limit_s: float | None = None, mip_rel_gap: float = 1e-4
+    ) -> SolveResult:
+        import highspy
+
+        started = time.perf_counter()
+        structure = _Structure.of(lp)
+        key = structure.digest()
+        kept = self._models.pop(key, None)
+        reuse = kept is not None and kept[1].same(structure)
+        h = kept[0] if kept is not None else new_highs()
+        self.solver.configure(h, time_limit_s, mip_rel_gap)
+        if not lp.is_mip:
+            h.setOptionValue("presolve", "off")
+        inf = highspy.kHighsInf
+        values = (
+            np.asarray(lp.c, dtype=np.float64),
+            _finite(lp.col_lower, inf),
+            _finite(lp.col_upper, inf),
+            _finite(lp.row_lower, inf),
+            _finite(lp.row_upper, inf),
+        )
+        if reuse:
+            assert kept is not None
+            c, col_low, col_up, row_low, row_up = values
+            last_c, last_col_low, last_col_up, last_row_low, last_row_up = kept[2]
+            # only what changed goes to the solver (most bounds stay as they were)
+            at = np.flatnonzero(c != last_c).astype(np.int32)
+            if at.size:
+                h.changeColsCost(at.size, at, c[at])
+            at = np.flatnonzero((col_low != last_col_low) | (col_up != last_col_up)).astype(np.int32)
+            if at.size:
+                h.changeColsBounds(at.size, at, col_low[at], col_up[at])
+            at = np.flatnonzero((row_low != last_row_low) | (row_up != last_row_up)).astype(np.int32)
+            if at.size:
+                h.changeRowsBounds(at.size, at, row_low[at], row_up[at])
+            h.changeObjectiveOffset(float(lp.offset))
+            self.reused += 1
+        else:
+            pass_model(h, lp, structure)
+        h.run()
+        result = self.solver.result(h, lp, started)
+        if reuse and result.status is not SolveStatus.OPTIMAL:
+            # confirm anything but an optimum from scratch, as a fresh solve would find it
+            h.clearSolver()
+            h.run()
+            result = self.solver.result(h, lp, started)
+        if result.status is SolveStatus.OPTIMAL:  # keep it, the most recently used last
+            self._models[key] = (h, structure, values)
+            while len(self._models) > self.max_models:
+                self._models.popitem(last=False)
+        return result
+
+
+_BANNER_SILENCED = False
+
+
+def new_highs() -> Any:
+    """A ``highspy.Highs`` instance, without the banner HiGHS prints to stdout on its first construction.
+
+    HiGHS writes "Running HiGHS … Copyright …" from C++ when the first instance of a process is
+    made, before any option can be set; file descriptor 1 is pointed at the null device for that
+    one construction (C streams flushed before it is restored).
+    """
+    global _BANNER_SILENCED
+    import highspy
+
+    if _BANNER_SILENCED:
+        return highspy.Highs()  # type: ignore[no-untyped-call]
+    try:
+        libc: Any = ctypes.CDLL(None)
+        saved = os.dup(1)
+    except (OSError, TypeError):  # no C library to flush or no stdout to point away: as is
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+    else:
+        sys.stdout.flush()
+        libc.fflush(None)
+        try:
+            with open(os.devnull, "wb") as null:
+                os.dup2(null.fileno(), 1)
+                try:
+                    h = highspy.Highs()  # type: ignore[no-untyped-call]
+                    h.setOptionValue("output_flag", False)
+                finally:
+                    libc.fflush(None)
+                    os.dup2(saved, 1)
+        finally:
+            os.close(saved)
+    _BANNER_SILENCED = True
+    return h
+
+
+def pass_model(h: Any, lp: LinearProgram, structure: _Structure | None = None) -> None:
+    """Hand ``lp`` to the highspy instance ``h`` in one call."""
+    import highspy
+
+    structure = structure or _Structure.of(lp)
+    model = highspy.HighsLp()
+    model.num_col_ = lp.num_cols
+    model.num_row_ = lp.num_rows
+    model.col_cost_ = np.asarray(lp.c, dtype=np.float64)
+    model.col_lower_ = _finite(lp.col_lower, highspy.kHighsInf)
+    model.col_upper_ = _finite(lp.col_upper, highspy.kHighsInf)
+    model.row_lower_ = _finite(lp.row_lower, highspy.kHighsInf)
+    model.row_upper_ = _finite(lp.row_upper, highspy.kHighsInf)
+    model.offset_ = float(lp.offset)
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = structure.indptr
+    model.a_matrix_.index_ = structure.indices
+    model.a_matrix_.value_ = structure.values
+    model.a_matrix_.num_col_ = lp.num_cols
+    model.a_matrix_.num_row_ = lp.num_rows
+    if structure.integer is not None:
+        model.integrality_ = [
+            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
+            for flag in structure.integer
+        ]
+    status = h.passModel(model)
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the model (inconsistent arrays)", status="error")
 
 
 def _finite(values: npt.NDArray[np.float64], inf: float) -> npt.NDArray[np.float64]:

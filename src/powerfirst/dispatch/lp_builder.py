@@ -90,9 +90,9 @@ class LpBuilder:
         for local_rows, cols, vals in entries:
             self._rows.append(np.asarray(local_rows, dtype=np.int64) + first)
             self._cols.append(np.asarray(cols, dtype=np.int64))
-            self._vals.append(
-                np.broadcast_to(np.asarray(vals, dtype=np.float64), np.shape(local_rows)).copy()
-            )
+            values = np.asarray(vals, dtype=np.float64)
+            shape = np.shape(local_rows)
+            self._vals.append(values if values.shape == shape else np.full(shape, values))
         self._row_low.append(np.asarray(low, dtype=np.float64))
         self._row_up.append(np.asarray(up, dtype=np.float64))
         self._row_blocks.append(_Block(first, count, label, np.asarray(times, dtype=np.int64)))

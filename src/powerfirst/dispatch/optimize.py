@@ -15,7 +15,15 @@ from powerfirst.dispatch.rounding import relax_and_round
 from powerfirst.dispatch.schedule import Schedule
 from powerfirst.dispatch.state import StartState
 from powerfirst.errors import InfeasibleError, SolverError
-from powerfirst.solver import HighsSolver, LinearProgram, Solver, SolveResult, SolveStatus, default_solver
+from powerfirst.solver import (
+    HighsSolver,
+    LinearProgram,
+    Solver,
+    SolveResult,
+    SolverSession,
+    SolveStatus,
+    default_solver,
+)
 
 __all__ = ["DispatchPlan", "explain_infeasible", "optimize_dispatch"]
 
@@ -85,8 +93,12 @@ def optimize_dispatch(
     solver: Solver | None = None,
     time_limit_s: float | None = None,
     mip_rel_gap: float = 1e-4,
+    session: SolverSession | None = None,
 ) -> DispatchPlan:
     """The dispatch that maximises net margin over ``inputs`` (hindsight if the inputs are realised data).
+
+    ``session`` (from :meth:`Solver.session`) keeps the solver's model between calls: a caller that
+    solves one site again and again (a rolling controller) passes the same session each time.
 
     Raises :class:`InfeasibleError` with an explanation when the site's constraints conflict, and
     :class:`SolverError` when the solver stops without a solution.
@@ -101,7 +113,7 @@ def optimize_dispatch(
     if jobs_only and integers > EXACT_MILP_MAX_INTEGERS:
         result = relax_and_round(model, solver, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
     else:
-        result = solver.solve(lp, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
+        result = (session or solver).solve(lp, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap)
     if result.status is SolveStatus.INFEASIBLE and lp.is_mip:
         # integer models carry no infeasible subset: explain from the relaxation when it is
         # infeasible too; otherwise only the whole-number decisions conflict

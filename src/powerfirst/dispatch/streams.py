@@ -215,6 +215,9 @@ def inference_demand_gpus(hall: GpuHall, times_utc: pd.DatetimeIndex, timezone: 
     return demand
 
 
+_NS_PER_HOUR = 3_600_000_000_000
+
+
 def calendar_ids(
     times_utc: pd.DatetimeIndex, timezone: str, slice_hours: float
 ) -> tuple[IntArray, tuple[str, ...], IntArray, IntArray]:
@@ -224,16 +227,19 @@ def calendar_ids(
     ``slice_hours`` from market-local midnight.
     """
     local = times_utc.tz_convert(timezone)
-    month_codes, month_labels = pd.factorize(local.strftime("%Y-%m"))
-    hour_codes, _ = pd.factorize(times_utc.floor("h"))
-    since_midnight = (local - local.normalize()).total_seconds().to_numpy() / 3600.0
-    slice_in_day = np.floor(since_midnight / slice_hours + 1e-9)
-    slice_codes, _ = pd.factorize(
-        pd.Series(local.strftime("%Y-%m-%d")) + "/" + pd.Series(slice_in_day).astype(int).astype(str)
-    )
+    utc_ns = times_utc.as_unit("ns").asi8
+    # integer keys, factorized in order of appearance (no strings: a rolling controller calls
+    # this for every re-solve)
+    month_key = np.asarray(local.year, dtype=np.int64) * 12 + np.asarray(local.month, dtype=np.int64) - 1
+    month_codes, month_keys = pd.factorize(month_key)
+    hour_codes, _ = pd.factorize(utc_ns // _NS_PER_HOUR)
+    since_midnight = (utc_ns - local.normalize().as_unit("ns").asi8) / _NS_PER_HOUR
+    slice_in_day = np.floor(since_midnight / slice_hours + 1e-9).astype(np.int64)
+    local_day = local.tz_localize(None).as_unit("ns").asi8 // (24 * _NS_PER_HOUR)
+    slice_codes, _ = pd.factorize(local_day * 100_000 + slice_in_day)
     return (
         np.asarray(month_codes, dtype=np.int64),
-        tuple(str(m) for m in month_labels),
+        tuple(f"{int(k) // 12:04d}-{int(k) % 12 + 1:02d}" for k in month_keys),
         np.asarray(hour_codes, dtype=np.int64),
         np.asarray(slice_codes, dtype=np.int64),
     )

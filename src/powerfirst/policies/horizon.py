@@ -21,6 +21,7 @@ of the next ``horizon_hours``:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ from powerfirst.site import RollingStrategyConfig
 __all__ = ["Horizon", "HorizonBuilder"]
 
 Array = npt.NDArray[np.float64]
+_NS_PER_HOUR = 3_600_000_000_000
 _MEDIAN = QUANTILES.index(0.5)
 _UPPER = QUANTILES.index(0.9)
 
@@ -69,6 +71,32 @@ class HorizonBuilder:
         self.length = max(round(config.horizon_hours / dt), 1)
         self.step = pd.Timedelta(hours=dt)
         self.slice_hours = site.hall.rental_slice_hours if site.hall is not None else dt
+        self._step_ns = int(self.step / pd.Timedelta(1))
+        self._calendar = _Chunks(self._step_ns, self._calendar_chunk)
+        self._weeks_back = _Chunks(self._step_ns, self._weeks_back_chunk)
+
+    def _calendar_chunk(self, utc_ns: npt.NDArray[np.int64]) -> list[npt.NDArray[np.int64]]:
+        """(SLA month, UTC clock hour, rental slice) codes of each time, and its month's key
+        (12 × year + month − 1, market-local)."""
+        times = pd.DatetimeIndex(utc_ns, tz="UTC")
+        month_id, _, hour_id, slice_id = calendar_ids(times, self.timezone, self.slice_hours)
+        local = times.tz_convert(self.timezone)
+        month_key = np.asarray(local.year, dtype=np.int64) * 12 + np.asarray(local.month, dtype=np.int64) - 1
+        return [month_id, hour_id, slice_id, month_key]
+
+    def _weeks_back_chunk(self, utc_ns: npt.NDArray[np.int64]) -> list[npt.NDArray[np.int64]]:
+        """For each time, the UTC ns of the same market-local wall-clock time 1..``demand_weeks``
+        weeks earlier (a time a clock change skipped moves forward, a repeated one is read as
+        standard time), one array per week."""
+        wall = pd.DatetimeIndex(utc_ns, tz="UTC").tz_convert(self.timezone).tz_localize(None).as_unit("ns")
+        weeks = self.config.demand_weeks
+        earlier = pd.DatetimeIndex(
+            np.concatenate([(wall - pd.Timedelta(weeks=w)).asi8 for w in range(1, weeks + 1)])
+        )
+        local = earlier.as_unit("ns").tz_localize(
+            self.timezone, ambiguous=np.zeros(len(earlier), dtype=bool), nonexistent="shift_forward"
+        )
+        return list(local.tz_convert("UTC").as_unit("ns").asi8.reshape(weeks, len(utc_ns)))
 
     def prices(
         self, history: MarketHistory, hours: pd.DatetimeIndex, hour_index: npt.NDArray[np.int64]
@@ -88,17 +116,7 @@ class HorizonBuilder:
         seen_ns = np.asarray(obs.inference_demand_history_utc_ns)
         if seen.size == 0:
             return np.zeros(self.length)
-        weeks = self.config.demand_weeks
-        wall = times.tz_convert(self.timezone).tz_localize(None).as_unit("ns")
-        earlier = pd.DatetimeIndex(
-            np.concatenate([(wall - pd.Timedelta(weeks=w)).asi8 for w in range(1, weeks + 1)])
-        )
-        # the same wall-clock time a week earlier (a time a clock change skipped moves forward, a
-        # repeated one is read as standard time)
-        local = earlier.as_unit("ns").tz_localize(
-            self.timezone, ambiguous=np.zeros(len(earlier), dtype=bool), nonexistent="shift_forward"
-        )
-        wanted = local.tz_convert("UTC").as_unit("ns").asi8.reshape(weeks, self.length)
+        wanted = np.vstack(self._weeks_back.get(times.as_unit("ns").asi8))
         index = np.clip(np.searchsorted(seen_ns, wanted), 0, seen.size - 1)
         found = seen_ns[index] == wanted
         best = np.where(found, seen[index], -np.inf).max(axis=0)
@@ -108,10 +126,20 @@ class HorizonBuilder:
 
     def build(self, obs: Observation) -> Horizon:
         site = self.site
-        times = pd.date_range(obs.interval_start_utc, periods=self.length, freq=self.step)
+        start_ns = int(obs.interval_start_utc.as_unit("ns").value)
+        times_ns = start_ns + self._step_ns * np.arange(self.length, dtype=np.int64)
+        times = pd.DatetimeIndex(times_ns, tz="UTC")
         history = obs.market()
-        codes, unique = pd.factorize(times.floor("h"))
-        hours, hour_index = pd.DatetimeIndex(unique), np.asarray(codes, dtype=np.int64)
+        # codes of the cached chunk, numbered from 0 again (they grow with time)
+        month_id, hour_index, slice_id, month_key = self._calendar.get(times_ns)
+        month_id, hour_index, slice_id = (
+            month_id - month_id[0],
+            hour_index - hour_index[0],
+            slice_id - slice_id[0],
+        )
+        month_labels = tuple(f"{int(k) // 12:04d}-{int(k) % 12 + 1:02d}" for k in np.unique(month_key))
+        hour_ns = times_ns // _NS_PER_HOUR * _NS_PER_HOUR
+        hours = pd.DatetimeIndex(hour_ns[np.r_[True, np.diff(hour_index) > 0]], tz="UTC")
         median, risk = self.prices(history, hours, hour_index)
         # nowcast: the rest of this clock hour at the last settled price (at the market's own
         # interval the last price is a better guess for the next few than any hourly forecast)
@@ -120,7 +148,7 @@ class HorizonBuilder:
             this_hour = hour_index == hour_index[0]
             median = np.where(this_hour, last, median)
             risk = np.where(this_hour, np.maximum(risk, last), risk)
-        month_id, month_labels, hour_id, slice_id = calendar_ids(times, self.timezone, self.slice_hours)
+        hour_id = hour_index
         n = self.length
         hall = site.hall
         demand = self.demand(obs, times) if hall is not None and hall.has_inference else np.zeros(n)
@@ -147,7 +175,7 @@ class HorizonBuilder:
             for p, product in enumerate(products):
                 published = history.as_price_usd_per_mw_hour.get(product)
                 if published is not None and len(published):
-                    as_price[p] = published.reindex(hours).to_numpy(dtype=np.float64)[hour_index]
+                    as_price[p] = _values_at(published, hours)[hour_index]
                 else:
                     as_price[p] = np.nan
         as_available = np.isfinite(as_price)
@@ -211,3 +239,52 @@ class HorizonBuilder:
             job_running=running,
         )
         return Horizon(inputs, start)
+
+
+def _values_at(series: pd.Series, times: pd.DatetimeIndex) -> Array:
+    """``series`` at ``times`` (NaN where it has no value), as ``series.reindex(times)``."""
+    index = series.index
+    if not (
+        isinstance(index, pd.DatetimeIndex)
+        and index.tz is not None
+        and index.is_monotonic_increasing
+        and index.is_unique
+    ):
+        return series.reindex(times).to_numpy(dtype=np.float64)
+    known = index.as_unit("ns").asi8
+    wanted = times.as_unit("ns").asi8
+    at = np.clip(np.searchsorted(known, wanted), 0, max(known.size - 1, 0))
+    values = series.to_numpy(dtype=np.float64)
+    found = known[at] == wanted if known.size else np.zeros(wanted.size, dtype=bool)
+    return np.where(found, values[at] if values.size else np.nan, np.nan)
+
+
+class _Chunks:
+    """Per-interval arrays computed for a run of intervals at a time and sliced for each horizon.
+
+    A rolling controller asks for overlapping horizons, an hour apart: ``compute`` is called for
+    a chunk of ``chunk`` intervals from the first time asked for, and each request inside it is a
+    slice (a request outside it starts a new chunk).
+    """
+
+    def __init__(
+        self,
+        step_ns: int,
+        compute: Callable[[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]],
+        chunk: int = 2048,
+    ) -> None:
+        self.step_ns = step_ns
+        self.compute = compute
+        self.chunk = chunk
+        self._first_ns = 0
+        self._arrays: list[npt.NDArray[np.int64]] = []
+
+    def get(self, times_ns: npt.NDArray[np.int64]) -> list[npt.NDArray[np.int64]]:
+        """The arrays at ``times_ns`` (evenly spaced by the step)."""
+        n = times_ns.size
+        offset, misaligned = divmod(int(times_ns[0]) - self._first_ns, self.step_ns) if n else (0, 0)
+        if not self._arrays or misaligned or offset < 0 or offset + n > self._arrays[0].shape[-1]:
+            first = int(times_ns[0]) if n else 0
+            self._first_ns, offset = first, 0
+            self._arrays = self.compute(first + self.step_ns * np.arange(max(self.chunk, n), dtype=np.int64))
+        return [a[offset : offset + n] for a in self._arrays]

@@ -35,11 +35,12 @@ from powerfirst.market.information import MarketData
 from powerfirst.policies.base import Observation, Policy, fill_merit_order
 from powerfirst.policies.horizon import HorizonBuilder
 from powerfirst.site import RollingStrategyConfig
-from powerfirst.solver import Solver
+from powerfirst.solver import Solver, SolverSession, default_solver
 
 __all__ = ["RollingPolicy"]
 
 Array = npt.NDArray[np.float64]
+_NS_PER_HOUR = 3_600_000_000_000
 
 
 class RollingPolicy(Policy):
@@ -57,12 +58,18 @@ class RollingPolicy(Policy):
         *,
         fourcp: FourCpPredictor | None = None,
         solver: Solver | None = None,
+        reuse_model: bool = True,
     ) -> None:
+        """``reuse_model``: keep the solver's model between re-solves (a :class:`SolverSession`;
+        costs and bounds change in place and the solver restarts from its last basis); False
+        solves every horizon from scratch (same decisions up to ties; slower)."""
         self.config = config
         self.forecaster = forecaster
         self.timezone = timezone
         self.fourcp = fourcp
         self.solver = solver
+        self.reuse_model = reuse_model
+        self.session: SolverSession | None = None
         self.plan: DispatchPlan | None = None
         self.plan_start_utc: pd.Timestamp | None = None
         self.assumed_price_usd_per_mwh: Array | None = None
@@ -126,6 +133,7 @@ class RollingPolicy(Policy):
         self.solves = self.fallbacks = 0
         self.fallback_notes = []
         self.solve_seconds = 0.0
+        self.session = None  # every run starts from a fresh model
 
     def _fall_back(self, obs: Observation, reason: Exception, *, retry: bool = False) -> None:
         """No plan: the strike-price rule decides the fleets and the site's default rule the GPU hall
@@ -141,14 +149,11 @@ class RollingPolicy(Policy):
         """Index of ``obs``'s interval in the current plan, or None when it is time to re-solve."""
         if self.plan_start_utc is None:
             return None
-        step = (obs.interval_start_utc - self.plan_start_utc) / pd.Timedelta(hours=self.site.interval_hours)
-        k = round(step)
+        # integer nanoseconds (UTC): this runs for every interval of a backtest
+        now_ns, plan_ns = int(obs.interval_start_utc.value), int(self.plan_start_utc.value)
+        k = round((now_ns - plan_ns) / (self.site.interval_hours * _NS_PER_HOUR))
         every = self.config.resolve_every_intervals
-        due = (
-            k >= every
-            if every is not None
-            else obs.interval_start_utc.floor("h") != self.plan_start_utc.floor("h")
-        )
+        due = k >= every if every is not None else now_ns // _NS_PER_HOUR != plan_ns // _NS_PER_HOUR
         if due:
             return None
         if self.plan is None:  # a fallback holds until the next scheduled re-solve
@@ -201,6 +206,8 @@ class RollingPolicy(Policy):
             self._fall_back(obs, exc, retry=True)
             return
         self.solves += 1
+        if self.reuse_model and self.session is None:
+            self.session = (self.solver or default_solver()).session()
         try:
             plan = optimize_dispatch(
                 horizon.inputs,
@@ -209,6 +216,7 @@ class RollingPolicy(Policy):
                 solver=self.solver,
                 time_limit_s=30.0,
                 mip_rel_gap=1e-3,
+                session=self.session,
             )
         except SolverError as exc:
             self._fall_back(obs, exc)
