@@ -132,8 +132,8 @@ def backtest(
         str | None,
         typer.Option(
             help="Day-ahead price SOURCE (same syntax as --prices) that rolling may see once published "
-            "(at the market's publication time the day before, e.g. ERCOT 13:30 Central); default: ercot-da at "
-            "the --prices point for bundled ERCOT."
+            "(at the market's publication time the day before, e.g. ERCOT 13:30 Central); overrides "
+            "market_data.day_ahead; default: ercot-da at the --prices point for bundled ERCOT."
         ),
     ] = None,
     market: Annotated[
