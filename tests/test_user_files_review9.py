@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from powerfirst.backtest.runner import comparison, prepare_backtest, run_strategy
 from powerfirst.cli import app
 from powerfirst.errors import DataError
-from powerfirst.market.grid_programs import fourcp_peaks_csv
+from powerfirst.market.grid_programs import fourcp_gap_warnings, fourcp_peaks_csv, fourcp_weights
 from powerfirst.market.information import bundled_system_load
 from powerfirst.market.sources import parse_source, read_bundled_table
 from powerfirst.report import render_report
@@ -158,7 +158,8 @@ def test_the_console_says_the_peak_charge_is_missing(files: dict[str, Path]) -> 
         in text
     )
     assert "note: 4CP peak of 2024-07" not in text  # said once, as a warning
-    assert "4CP peak of 2024-07" in (out / "report.html").read_text(encoding="utf-8")
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "4CP peak of 2024-07" in page and "unknown: price gap" in page
 
 
 # --- findings 7 and 23: the peaks file ------------------------------------------------------------------
@@ -395,3 +396,24 @@ def test_the_report_names_the_users_files_and_the_forecaster(files: dict[str, Pa
     assert "rolling: forecaster persistence fitted with" in page
     head = page.split("<body>", 1)[1].split("<h2>", 1)[0]
     assert "dates read in America/Chicago" in head and "))" not in head
+
+
+def test_a_peak_partly_in_a_gap_is_charged_on_the_priced_intervals_and_said() -> None:
+    """Two of the peak hour's four quarter-hours without a price: the charge uses the mean load of
+    the two that have one, and a warning says so (the count of missing intervals was not kept)."""
+    peaks = pd.DataFrame(
+        {
+            "year": [2024],
+            "month": [7],
+            "peak_start_utc": [PEAK],
+            "peak_end_utc": [PEAK + pd.Timedelta(hours=1)],
+        }
+    )
+    window = (PEAK - pd.Timedelta(hours=2), PEAK + pd.Timedelta(hours=2))
+    grid = pd.date_range(*window, freq="15min", inclusive="left")
+    times = grid[(grid < PEAK + pd.Timedelta(minutes=15)) | (grid >= PEAK + pd.Timedelta(minutes=45))]
+    weights, listed = fourcp_weights(peaks, times, 400.0, window=window, interval=pd.Timedelta(minutes=15))
+    assert weights.sum() == pytest.approx(100.0)
+    assert listed[0]["intervals_in_window"] == 2 and listed[0]["intervals_missing"] == 2
+    (warning,) = fourcp_gap_warnings(listed, 400.0, 100.0, CENTRAL)
+    assert "2 of its 4 intervals fall in a price gap" in warning

@@ -504,7 +504,7 @@ def _fourcp_table(bt: Backtest, result: StrategyResult) -> str:
                 _when(str(peak["peak_start_utc"]), tz),
                 f"{peak['intervals_in_window']:d}",
                 "—" if load is None else f"{load:.2f}",
-                _usd(peak["charge_usd"]),
+                "unknown: price gap" if peak.get("charge_unknown") else _usd(peak["charge_usd"]),
             ]
         )
     header = [
