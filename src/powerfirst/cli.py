@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from powerfirst.asic_catalog import asic_models
+from powerfirst.backtest.market_files import check_market_files, market_files, price_interval
 from powerfirst.backtest.outputs import check_output_dir, write_outputs
 from powerfirst.backtest.runner import (
     Backtest,
@@ -156,8 +157,8 @@ def backtest(
         str | None,
         typer.Option(
             help="Day-ahead price SOURCE (same syntax as --prices) that rolling may see once published "
-            "(at the market's publication time the day before, e.g. ERCOT 13:30 Central); default: ercot-da at "
-            "the --prices point for bundled ERCOT."
+            "(at the market's publication time the day before, e.g. ERCOT 13:30 Central); overrides "
+            "market_data.day_ahead; default: ercot-da at the --prices point for bundled ERCOT."
         ),
     ] = None,
     market: Annotated[
@@ -311,8 +312,11 @@ def backtest(
     )
     for line in input_lines(bt, results):
         console.print(line, highlight=False)
+    for warning in bt.warnings:
+        console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
     for note in compared["notes"]:
-        console.print(f"note: {note}", highlight=False)
+        if note not in bt.warnings:
+            console.print(f"note: {note}", highlight=False)
     console.print(f"report: {paths['report.html']}")
 
 
@@ -407,6 +411,14 @@ def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) ->
     try:
         site = load_site(site_file)
         zone, origin, iso, _ = market_timezone(site, site.contract.price_series)
+        files = check_market_files(
+            market_files(site),
+            products=tuple(site.ancillary.products) if site.ancillary else (),
+            timezone=zone,
+            origin=origin,
+            interval=price_interval(site.contract.price_series, zone),
+            used={"ancillary_prices": site.ancillary is not None, "fourcp_peaks": site.fourcp is not None},
+        )
     except PowerfirstError as exc:
         fail(exc)
         return
@@ -433,6 +445,8 @@ def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) ->
         highlight=False,
         soft_wrap=True,
     )
+    for line in files:
+        console.print(line, highlight=False, soft_wrap=True)
     try:
         params = site_params(site, 0.25, zone)
     except PowerfirstError as exc:
@@ -461,10 +475,16 @@ def prices(
     try:
         iso, market_origin = resolve_market(parse_source(source), option=market)
         zone, origin = resolve_timezone(
-            parse_source(source, market=iso), site_timezone=timezone, market=iso, market_origin=market_origin
+            parse_source(source, market=iso),
+            site_timezone=timezone,
+            market=iso,
+            market_origin=market_origin,
+            timezone_label="--timezone",
+            advice="give --timezone (an IANA zone, e.g. America/New_York) or --market (one of {markets})",
+            none_named="neither --timezone nor --market is given",
         )
         src = parse_source(source, timezone=zone, market=iso)
-        window = parse_window(start, end, zone, origin.replace("the site's timezone", "--timezone"))
+        window = parse_window(start, end, zone, origin)
         series = src.load(window.start_utc, window.end_utc)
         gaps = series.gaps(window.start_utc, window.end_utc)
     except PowerfirstError as exc:

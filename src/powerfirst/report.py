@@ -504,7 +504,7 @@ def _fourcp_table(bt: Backtest, result: StrategyResult) -> str:
                 _when(str(peak["peak_start_utc"]), tz),
                 f"{peak['intervals_in_window']:d}",
                 "—" if load is None else f"{load:.2f}",
-                _usd(peak["charge_usd"]),
+                "unknown: price gap" if peak.get("charge_unknown") else _usd(peak["charge_usd"]),
             ]
         )
     header = [
@@ -560,6 +560,32 @@ def _streams_section(bt: Backtest, results: list[StrategyResult]) -> str:
     return "\n".join(parts)
 
 
+def _inputs_section(bt: Backtest, results: list[StrategyResult]) -> str:
+    """Where each market input came from (the user's files by name) and, per strategy with a
+    forecaster, what it was fitted on and the fallbacks it took."""
+    items = [
+        f"<li>{html.escape(name.replace('_', ' '))}: <code>{html.escape(source)}</code></li>"
+        for name, source in bt.market_inputs.items()
+        if source is not None
+    ]
+    for r in results:
+        details = r.summary.get("policy") or {}
+        if "forecast_inputs" not in details:
+            continue
+        trained = details.get("forecast_trained_on_utc")
+        line = (
+            f"{r.name}: forecaster {details.get('forecast')} fitted with {', '.join(details['forecast_inputs'])}"
+            + (f" on {trained}" if trained else "")
+        )
+        notes = details.get("fallback_notes") or []
+        if details.get("fallbacks"):
+            line += f"; {details['fallbacks']} fallback(s)" + (
+                f": {'; '.join(map(str, notes))}" if notes else ""
+            )
+        items.append(f"<li>{html.escape(line)}</li>")
+    return f"<h2>Inputs</h2>\n<ul>{''.join(items)}</ul>\n" if items else ""
+
+
 def render_report(bt: Backtest, results: list[StrategyResult], comparison: dict[str, Any]) -> str:
     """The report as one HTML document (plotly.js inlined once)."""
     figures = [_dispatch_figure(bt, results), _cumulative_figure(bt, results), _duration_figure(bt, results)]
@@ -613,11 +639,11 @@ th:first-child, td:first-child {{ text-align: left; }}
 </head><body>
 <h1>Backtest: {html.escape(bt.site.name)}</h1>
 <p>Prices <code>{html.escape(bt.prices.name)}</code>, {html.escape(bt.window.describe())}
-({html.escape(bt.window.zone_line())});
+— {html.escape(bt.window.zone_line())};
 {bt.inputs.num_intervals} intervals of {bt.prices.interval_hours * 60:g} minutes; data gaps: {html.escape(gap_text)}.
 Hashprice: {html.escape(hp["source"])} (mean {hp["mean_usd_per_ph_day"]:.2f} USD/PH/day).</p>
 <div class="note"><ul>{notes}</ul></div>
-<h2>Summary</h2>
+{_inputs_section(bt, results)}<h2>Summary</h2>
 {_table(bt, results, comparison)}
 <h2>Dispatch against price</h2>
 {divs[0]}

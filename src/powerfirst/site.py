@@ -623,6 +623,7 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     plain(data.get("market_data"), "ancillary_prices")
     plain(data.get("market_data"), "fourcp_peaks")
     source(data.get("market_data"), "load")
+    source(data.get("market_data"), "day_ahead")
     hall = data.get("gpu_hall")
     if isinstance(hall, dict):
         source(hall.get("rental"), "price_series")

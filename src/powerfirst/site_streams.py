@@ -235,10 +235,15 @@ class FourCPConfig(_Strict):
 
 
 class MarketDataConfig(_Strict):
-    """The user's own market files, each overriding a bundled series (the ``--load``,
-    ``--ancillary-prices`` and ``--fourcp-peaks`` options override these in turn).
+    """The user's own market files, each overriding a bundled series (the ``--day-ahead``,
+    ``--load``, ``--ancillary-prices`` and ``--fourcp-peaks`` options override these in turn).
+    Relative paths are relative to the site file.
 
     Formats are those of the bundled ERCOT files (``interval_start_utc`` in ISO-8601 UTC):
+
+    * ``day_ahead``: day-ahead prices [USD/MWh] as a price SOURCE (``path.csv:COLUMN`` or a bundled
+      source such as ``ercot-da:HB_WEST``), revealed to ``rolling`` at the market's publication
+      time (default: the bundled ERCOT day-ahead series of the real-time point, else none);
 
     * ``load``: system load [MW] as ``path.csv:COLUMN``, hourly or finer (for the forecaster and
       the 4CP predictor; default: ERCOT native load for ERCOT price sources, else none);
@@ -248,6 +253,7 @@ class MarketDataConfig(_Strict):
       ``peak_hour_start_utc``, …) or peak intervals (``peak_interval_start_utc``).
     """
 
+    day_ahead: str | None = Field(default=None, min_length=1)
     load: str | None = Field(default=None, min_length=1)
     ancillary_prices: str | None = Field(default=None, min_length=1)
     fourcp_peaks: str | None = Field(default=None, min_length=1)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from powerfirst.accounting import Ledger, account
 from powerfirst.backtest.engine import PolicyRun, run_policy
+from powerfirst.backtest.market_files import check_market_files, market_files
 from powerfirst.bitcoin.hashprice import BundledHashprice, HashpriceSource, hashprice_source
 from powerfirst.dispatch.inputs import DispatchInputs, build_inputs
 from powerfirst.dispatch.streams import inference_demand_gpus
@@ -34,6 +35,7 @@ from powerfirst.market.grid_programs import (
     ERCOT_TIMEZONE,
     ancillary_source,
     ancillary_table,
+    fourcp_gap_warnings,
     fourcp_peaks,
     fourcp_source,
 )
@@ -86,6 +88,9 @@ class Backtest:
     """The market the prices are from (None: not named, a CSV without ``market``)."""
     market_origin: str = ""
     """Where the market was named (``--market``, the site's market, the bundled source)."""
+    warnings: tuple[str, ...] = ()
+    """What the results could not account for (a 4CP peak in a price gap, hours without an
+    ancillary price), stated in the console, each summary.json and comparison.json."""
 
     def window_dict(self) -> dict[str, Any]:
         tz = self.window.timezone
@@ -259,32 +264,51 @@ def prepare_backtest(
     market: str | None = None,
 ) -> Backtest:
     """Load the data of a backtest. ``prices`` (a SOURCE string) overrides the site's price series;
-    ``day_ahead`` (a SOURCE string) gives the day-ahead prices (default: the bundled ERCOT
-    day-ahead series of the same point, when the prices are bundled ERCOT real-time ones);
+    ``day_ahead`` (a SOURCE string) gives the day-ahead prices (default: the site's
+    ``market_data.day_ahead``, else the bundled ERCOT day-ahead series of the same point, when the
+    prices are bundled ERCOT real-time ones);
     ``load`` (``path.csv:COLUMN``), ``ancillary_prices`` and ``fourcp_peaks`` (CSV paths) override
     the site's ``market_data`` files and the bundled series; ``market`` (``--market``) overrides the
     site's ``market``."""
+    given = {
+        "day_ahead": day_ahead,
+        "load": load,
+        "ancillary_prices": ancillary_prices,
+        "fourcp_peaks": fourcp_peaks,
+    }
+    files = market_files(site, given)
+    fields = {f.key: f.field for f in files}
     site = with_market_files(site, load=load, ancillary_prices=ancillary_prices, fourcp_peaks=fourcp_peaks)
     spec = prices or site.contract.price_series
     timezone, origin, iso, market_origin = market_timezone(site, spec, market)
     source = parse_source(spec, timezone=timezone, market=iso)
     window = parse_window(start, end, timezone, origin)
     series = source.load(window.start_utc, window.end_utc)
+    used = {"ancillary_prices": site.ancillary is not None, "fourcp_peaks": site.fourcp is not None}
+    check_market_files(
+        [f for f in files if used.get(f.key, True)],
+        products=tuple(site.ancillary.products) if site.ancillary else (),
+        timezone=timezone,
+        origin=origin,
+        interval=series.interval,
+    )
     gaps = series.gaps(window.start_utc, window.end_utc)
     hp_source = hashprice_source(site.bitcoin)
     daily = hp_source.daily(window.start_utc - pd.Timedelta(days=1), window.end_utc)
     inputs = build_inputs(site, series, daily, timezone, (window.start_utc, window.end_utc))
     days = inputs.times_utc.tz_convert("UTC").floor("D")
     known = daily.reindex(days - pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
-    da_spec = day_ahead if day_ahead is not None else default_day_ahead(spec)
+    da_given = day_ahead if day_ahead is not None else site.market_data.day_ahead
+    da_spec = da_given if da_given is not None else default_day_ahead(spec)
+    da_field = fields.get("day_ahead", "--day-ahead")
     if da_spec is not None:
         da_market = parse_source(da_spec, timezone=timezone).market  # a bad --day-ahead fails before any work
         if da_market is not None and iso is not None and da_market.key != iso.key:
             raise ConfigError(
-                f"--day-ahead {da_spec} is {da_market.label} data, but the market is {iso.label} ({market_origin})"
+                f"{da_field} {da_spec} is {da_market.label} data, but the market is {iso.label} ({market_origin})"
             )
     asks = (
-        f"--day-ahead {da_spec}" if da_spec is not None else "ancillary" if site.ancillary is not None else ""
+        f"{da_field} {da_spec}" if da_spec is not None else "ancillary" if site.ancillary is not None else ""
     )
     if asks and iso is None:
         raise ConfigError(
@@ -313,7 +337,35 @@ def prepare_backtest(
         market_inputs(site, spec, da_spec),
         iso,
         market_origin,
+        tuple(_input_warnings(site, inputs, timezone)),
     )
+
+
+def _input_warnings(site: Site, inputs: DispatchInputs, timezone: str) -> list[str]:
+    """What the results cannot account for: 4CP peaks in a price gap (their charge is unknown) and
+    hours of the window without an ancillary price (the product is not offered then)."""
+    stream = inputs.stream
+    out: list[str] = []
+    if site.fourcp is not None:
+        out += fourcp_gap_warnings(
+            stream.fourcp_peaks, site.fourcp.rate_usd_per_mw_year, site.grid.connection_limit_mw, timezone
+        )
+    if site.ancillary is not None and len(stream.hour_id):
+        hours = int(stream.hour_id.max()) + 1
+        source = ancillary_source(site.market_data.ancillary_prices)
+        for p, product in enumerate(site.ancillary.products):
+            missing = _hours_without_price(stream.as_available[p], stream.hour_id)
+            if missing:
+                out.append(
+                    f"ancillary prices ({source}): no {product} price in {missing} of the window's {hours} hours "
+                    f"(empty cells): {product} is not offered in those hours"
+                )
+    return out
+
+
+def _hours_without_price(available: npt.NDArray[np.bool_], hour_id: npt.NDArray[np.int64]) -> int:
+    """Clock hours in which some interval has no price (the product cannot be offered that hour)."""
+    return int(np.unique(hour_id[~available]).size)
 
 
 @dataclass(frozen=True)
@@ -414,12 +466,13 @@ def _streams_summary(bt: Backtest, ledger: Ledger) -> dict[str, Any]:
                 {
                     **peak,
                     "site_load_mw": float(load[inside].mean()) if inside.any() else None,
-                    "charge_usd": float((weights[inside] * load[inside]).sum()),
+                    "charge_usd": float((weights[inside] * load[inside]).sum()) if inside.any() else None,
                 }
             )
         out["fourcp"] = {
             "rate_usd_per_mw_year": site.fourcp_rate_usd_per_mw_year,
             "charge_usd": float((weights * load).sum()),
+            "peaks_charge_unknown": sum(bool(p.get("charge_unknown")) for p in peaks),
             "peaks": peaks,
             "basis": (
                 "monthly ERCOT system peak (the hour of highest native load, or the intervals of peaks_csv), "
@@ -427,12 +480,14 @@ def _streams_summary(bt: Backtest, ledger: Ledger) -> dict[str, Any]:
             ),
         }
     if site.ancillary is not None:
+        stream = bt.inputs.stream
         out["ancillary"] = {
             product: {
                 "mwh_offered": float(frame[f"as_offer_mw__{product}"].sum() * dt),
                 "revenue_usd": float(frame[f"ancillary_revenue_usd__{product}"].sum()),
+                "hours_without_price": _hours_without_price(stream.as_available[p], stream.hour_id),
             }
-            for product in site.ancillary.products
+            for p, product in enumerate(site.ancillary.products)
         }
     if site.heat is not None:
         out["heat_mwh_thermal"] = float(frame["heat_mwth"].sum() * dt)
@@ -457,6 +512,7 @@ def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> di
         "intervals": bt.inputs.num_intervals,
         "data_gaps": bt.gaps.as_dict(),
         "market_inputs": bt.market_inputs,
+        "warnings": list(bt.warnings),
         "net_margin_usd": ledger.net_margin_usd,
         "revenue_usd": {
             "mining": total("mining_revenue_usd"),
@@ -610,8 +666,9 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
             "value_captured_pct": captured,
             "value_captured_pct_of_proven_bound": captured_of_proven,
         }
-    notes.append("'perfect' knows every future price: it is an upper bound on what any strategy can earn")
-    if bt.inputs.site.hall is not None:
+    if bound is not None:
+        notes.append("'perfect' knows every future price: it is an upper bound on what any strategy can earn")
+    if bound is not None and bt.inputs.site.hall is not None:
         notes.append(
             "'perfect' honours every contract: each month's inference SLA and every training deadline; it bounds "
             "the strategies that do too (a strategy that misses a deadline or an SLA is not held to the same terms)"
@@ -623,11 +680,24 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
         )
     iso = bt.iso_market
     programs = [p for p, on in (("4CP", bt.site.fourcp), ("ancillary", bt.site.ancillary)) if on is not None]
-    if programs and iso is not None and not iso.grid_programs:
-        notes.append(
-            f"{' and '.join(programs)}: modelled on ERCOT's rules and bundled ERCOT data, while the prices are "
+    if programs and (iso is None or not iso.grid_programs):
+        data = [
+            f"{name} {source}"
+            for name, source, on in (
+                ("4CP peaks", bt.market_inputs.get("fourcp_peaks"), bt.site.fourcp),
+                ("ancillary prices", bt.market_inputs.get("ancillary_prices"), bt.site.ancillary),
+            )
+            if on is not None
+        ]
+        whose = (
             f"{iso.label}'s ({bt.market_origin})"
+            if iso is not None
+            else "of a market not named (no --market or market:)"
         )
+        notes.append(
+            f"{' and '.join(programs)}: modelled on ERCOT's rules with {'; '.join(data)}, while the prices are {whose}"
+        )
+    notes += bt.warnings
     notes.append(bt.fees_note)
     return {
         "site": bt.site.name,
@@ -637,5 +707,6 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
         "strategies": strategies,
         "data_gaps": bt.gaps.as_dict(),
         "market_inputs": bt.market_inputs,
+        "warnings": list(bt.warnings),
         "notes": [n for n in notes if n],
     }

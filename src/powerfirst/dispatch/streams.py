@@ -305,7 +305,9 @@ def build_stream_arrays(
         peaks_path = site.fourcp_peaks_path
         peaks_zone = timezone if peaks_path else ERCOT_TIMEZONE
         peaks = fourcp_peaks(peaks_path, interval, peaks_zone)
-        fourcp, peaks_listed = fourcp_weights(peaks, times_utc, site.fourcp.rate_usd_per_mw_year)
+        fourcp, peaks_listed = fourcp_weights(
+            peaks, times_utc, site.fourcp.rate_usd_per_mw_year, window=bounds, interval=interval
+        )
         check_fourcp_months(peaks, times_utc, peaks_zone, peaks_path)
 
     return StreamArrays(

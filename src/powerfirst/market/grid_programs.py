@@ -31,6 +31,7 @@ __all__ = [
     "ancillary_source",
     "ancillary_table",
     "check_fourcp_months",
+    "fourcp_gap_warnings",
     "fourcp_peaks",
     "fourcp_peaks_bundled",
     "fourcp_peaks_csv",
@@ -114,8 +115,13 @@ def fourcp_peaks_bundled() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _minutes(step: pd.Timedelta) -> str:
+    """A duration as "15 min" / "60 min"."""
+    return f"{step / pd.Timedelta(minutes=1):g} min"
+
+
 def fourcp_peaks_csv(
-    path: str | Path, interval: pd.Timedelta, timezone: str = ERCOT_TIMEZONE
+    path: str | Path, interval: pd.Timedelta, timezone: str = ERCOT_TIMEZONE, what: str = "4CP peaks file"
 ) -> pd.DataFrame:
     """Monthly 4CP peaks from a user CSV, one peak per market-local month.
 
@@ -131,20 +137,22 @@ def fourcp_peaks_csv(
       that are not consecutive are an error.
 
     Either way each month's peak carries a quarter of the yearly rate. ``year``/``month`` columns,
-    when present, must agree with the peak's market-local month (``timezone``). Columns of the
+    when present, must agree with the peak's market-local month (``timezone``); a peak outside
+    ERCOT's 4CP months (June–September, :data:`FOURCP_MONTHS`) is an error naming its row (a file of
+    twelve monthly peaks would otherwise be charged three times the yearly rate). ``what`` names
+    the file in errors (the flag or site-file field it was given as). Columns of the
     result: ``year``, ``month``, ``peak_start_utc``, ``peak_end_utc``, ``ercot_load_mw`` (NaN
     when the file gives no load).
     """
-    what = "4CP peaks"
     try:
         frame = pd.read_csv(path, dtype=str)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"{what} file {path}: cannot read it ({exc})") from None
+        raise DataError(f"{what} {path}: cannot read it ({exc})") from None
     kinds = [c for c in (_HOUR_COLUMN, _INTERVAL_COLUMN) if c in frame.columns]
     if len(kinds) != 1:
         found = ", ".join(map(str, frame.columns)) or "none"
         raise DataError(
-            f"{what} file {path}: needs exactly one of the columns {_HOUR_COLUMN!r} (one peak hour per month, as "
+            f"{what} {path}: needs exactly one of the columns {_HOUR_COLUMN!r} (one peak hour per month, as "
             f"the bundled file) or {_INTERVAL_COLUMN!r} (peak intervals); found {found}"
         )
     column = kinds[0]
@@ -152,7 +160,7 @@ def fourcp_peaks_csv(
     if parsed.isna().any():
         row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
         raise DataError(
-            f"{what} file {path}: row {row + 2}: {column} = {frame[column].iloc[row]!r} "
+            f"{what} {path}: row {row + 2}: {column} = {frame[column].iloc[row]!r} "
             "is not an ISO-8601 UTC time (e.g. 2024-07-15T21:00:00Z)"
         )
     starts = pd.DatetimeIndex(parsed).as_unit("ns")
@@ -164,9 +172,17 @@ def fourcp_peaks_csv(
             if wrong.any():
                 row = int(np.flatnonzero(wrong)[0])
                 raise DataError(
-                    f"{what} file {path}: row {row + 2}: {name} = {frame[name].iloc[row]!r} does not match "
+                    f"{what} {path}: row {row + 2}: {name} = {frame[name].iloc[row]!r} does not match "
                     f"{column} = {frame[column].iloc[row]} ({name} {values[row]} in {timezone})"
                 )
+    outside = ~np.isin(local.month.to_numpy(), FOURCP_MONTHS)
+    if outside.any():
+        row = int(np.flatnonzero(outside)[0])
+        raise DataError(
+            f"{what} {path}: row {row + 2}: {column} = {frame[column].iloc[row]} is in month {local.month[row]} "
+            f"({timezone}); ERCOT's 4CP peaks are in June–September (months {', '.join(map(str, FOURCP_MONTHS))}): "
+            "remove the rows of other months"
+        )
     load = np.full(len(frame), np.nan)
     for name in _LOAD_COLUMNS:
         if name in frame.columns:
@@ -175,7 +191,7 @@ def fourcp_peaks_csv(
             if bad.any():
                 row = int(np.flatnonzero(bad)[0])
                 raise DataError(
-                    f"{what} file {path}: row {row + 2}: {name} = {frame[name].iloc[row]!r} is not a number [MW]"
+                    f"{what} {path}: row {row + 2}: {name} = {frame[name].iloc[row]!r} is not a number [MW]"
                 )
             load = numbers.to_numpy(dtype=np.float64)
             break
@@ -189,14 +205,24 @@ def fourcp_peaks_csv(
         first, last = starts[members[0]], starts[members[-1]]
         if column == _HOUR_COLUMN and len(members) > 1:
             raise DataError(
-                f"{what} file {path}: rows {members[0] + 2} and {members[1] + 2} are both peaks of "
+                f"{what} {path}: rows {members[0] + 2} and {members[1] + 2} are both peaks of "
                 f"{year}-{month:02d}; a month has one 4CP peak (one row per month)"
+            )
+        rows_text = ", ".join(str(m + 2) for m in members)
+        apart = np.diff(starts[members].asi8)
+        if column == _INTERVAL_COLUMN and len(members) > 1 and (apart < step.value).any():
+            finer = pd.Timedelta(int(apart.min()), unit="ns")
+            raise DataError(
+                f"{what} {path}: the rows of {year}-{month:02d} ({rows_text}) are {_minutes(finer)} apart, finer "
+                f"than the price interval ({_minutes(step)}): each row must be one price interval; list the "
+                f"peak's {_minutes(step)} intervals, give the peak hour in {_HOUR_COLUMN!r}, or use prices at "
+                f"{_minutes(finer)}"
             )
         if column == _INTERVAL_COLUMN and last - first != (len(members) - 1) * step:
             raise DataError(
-                f"{what} file {path}: the rows of {year}-{month:02d} ({', '.join(str(m + 2) for m in members)}) are "
-                f"not consecutive {step} intervals; a month has one 4CP peak: list one interval, or the "
-                "consecutive intervals of one peak"
+                f"{what} {path}: the rows of {year}-{month:02d} ({rows_text}) are not consecutive "
+                f"{_minutes(step)} intervals (the price interval); a month has one 4CP peak: list one interval, "
+                "or the consecutive intervals of one peak"
             )
         rows.append(
             {
@@ -213,10 +239,13 @@ def fourcp_peaks_csv(
 
 
 def fourcp_peaks(
-    path: str | Path | None, interval: pd.Timedelta, timezone: str = ERCOT_TIMEZONE
+    path: str | Path | None,
+    interval: pd.Timedelta,
+    timezone: str = ERCOT_TIMEZONE,
+    what: str = "4CP peaks file",
 ) -> pd.DataFrame:
     """The 4CP peaks of the user's file (``path``) or the bundled ERCOT ones."""
-    return fourcp_peaks_csv(path, interval, timezone) if path is not None else fourcp_peaks_bundled()
+    return fourcp_peaks_csv(path, interval, timezone, what) if path is not None else fourcp_peaks_bundled()
 
 
 def fourcp_source(path: str | Path | None) -> str:
@@ -242,19 +271,29 @@ def check_fourcp_months(
 
 
 def fourcp_weights(
-    peaks: pd.DataFrame, times_utc: pd.DatetimeIndex, rate_usd_per_mw_year: float
+    peaks: pd.DataFrame,
+    times_utc: pd.DatetimeIndex,
+    rate_usd_per_mw_year: float,
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    interval: pd.Timedelta | None = None,
 ) -> tuple[Array, list[dict[str, object]]]:
     """Charge per MW of site load in each interval, (T,) [USD/MW], and the peaks that fall in the window.
 
     Each monthly peak carries a quarter of the yearly rate, spread evenly over the window's
-    intervals inside the peak (the site's load is averaged over the peak hour). A peak whose
-    intervals are all missing from the window is listed with ``charged: false``.
+    intervals inside the peak (the site's load is averaged over the peak hour). ``times_utc`` are
+    the intervals that are dispatched (those with a price); ``window`` ([start, end) in UTC,
+    default: the first to the last of ``times_utc``) and ``interval`` (the price interval) say
+    which intervals a peak should have. A peak inside the window whose intervals are all missing
+    (a price gap: the site's load then is not simulated) cannot be charged: it is listed with
+    ``charged: false`` and ``charge_unknown: true``; one with some intervals missing is charged
+    on the mean load of those present (``intervals_missing`` > 0). The caller states both.
     """
     weights = np.zeros(len(times_utc))
     listed: list[dict[str, object]] = []
     if len(times_utc) == 0:
         return weights, listed
-    first, last = times_utc[0], times_utc[-1]
+    step = interval if interval is not None else pd.Timedelta(0)
+    first, end_of_window = window if window is not None else (times_utc[0], times_utc[-1] + step)
     months = list(zip(peaks["year"], peaks["month"], strict=True))
     if len(set(months)) != len(months):
         twice = sorted({f"{int(y)}-{int(m):02d}" for y, m in months if months.count((y, m)) > 1})
@@ -263,12 +302,16 @@ def fourcp_weights(
         peaks["year"], peaks["month"], peaks["peak_start_utc"], peaks["peak_end_utc"], strict=True
     ):
         start, end = pd.Timestamp(peak_start), pd.Timestamp(peak_end)
-        if end <= first or start > last:
+        if end <= first or start >= end_of_window:
             continue
         inside = (times_utc >= start) & (times_utc < end)
         count = int(inside.sum())
         if count:
             weights[inside] += rate_usd_per_mw_year / 4.0 / count
+        expected = count
+        if step > pd.Timedelta(0):
+            span = min(end, end_of_window) - max(start, first)
+            expected = max(count, int(np.ceil(span / step)))
         listed.append(
             {
                 "year": int(year),
@@ -276,7 +319,38 @@ def fourcp_weights(
                 "peak_start_utc": start.isoformat(),
                 "peak_end_utc": end.isoformat(),
                 "intervals_in_window": count,
+                "intervals_missing": expected - count,
                 "charged": count > 0,
+                "charge_unknown": count == 0,
             }
         )
     return weights, listed
+
+
+def fourcp_gap_warnings(
+    listed: list[dict[str, object]], rate_usd_per_mw_year: float, grid_limit_mw: float, timezone: str
+) -> list[str]:
+    """Warnings for the peaks of :func:`fourcp_weights` that fall in a price gap: the site is charged
+    on its metered load whatever the price file holds, and the simulated load there is unknown."""
+    out = []
+    for peak in listed:
+        when = (
+            f"{pd.Timestamp(str(peak['peak_start_utc'])).tz_convert(timezone).isoformat()} to "
+            f"{pd.Timestamp(str(peak['peak_end_utc'])).tz_convert(timezone).isoformat()}"
+        )
+        label = f"4CP peak of {peak['year']}-{int(str(peak['month'])):02d} ({when})"
+        missing = int(str(peak["intervals_missing"]))
+        if peak["charge_unknown"]:
+            bound = rate_usd_per_mw_year / 4.0 * grid_limit_mw
+            out.append(
+                f"{label} falls in a price gap: the site's load then is not simulated, so its 4CP charge "
+                f"(a quarter of {rate_usd_per_mw_year:,.0f} USD/MW-year × the site's mean load over the peak) "
+                f"could not be computed and is not in the results — net margins are overstated by up to "
+                f"{bound:,.0f} USD (the site at its grid limit of {grid_limit_mw:,.2f} MW); give prices for the peak"
+            )
+        elif missing > 0:
+            out.append(
+                f"{label}: {missing} of its {missing + int(str(peak['intervals_in_window']))} intervals fall "
+                "in a price gap; its 4CP charge uses the site's mean load over the intervals that have a price"
+            )
+    return out

@@ -43,7 +43,7 @@ def split_source(spec: str, what: str) -> tuple[Path, str]:
     return Path(head), column
 
 
-def _read_columns(path: Path, what: str, wanted: list[str]) -> pd.DataFrame:
+def _read_columns(path: Path, what: str, wanted: list[str], absent_hint: str = "") -> pd.DataFrame:
     """The text of ``interval_start_utc`` and the ``wanted`` columns; DataError for a missing file/column."""
     if not path.is_file():
         raise DataError(f"{what} file {path}: not found")
@@ -60,7 +60,7 @@ def _read_columns(path: Path, what: str, wanted: list[str]) -> pd.DataFrame:
             others = [c for c in columns if c not in {"interval_start_utc", "interval_start_local"}]
             raise DataError(
                 f"{what} file {path}: no column {', '.join(map(repr, absent))}; columns found: "
-                f"{', '.join(others) or 'none'}"
+                f"{', '.join(others) or 'none'}{absent_hint}"
             )
         return pd.read_csv(path, usecols=["interval_start_utc", *wanted], dtype=str)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
@@ -106,10 +106,11 @@ def _numbers(frame: pd.DataFrame, column: str, path: Path, what: str, unit: str,
     return values.astype("float64")
 
 
-def read_load_csv(spec: str) -> pd.Series:
+def read_load_csv(spec: str, what: str = "--load") -> pd.Series:
     """Hourly system load [MW] by UTC hour start from ``path.csv:COLUMN`` (sub-hourly rows are
-    averaged over the clock hour; rows of a coarser grid are an error)."""
-    what = "--load (system load)"
+    averaged over the clock hour; rows of a coarser grid are an error). ``what`` names the flag or
+    site-file field the file was given as (``--load``, ``market_data.load``) in errors."""
+    what = f"{what} (system load)"
     path, column = split_source(spec, what)
     frame = _read_columns(path, what, [column])
     index = _times(frame, path, what)
@@ -128,12 +129,16 @@ def read_load_csv(spec: str) -> pd.Series:
     return hourly.astype("float64").rename("system_load_mw")
 
 
-def read_ancillary_csv(path: str | Path, products: tuple[str, ...]) -> pd.DataFrame:
+def read_ancillary_csv(
+    path: str | Path, products: tuple[str, ...], what: str = "--ancillary-prices"
+) -> pd.DataFrame:
     """Hourly ancillary-service capacity prices [USD/MW per hour], one column per product, indexed
-    by UTC hour start. Every listed product needs a column; empty cells are hours without a price."""
-    what = "--ancillary-prices (ancillary-service prices)"
+    by UTC hour start. Every listed product needs a column; empty cells are hours without a price.
+    ``what`` names the flag or site-file field the file was given as in errors."""
+    what = f"{what} (ancillary-service prices)"
     path = Path(path)
-    frame = _read_columns(path, what, list(products))
+    hint = "; add the column, or drop the product from ancillary.products in the site file"
+    frame = _read_columns(path, what, list(products), hint)
     index = _times(frame, path, what)
     off_hour = index != index.floor("h")
     if off_hour.any():

@@ -11,7 +11,9 @@ Which zone is "market-local" (:func:`resolve_timezone`), first that applies:
 
 1. a CSV price source with ``interval_start_local`` (ISO-8601 with offsets): the zone, among the
    site's ``timezone``, the market's zone and every known market's zone, whose UTC offsets match
-   every row; a conflict with the site's ``timezone`` or ``market`` is an error naming both;
+   every row; a conflict with the site's ``timezone`` or ``market`` is an error naming both. A
+   bundled source is dated in its market's zone (its files carry ``interval_start_local`` in it):
+   a site ``timezone`` with other UTC offsets is an error naming both, like a CSV's;
 2. the site's ``timezone``;
 3. the market's zone (``market:`` in the site file, ``--market``, or the market of a bundled
    source: ``ercot-rt`` → ERCOT);
@@ -19,13 +21,16 @@ Which zone is "market-local" (:func:`resolve_timezone`), first that applies:
 
 The price source that decides is the one the backtest reads (``--prices`` when given), never the
 site's replaced ``contract.price_series``. The zone and where it came from are stated with the
-results (:attr:`Window.origin`).
+results (:attr:`Window.origin`). The user's other CSVs (day-ahead prices, system load, ancillary
+prices) are dated in UTC; one that carries ``interval_start_local`` in another zone than the
+backtest's is an error naming both (:func:`check_local_zone`).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
@@ -34,7 +39,7 @@ from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.markets import MARKETS, Market, find_market, market_names
 from powerfirst.market.sources import BundledPriceSource, CsvPriceSource, PriceSource
 
-__all__ = ["Window", "parse_window", "resolve_market", "resolve_timezone"]
+__all__ = ["Window", "check_local_zone", "parse_window", "resolve_market", "resolve_timezone"]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -112,11 +117,39 @@ def resolve_market(
     return None, ""
 
 
+def _same_offsets(zone_a: str, zone_b: str) -> bool:
+    """True when two IANA zones have the same UTC offset at every hour of 2020–2024 (e.g.
+    ``US/Central`` and ``America/Chicago``)."""
+    if zone_a == zone_b:
+        return True
+    hours = pd.date_range("2020-01-01", "2025-01-01", freq="h", tz="UTC")
+    offset_a = hours.tz_convert(zone_a).tz_localize(None) - hours.tz_localize(None)
+    offset_b = hours.tz_convert(zone_b).tz_localize(None) - hours.tz_localize(None)
+    return bool((offset_a == offset_b).all())
+
+
+_SITE_ADVICE = (
+    "set timezone: (an IANA zone, e.g. America/New_York) or market: (one of {markets}) in the site file, "
+    "or give --market"
+)
+
+
 def resolve_timezone(
-    source: PriceSource, *, site_timezone: str | None, market: Market | None, market_origin: str = ""
+    source: PriceSource,
+    *,
+    site_timezone: str | None,
+    market: Market | None,
+    market_origin: str = "",
+    timezone_label: str = "the site's timezone",
+    advice: str = _SITE_ADVICE,
+    none_named: str = "the site names neither timezone: nor market:",
 ) -> tuple[str, str]:
     """The zone plain dates and local-time features use, and where it came from (see the module
-    docstring). Raises DataError/ConfigError instead of guessing."""
+    docstring). Raises DataError/ConfigError instead of guessing. ``timezone_label`` names where
+    ``site_timezone`` was set, ``advice`` (with ``{markets}``) says how to name a zone and
+    ``none_named`` that none was, in the terms of the command (``prices`` has ``--timezone`` and
+    ``--market``, no site file)."""
+    fix = advice.format(markets=market_names())
     if isinstance(source, CsvPriceSource):
         candidates = [z for z in (site_timezone, market.timezone if market else None) if z]
         candidates += [m.timezone for m in MARKETS.values()]
@@ -125,14 +158,14 @@ def resolve_timezone(
             column = f"{source.path}'s interval_start_local"
             if site_timezone is not None:
                 if site_timezone in found:
-                    return site_timezone, f"from the site's timezone, matching {column}"
+                    return site_timezone, f"from {timezone_label}, matching {column}"
                 raise DataError(
-                    f"{column} offsets are those of {', '.join(found) or 'no known zone'}, but the site's "
-                    f"timezone is {site_timezone}: correct one of them"
+                    f"{column} offsets are those of {', '.join(found) or 'no known zone'}, but {timezone_label} "
+                    f"is {site_timezone}: correct one of them"
                 )
             if market is not None:
                 if market.timezone in found:
-                    return market.timezone, f"from {column} (the zone of {market.label})"
+                    return market.timezone, f"from {column}, the zone of {market.label}"
                 raise DataError(
                     f"{column} offsets are those of {', '.join(found) or 'no known zone'}, but {market_origin} "
                     f"is {market.label}, whose operating day is in {market.timezone}: correct one of them"
@@ -142,21 +175,42 @@ def resolve_timezone(
             if not found:
                 raise DataError(
                     f"{column} offsets match none of the known markets' zones "
-                    f"({', '.join(dict.fromkeys(candidates))}): set timezone: (an IANA zone) in the site file"
+                    f"({', '.join(dict.fromkeys(candidates))}): {fix}"
                 )
             raise DataError(
-                f"{column} offsets match several zones ({', '.join(found)}; e.g. a file without a DST change): "
-                f"set timezone: or market: (one of {market_names()}) in the site file, or --market"
+                f"{column} offsets match several zones ({', '.join(found)}; e.g. a file without a DST change): {fix}"
             )
+    if isinstance(source, BundledPriceSource) and site_timezone is not None:
+        if not _same_offsets(site_timezone, source.timezone):
+            raise DataError(
+                f"{timezone_label} is {site_timezone}, but the price source {source.name} is "
+                f"{source.market.label if source.market else 'bundled'} data dated in {source.timezone} (its "
+                f"interval_start_local): plain dates, 4CP hours and local-time rules would be read in another "
+                "zone than the market's; drop the timezone or set it to the market's"
+            )
+        return site_timezone, f"from {timezone_label}, matching {source.name}"
     if site_timezone is not None:
-        return site_timezone, "from the site's timezone"
+        return site_timezone, f"from {timezone_label}"
     if market is not None:
         return market.timezone, f"the zone of {market.label}, from {market_origin}"
     raise ConfigError(
         f"{source.name}: plain dates and local-time features need a time zone, and this CSV has no "
-        "interval_start_local column (ISO-8601 with UTC offsets) and the site names neither timezone: nor "
-        f"market:. Set timezone: (an IANA zone, e.g. America/New_York) or market: (one of {market_names()}) "
-        "in the site file, or give --market (prices: --timezone or --market)"
+        f"interval_start_local column (ISO-8601 with UTC offsets) and {none_named}: {fix}"
+    )
+
+
+def check_local_zone(path: str | Path, what: str, timezone: str, origin: str) -> None:
+    """DataError when the CSV ``path`` (given as ``what``: a flag or site-file field) carries an
+    ``interval_start_local`` whose UTC offsets are not those of ``timezone`` (the backtest's zone,
+    set ``origin``); nothing when the file has no such column (its ``interval_start_utc`` decides)."""
+    candidates = [timezone, *(m.timezone for m in MARKETS.values())]
+    found = CsvPriceSource(path, "interval_start_utc").local_zones(candidates)
+    if found is None or timezone in found:
+        return
+    raise DataError(
+        f"{what} {path}: its interval_start_local offsets are those of {', '.join(found) or 'no known zone'}, "
+        f"but the backtest reads dates in {timezone} ({origin}): a file of another market or zone; correct "
+        "the file or the zone"
     )
 
 
