@@ -24,6 +24,7 @@ from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.information import MarketData, day_ahead_published_until
 from powerfirst.market.markets import MARKETS, find_market
 from powerfirst.market.sources import parse_source, read_bundled_table
+from powerfirst.market.window import parse_window
 from powerfirst.site import Site, load_site, parse_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -328,3 +329,14 @@ def test_coverage_and_gaps_in_summary_comparison_console_and_report(nyiso_run: t
     report = (out / "report.html").read_text(encoding="utf-8")
     assert "3 missing intervals inside the data" in report
     assert "48 intervals of the window lie outside the data&#x27;s coverage" in report
+
+
+def test_a_local_time_repeated_or_skipped_by_a_clock_change_names_the_times_meant() -> None:
+    """The error used to end with pandas' hint about an 'ambiguous' argument the user cannot set."""
+    with pytest.raises(ConfigError) as repeated:
+        parse_window("2024-11-03T01:30", "2024-11-03T05:00", "America/Chicago")
+    text = str(repeated.value)
+    assert "happens twice" in text and "ambiguous" not in text
+    assert "2024-11-03T01:30-05:00 (the first) or 2024-11-03T01:30-06:00 (the second)" in text
+    with pytest.raises(ConfigError, match=r"2024-03-10T02:30 does not exist in America/Chicago"):
+        parse_window("2024-03-10T02:30", "2024-03-10T05:00", "America/Chicago")

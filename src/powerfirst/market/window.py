@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -85,12 +86,35 @@ def _parse_point(text: str, timezone: str, *, field: str, is_end: bool) -> pd.Ti
             stamp = stamp + pd.Timedelta(days=1)
         try:
             stamp = stamp.tz_localize(timezone, ambiguous="raise", nonexistent="raise")
-        except Exception as exc:  # pytz/zoneinfo raise different types for DST edge cases
-            raise ConfigError(
-                f"{field} = {text!r}: this local time does not exist or is ambiguous in {timezone} "
-                f"(DST change); give the time with its UTC offset ({exc})"
-            ) from None
+        except Exception:  # pytz/zoneinfo raise different types for DST edge cases
+            raise ConfigError(_dst_message(field, text, stamp, timezone)) from None
     return stamp.tz_convert("UTC")
+
+
+def _dst_message(field: str, text: str, naive: pd.Timestamp, timezone: str) -> str:
+    """Why a local time cannot be read (it is skipped or repeated by a clock change), and the
+    times with offsets that the user may mean."""
+    wall = naive.to_pydatetime()
+    zone = ZoneInfo(timezone)
+    first, second = (wall.replace(fold=f, tzinfo=zone).utcoffset() for f in (0, 1))
+    iso = wall.isoformat(timespec="minutes")
+
+    def offset(delta: timedelta) -> str:
+        minutes = int(delta.total_seconds() // 60)
+        sign = "-" if minutes < 0 else "+"
+        return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+    if first is None or second is None or first == second:
+        return f"{field} = {text!r}: not a valid local time in {timezone}; give it with its UTC offset"
+    if first > second:  # clocks go back: the wall time happens twice
+        return (
+            f"{field} = {text!r}: {iso} happens twice in {timezone} (clocks go back that night); give it "
+            f"with its UTC offset: {iso}{offset(first)} (the first) or {iso}{offset(second)} (the second)"
+        )
+    return (
+        f"{field} = {text!r}: {iso} does not exist in {timezone} (clocks go forward that night); give a "
+        "time outside the skipped hour, or with its UTC offset"
+    )
 
 
 def resolve_market(
