@@ -122,7 +122,7 @@ class RunFolder:
         self.cleaned: list[str] = []  #: what the claim did beyond checking: killed runs' leftovers
         self.notes: list[str] = []  #: what writing kept that it could not remove (files changed since)
         self.previous: Manifest | None = None
-        self.existed = False
+        self.existed = target.exists()
         self.state = "claimed"  # then "committed"
         self._lock = lock
 
@@ -148,8 +148,9 @@ class RunFolder:
         try:
             folder.cleaned = folder._clean_leftovers()
             folder._check_owned()
+            checkpoint("claimed")
         except BaseException:
-            lock.release()
+            folder.release()
             raise
         return folder
 
@@ -206,9 +207,9 @@ class RunFolder:
         return notes
 
     def _check_owned(self) -> None:
-        if not self.target.exists():
+        self.existed = self.target.exists()
+        if not self.existed:
             return
-        self.existed = True
         manifest = read_manifest(self.target)
         self.previous = manifest if manifest is not None and manifest.complete else None
         found = strays(self.target, self.previous)
