@@ -156,3 +156,68 @@ def test_json_outputs_are_not_overwritten_without_overwrite(tmp_path: Path, comm
     assert result.exit_code == 2, result.output
     assert "already exists; pass --overwrite" in _said(result)
     assert thesis.read_text(encoding="utf-8") == "\\chapter{One}"
+
+
+def test_a_killed_runs_leftover_holding_a_user_file_is_kept_and_said(tmp_path: Path) -> None:
+    from powerfirst.outputs import RunFolder
+    from powerfirst.outputs.manifest import Entry, Manifest, digest, write_manifest
+
+    out = tmp_path / "out"
+    leftover = tmp_path / ".out.powerfirst-staging-abcd1234"
+    (leftover / "breakeven").mkdir(parents=True)
+    ours = leftover / "breakeven" / "summary.json"
+    ours.write_text("{}", encoding="utf-8")
+    edited = leftover / "comparison.json"
+    edited.write_text("{}", encoding="utf-8")
+    listed = [
+        Entry(p, (leftover / p).stat().st_size, digest(leftover / p))
+        for p in ("breakeven/summary.json", "comparison.json")
+    ]
+    write_manifest(leftover, Manifest(files=listed, complete=True))
+    edited.write_text('{"edited": true}', encoding="utf-8")  # changed since
+    (leftover / "mine.txt").write_text("mine", encoding="utf-8")
+    folder = RunFolder.claim(out)
+    folder.release()
+    assert not ours.exists() and not (leftover / "breakeven").exists()
+    assert edited.read_text(encoding="utf-8") == '{"edited": true}'
+    assert (leftover / "mine.txt").read_text(encoding="utf-8") == "mine"
+    assert (
+        len(folder.cleaned) == 1
+        and "comparison.json" in folder.cleaned[0]
+        and "mine.txt" in folder.cleaned[0]
+    )
+
+
+def test_a_name_like_a_leftover_without_a_manifest_is_kept(tmp_path: Path) -> None:
+    from powerfirst.outputs import RunFolder
+
+    lookalike = tmp_path / ".out.powerfirst-staging-abcd1234"
+    lookalike.mkdir()
+    (lookalike / "data.csv").write_text("a,b\n", encoding="utf-8")
+    folder = RunFolder.claim(tmp_path / "out")
+    folder.release()
+    assert (lookalike / "data.csv").is_file()
+    assert "data.csv" in folder.cleaned[0] and "did not write" in folder.cleaned[0]
+
+
+def test_single_files_are_locked_and_partial_files_of_killed_runs_removed(tmp_path: Path) -> None:
+    from powerfirst.errors import ConfigError
+    from powerfirst.outputs import OutputFile
+
+    target = tmp_path / "rt.csv.gz"
+    partial = tmp_path / ".rt.csv.gz.k3j2h1x9.part"
+    partial.write_bytes(b"half")
+    unrelated = tmp_path / ".rt.csv.gz.notes.txt"
+    unrelated.write_text("mine", encoding="utf-8")
+    first = OutputFile.claim(target, flag="--out")
+    try:
+        assert not partial.exists() and unrelated.is_file()
+        with pytest.raises(ConfigError, match=rf"another powerfirst run \(pid {os.getpid()}\)"):
+            OutputFile.claim(target, flag="--out")
+        first.write(lambda path: path.write_text("a\n", encoding="utf-8"))
+    finally:
+        first.release()
+    assert target.read_text(encoding="utf-8") == "a\n"
+    with pytest.raises(ConfigError, match="already exists; pass --overwrite"):
+        OutputFile.claim(target, flag="--out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".rt.csv.gz.notes.txt", "rt.csv.gz"]
