@@ -311,10 +311,16 @@ class RunFolder:
                 os.rename(old, self.target)
                 raise
         self.state = "committed"
-        _fsync(self.target.parent)
-        checkpoint("swapped")
-        if old is not None:
-            self.notes += remove_run(old)
+        try:
+            _fsync(self.target.parent)
+            checkpoint("swapped")
+            if old is not None:
+                self.notes += remove_run(old)
+        except OSError as exc:
+            self.notes.append(
+                f"{self.shown} holds the new run, but the earlier one could not be removed from {old} "
+                f"({exc.strerror or exc}); the next run into {self.shown} removes it"
+            )
 
     # -- ending ---------------------------------------------------------------------------------
 
