@@ -106,9 +106,9 @@ def test_full_year_writes_every_file(full_year: tuple[Path, Result]) -> None:
         assert (out / name / "intervals.parquet").is_file()
     assert (out / "comparison.json").is_file()
     assert (out / "report.html").is_file()
-    # nothing else: no staging folder left beside or inside the output
+    # nothing else (but the manifest of what the run wrote): no staging folder or lock beside or inside
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [*FULL_YEAR_STRATEGIES, "comparison.json", "report.html"]
+        [*FULL_YEAR_STRATEGIES, "comparison.json", "report.html", "powerfirst-run.json"]
     )
     assert [p.name for p in out.parent.iterdir()] == ["out"]
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from powerfirst.asic_catalog import asic_models
 from powerfirst.backtest.market_files import check_market_files, market_files, price_interval
-from powerfirst.backtest.outputs import check_output_dir, write_outputs
+from powerfirst.backtest.outputs import write_outputs
 from powerfirst.backtest.runner import (
     Backtest,
     StrategyResult,
@@ -32,6 +32,7 @@ from powerfirst.forecast.base import FORECASTERS
 from powerfirst.market.markets import market_names
 from powerfirst.market.sources import bundled_sources, parse_source
 from powerfirst.market.window import parse_window, resolve_market, resolve_timezone
+from powerfirst.outputs import RunFolder
 from powerfirst.policies import STRATEGIES, RollingPolicy, make_policy
 from powerfirst.site import Site, load_site, parse_site
 
@@ -129,7 +130,13 @@ def backtest(
     end: Annotated[
         str, typer.Option(help="Last day (market-local date, inclusive) or ISO time (exclusive).")
     ],
-    out: Annotated[Path, typer.Option(help="Output folder.")],
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="Output folder: new, empty, or holding an earlier powerfirst run (listed in its "
+            "powerfirst-run.json), which this run replaces whole; anything else is refused."
+        ),
+    ],
     strategy: Annotated[
         list[str] | None,
         typer.Option(
@@ -203,6 +210,9 @@ def backtest(
         float | None,
         typer.Option(help="rolling: forecast quantile GPU commitments are priced at, 0.5–0.9 (default 0.9)."),
     ] = None,
+    wait_for_lock: Annotated[
+        bool, typer.Option(help="Wait while another run writes --out, instead of stopping at once.")
+    ] = False,
 ) -> None:
     """Backtest strategies on a site over real market history and write summaries and a report.
 
@@ -211,8 +221,11 @@ def backtest(
     as gaps, never filled.
     """
     names = strategy or [name for name in STRATEGIES if name != RollingPolicy.name]
+    folder: RunFolder | None = None
     try:
-        check_output_dir(out)
+        folder = RunFolder.claim(out, flag="--out", wait=wait_for_lock)
+        for note in folder.cleaned:
+            err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
         overrides: dict[str, tuple[tuple[str, ...], object]] = {
             "--tx-fees-btc-per-block": (("bitcoin", "tx_fees_btc_per_block"), tx_fees_btc_per_block),
             "--hysteresis-usd-per-mwh": (
@@ -261,10 +274,14 @@ def backtest(
 
                 results.append(run_strategy(bt, name, progress=advance))
         compared = comparison(bt, results)
-        paths = write_outputs(out, bt, results, compared)
+        paths = write_outputs(folder, bt, results, compared)
+        notes = folder.notes
     except PowerfirstError as exc:
         fail(exc)
         return
+    finally:
+        if folder is not None:
+            folder.release()  # on a signal, says what --out holds
     table = Table(title=f"{site.name} — {bt.prices.name}, {bt.window.describe()}")
     hybrid = site.gpu_hall is not None
     programs = site.ancillary is not None or site.heat_offtake is not None or site.fourcp is not None
@@ -317,6 +334,8 @@ def backtest(
     for note in compared["notes"]:
         if note not in bt.warnings:
             console.print(f"note: {note}", highlight=False)
+    for note in notes:
+        console.print(f"note: {note}", highlight=False)
     console.print(f"report: {paths['report.html']}")
 
 
@@ -520,4 +539,6 @@ def models() -> None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    from powerfirst.interrupt import main
+
+    main()

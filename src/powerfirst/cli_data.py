@@ -19,6 +19,7 @@ from powerfirst.fetch.ercot import ErcotApi, ErcotCredentials, local_days
 from powerfirst.fetch.ercot_time import ERCOT_TZ
 from powerfirst.fetch.http import HttpClient
 from powerfirst.fetch.write import interval_table, write_csv
+from powerfirst.outputs.onefile import OutputFile
 
 __all__ = ["data_app", "http_client"]
 
@@ -103,10 +104,12 @@ def fetch(
             raise ConfigError(f"--timeout-s = {timeout_s:g} s: need (0, 600] s")
         if not 1 <= retries <= 10:
             raise ConfigError(f"--retries = {retries}: need 1 to 10 tries")
-        if out.exists() and not overwrite:
-            raise ConfigError(f"{out} already exists; pass --overwrite to replace it")
-        if not out.parent.is_dir():
-            raise ConfigError(f"--out {out}: folder {out.parent} does not exist")
+        target = OutputFile.claim(out, flag="--out", overwrite=overwrite)  # before any download
+    except PowerfirstError as exc:
+        fail(exc)
+    try:
+        for note in target.notes:
+            err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
         with http_client(timeout_s, retries) as http:
             if dataset is Dataset.BITCOIN:
                 _fetch_bitcoin(http, first, last, out, overwrite)
@@ -115,6 +118,8 @@ def fetch(
                 _fetch_ercot(ErcotApi(http, credentials), dataset, first, last, out, overwrite)
     except PowerfirstError as exc:
         fail(exc)
+    finally:
+        target.release()  # on a signal, says what --out holds
 
 
 def _credentials(key: str | None, username: str | None, password: str | None) -> ErcotCredentials:

@@ -14,6 +14,7 @@ from rich.table import Table
 from powerfirst.cli_common import console, err_console, fail
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.forecast import FORECASTERS, QUANTILES, ForecastScore, evaluate_forecasts
+from powerfirst.outputs.onefile import OutputFile
 
 __all__ = ["forecast_app"]
 
@@ -61,6 +62,7 @@ def evaluate(
     horizon_hours: Annotated[int, typer.Option(help="Target hours per forecast [h].")] = 48,
     issue_every_hours: Annotated[int, typer.Option(help="Hours between forecast issues [h].")] = 1,
     out: Annotated[Path | None, typer.Option(help="Write the score rows to this JSON file.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
 ) -> None:
     """Fit each forecaster on the years before each test year, forecast through the test year from
     what is known at each issue time, and score against the realised hourly mean real-time price:
@@ -68,7 +70,10 @@ def evaluate(
     years = test_year or [2022, 2023]
     names = forecast or list(FORECASTERS)
     rows: list[ForecastScore] = []
+    target: OutputFile | None = None
     try:
+        if out is not None:
+            target = OutputFile.claim(out, flag="--out", overwrite=overwrite)  # before any work
         for name in names:
             if name not in FORECASTERS:
                 raise ConfigError(
@@ -104,9 +109,10 @@ def evaluate(
                     progress=advance,
                     load=load,
                 )
-        if out is not None:
+        if target is not None:
+            text = json.dumps([r.as_dict() for r in rows], indent=2) + "\n"
             try:
-                out.write_text(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
+                target.write(lambda path: path.write_text(text, encoding="utf-8"))
             except OSError as exc:
                 raise ConfigError(
                     f"--out = {str(out)!r}: cannot write the JSON file ({exc.strerror})"
@@ -114,6 +120,9 @@ def evaluate(
     except PowerfirstError as exc:
         fail(exc)
         return
+    finally:
+        if target is not None:
+            target.release()  # on a signal, says what --out holds
     levels = ", ".join(f"{q:g}" for q in QUANTILES)
     table = Table(
         title=f"{prices} forecasts (day-ahead: {day_ahead or 'none'}), issued every {issue_every_hours} h, "

@@ -13,6 +13,7 @@ from rich.table import Table
 from powerfirst.cli_common import console, fail
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.fourcp.evaluate import BUNDLED_YEARS, evaluate_fourcp
+from powerfirst.outputs.onefile import OutputFile
 
 __all__ = ["fourcp_app"]
 
@@ -79,6 +80,7 @@ def evaluate(
         typer.Option(help="Day-ahead price SOURCE with --load (default: none; else ercot-da:DA_POINT)."),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Write the rows as JSON to this file.")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace --out if it exists.")] = False,
 ) -> None:
     """Leave-one-year-out evaluation of the 4CP predictor against the 15:00–19:00 weekday rule.
 
@@ -86,7 +88,10 @@ def evaluate(
     from what is known at each hour's start. Money is per MW of curtailable load.
     """
     years = tuple(year) if year else BUNDLED_YEARS
+    target: OutputFile | None = None
     try:
+        if out is not None:
+            target = OutputFile.claim(out, flag="--out", overwrite=overwrite)  # before any work
         rows = evaluate_fourcp(
             rate_usd_per_mw_year,
             lost_margin_usd_per_mwh,
@@ -96,14 +101,18 @@ def evaluate(
             fourcp_peaks=fourcp_peaks,
             day_ahead=day_ahead,
         )
-        if out is not None:
+        if target is not None:
+            text = json.dumps([asdict(r) for r in rows], indent=2) + "\n"
             try:
-                out.write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n", encoding="utf-8")
+                target.write(lambda path: path.write_text(text, encoding="utf-8"))
             except OSError as exc:
                 raise ConfigError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
     except PowerfirstError as exc:
         fail(exc)
         return
+    finally:
+        if target is not None:
+            target.release()  # on a signal, says what --out holds
     table = Table(
         title=f"4CP leave-one-year-out: rate {rate_usd_per_mw_year:,.0f} USD/MW-year, "
         f"lost margin {lost_margin_usd_per_mwh:g} USD/MWh (per MW of curtailable load)"

@@ -1,21 +1,21 @@
 """Write a backtest's files: per strategy ``summary.json`` and ``intervals.parquet``, plus
-``comparison.json`` and ``report.html``."""
+``comparison.json``, ``report.html`` and the manifest ``powerfirst-run.json`` (see
+:mod:`powerfirst.outputs.runfolder`)."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from powerfirst.backtest.runner import Backtest, StrategyResult, comparison
 from powerfirst.errors import ConfigError
+from powerfirst.outputs.runfolder import RunFolder
 from powerfirst.report import write_report
 
-__all__ = ["check_output_dir", "write_outputs"]
+__all__ = ["write_outputs"]
 
 
 def _clean(value: Any) -> Any:
@@ -33,62 +33,36 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(_clean(data), indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
-def check_output_dir(out_dir: Path) -> None:
-    """Fail early, before any work, when ``out_dir`` cannot hold the results."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ConfigError(f"--out = {str(out_dir)!r}: exists and is not a folder")
-    ancestor = out_dir
-    while not ancestor.exists():
-        ancestor = ancestor.parent
-    if not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ConfigError(f"--out = {str(out_dir)!r}: cannot write in {str(ancestor)!r}")
-
-
-def _is_strategy_folder(path: Path) -> bool:
-    return path.is_dir() and (path / "summary.json").is_file() and (path / "intervals.parquet").is_file()
-
-
 def write_outputs(
-    out_dir: Path, bt: Backtest, results: list[StrategyResult], compared: dict[str, Any] | None = None
+    out: RunFolder | Path,
+    bt: Backtest,
+    results: list[StrategyResult],
+    compared: dict[str, Any] | None = None,
 ) -> dict[str, Path]:
-    """Write every file of the backtest under ``out_dir``; returns the paths by name.
+    """Write every file of the backtest into the run folder ``out``; returns the paths by name.
 
-    Files are written into a temporary folder beside ``out_dir`` first and moved into place only
-    when all of them were written, so a failure leaves no half-written result set. Strategy folders
-    of an earlier run that this run did not repeat are removed, so ``out_dir`` never mixes windows.
+    ``out`` is a :class:`RunFolder` claimed before the work (a plain path is claimed here). The
+    files appear all at once, with the manifest ``powerfirst-run.json``, replacing an earlier
+    powerfirst run there as a whole; nothing powerfirst did not write is ever removed.
     """
+    if isinstance(out, Path):
+        folder = RunFolder.claim(out)
+        try:
+            return write_outputs(folder, bt, results, compared)
+        finally:
+            folder.release()
+    compared = comparison(bt, results) if compared is None else compared
+
+    def writer(file: Callable[[str], Path]) -> None:
+        for result in results:
+            _write_json(file(f"{result.name}/summary.json"), result.summary)
+            result.ledger.intervals.to_parquet(file(f"{result.name}/intervals.parquet"), engine="pyarrow")
+        _write_json(file("comparison.json"), compared)
+        write_report(file("report.html"), bt, results, compared)
+
     try:
-        return _write(out_dir, bt, results, comparison(bt, results) if compared is None else compared)
+        return out.write(writer)
     except OSError as exc:
         raise ConfigError(
-            f"--out = {str(out_dir)!r}: cannot write the results ({exc.strerror or exc})"
+            f"--out = {str(out.shown)!r}: cannot write the results ({exc.strerror or exc})"
         ) from None
-
-
-def _write(
-    out_dir: Path, bt: Backtest, results: list[StrategyResult], compared: dict[str, Any]
-) -> dict[str, Path]:
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}-", dir=out_dir.parent) as tmp:
-        staging = Path(tmp)
-        names: list[str] = []
-        for result in results:
-            (staging / result.name).mkdir()
-            _write_json(staging / result.name / "summary.json", result.summary)
-            result.ledger.intervals.to_parquet(staging / result.name / "intervals.parquet", engine="pyarrow")
-            names += [f"{result.name}/summary.json", f"{result.name}/intervals.parquet"]
-        _write_json(staging / "comparison.json", compared)
-        write_report(staging / "report.html", bt, results, compared)
-        names += ["comparison.json", "report.html"]
-        out_dir.mkdir(exist_ok=True)
-        current = {r.name for r in results}
-        for old in out_dir.iterdir():
-            if old.name not in current and _is_strategy_folder(old):
-                shutil.rmtree(old)
-        paths: dict[str, Path] = {}
-        for name in names:
-            target = out_dir / name
-            target.parent.mkdir(exist_ok=True)
-            os.replace(staging / name, target)
-            paths[name] = target
-    return paths

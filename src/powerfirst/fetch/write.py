@@ -4,19 +4,19 @@ Interval files: ``interval_start_utc`` (``2024-01-01T06:00:00Z``), ``interval_st
 instant with its UTC offset in the market's zone, ``2024-01-01T00:00:00-06:00``), then one column per
 series. A row is written only for an interval the source reported: gaps stay gaps.
 
-A file is written to a temporary file beside the target and moved over it with ``os.replace``, so
-a reader never sees half a file; an existing file is replaced only when the caller says so.
+A file is written to a temporary file beside the target and moved over it with ``os.replace``
+(:func:`powerfirst.outputs.onefile.replace_file`), so a reader never sees half a file; an existing
+file is replaced only when the caller says so (``--overwrite``).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from powerfirst.errors import ConfigError
+from powerfirst.outputs.onefile import replace_file
 
 __all__ = ["interval_table", "write_csv"]
 
@@ -52,11 +52,10 @@ def write_csv(table: pd.DataFrame, path: Path, *, overwrite: bool = False) -> No
     folder = path.parent
     if not folder.is_dir():
         raise ConfigError(f"{path}: folder {folder} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-    os.close(handle)
-    try:
-        table.to_csv(temporary, index=False, compression="gzip" if path.name.endswith(".gz") else None)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    replace_file(
+        path,
+        lambda temporary: table.to_csv(
+            temporary, index=False, compression="gzip" if path.name.endswith(".gz") else None
+        ),
+        overwrite=overwrite,
+    )
