@@ -49,6 +49,7 @@ __all__ = [
     "RESOLUTION_RUN",
     "CsvTable",
     "check_grid",
+    "describe_length",
     "parse_instants",
     "read_table",
     "split_path_column",
@@ -211,6 +212,19 @@ def parse_instants(table: CsvTable, column: str, example: str = "2023-01-01T06:0
     return pd.DatetimeIndex(stamps, name=column).as_unit("ns")
 
 
+def describe_length(length: pd.Timedelta) -> str:
+    """A time span in words: ``15 min``, ``1 h``, ``1 day``, ``90 s``."""
+    seconds = int(length.total_seconds())
+    if seconds and seconds % 86_400 == 0:
+        days = seconds // 86_400
+        return f"{days} day{'s' if days > 1 else ''}"
+    if seconds and seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0 and seconds:
+        return f"{seconds // 60} min"
+    return f"{length.total_seconds():g} s"
+
+
 def _iso(ns: int) -> str:
     return pd.Timestamp(ns, tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -226,15 +240,17 @@ def check_grid(
     values, counts = np.unique(steps, return_counts=True)
     interval = int(values[int(np.argmax(counts))])
     length = pd.Timedelta(interval, unit="ns")
+    words = describe_length(length)
 
     def where(i: int) -> str:
         return (
-            f"row {int(rows[i + 1])}: {column} {_iso(int(ns[i + 1]))} is {pd.Timedelta(int(steps[i]), unit='ns')} "
+            f"row {int(rows[i + 1])}: {column} {_iso(int(ns[i + 1]))} is "
+            f"{describe_length(pd.Timedelta(int(steps[i]), unit='ns'))} "
             f"after the previous interval start ({_iso(int(ns[i]))}, row {int(rows[i])})"
         )
 
     rule = (
-        f"the file's interval is {length} (its most common step); a file has one interval length "
+        f"the file's interval is {words} (its most common step); a file has one interval length "
         "(a single longer step is a gap)"
     )
     bad = np.flatnonzero((steps < interval) | (steps % interval != 0))
@@ -242,7 +258,7 @@ def check_grid(
         i = int(bad[0])
         if steps[i] < interval:
             raise table.error(f"{where(i)}: the interval length changes there; {rule}")
-        raise table.error(f"{where(i)}: not on the {length} grid that starts at {_iso(int(ns[0]))}")
+        raise table.error(f"{where(i)}: not on the {words} grid that starts at {_iso(int(ns[0]))}")
     other = steps != interval
     if other.any():
         same_as_next = np.concatenate((steps[1:] == steps[:-1], [False]))

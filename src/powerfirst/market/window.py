@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
+from powerfirst.csv_input import describe_length
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.markets import MARKETS, Market, find_market, market_names
 from powerfirst.market.series import PriceSeries
@@ -203,7 +204,7 @@ def check_on_grid(window: Window, series: PriceSeries, start: str, end: str) -> 
             before = stamp - offset
             after = before + interval
             raise ConfigError(
-                f"{field} = {text!r} ({_z(stamp)}) is not on the {interval} interval grid of {series.name} "
+                f"{field} = {text!r} ({_z(stamp)}) is not on the {describe_length(interval)} interval grid of {series.name} "
                 f"(intervals start at {_z(anchor)} plus whole intervals); nearest valid times: "
                 f"{_z(before)} or {_z(after)} "
                 f"({before.tz_convert(window.timezone).isoformat()} or {after.tz_convert(window.timezone).isoformat()} "
