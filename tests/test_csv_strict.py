@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -17,9 +18,11 @@ from typer.testing import CliRunner
 
 from powerfirst.backtest.runner import prepare_backtest
 from powerfirst.bitcoin.hashprice import CsvHashprice, NetworkCsvHashprice
+from powerfirst import cli_forecast
 from powerfirst.cli import app
 from powerfirst.dispatch.streams import build_stream_arrays
 from powerfirst.errors import ConfigError, DataError, PowerfirstError
+from powerfirst.forecast import evaluate_forecasts
 from powerfirst.market.grid_programs import fourcp_peaks_csv
 from powerfirst.market.sources import parse_source
 from powerfirst.market.user_inputs import read_ancillary_csv, read_load_csv
@@ -301,3 +304,61 @@ def test_every_reader_error_is_a_powerfirst_error(tmp_path: Path) -> None:
         path.write_bytes(content)
         with pytest.raises(PowerfirstError):
             _load(f"{path}:P")
+
+
+# --- forecast evaluate on data with a long hole (CAISO has days without prices) ------------------
+
+
+def _hourly_csv(path: Path, start: str, end: str, hole: tuple[str, str]) -> str:
+    index = pd.date_range(start, end, freq="h", tz="UTC", inclusive="left")
+    index = index[(index < pd.Timestamp(hole[0])) | (index >= pd.Timestamp(hole[1]))]
+    values = 30 + 10 * np.sin(np.arange(len(index)) * 2 * np.pi / 24)
+    pd.DataFrame({"interval_start_utc": index.strftime("%Y-%m-%dT%H:%M:%SZ"), "P": values}).to_csv(
+        path, index=False
+    )
+    return f"{path}:P"
+
+
+def test_forecast_evaluation_skips_issue_times_inside_a_long_hole_and_says_so(tmp_path: Path) -> None:
+    hole = ("2023-02-14T00:00Z", "2023-02-19T00:00Z")  # five days: longer than any look-back
+    rt = _hourly_csv(tmp_path / "rt.csv", "2023-01-01", "2023-03-01", hole)
+    rows = evaluate_forecasts(
+        rt,
+        None,
+        2023,
+        ["persistence"],
+        horizon_hours=24,
+        issue_every_hours=24,
+        test_start_utc=pd.Timestamp("2023-02-10T00:00Z"),
+        test_end_utc=pd.Timestamp("2023-02-25T00:00Z"),
+        train_start_utc=pd.Timestamp("2023-01-01T00:00Z"),
+    )
+    total = [r for r in rows if r.lead_bucket == "all"][0]
+    # 02-17, 02-18 and 02-19 00:00 (the 00:00 price settles at 01:00): nothing settled in the 72 h before
+    assert total.skipped_issues == 3
+    assert total.skipped_first_utc == "2023-02-17T00:00:00+00:00"
+    assert total.skipped_last_utc == "2023-02-19T00:00:00+00:00"
+    assert total.n > 0
+
+
+def test_forecast_evaluation_rejects_a_day_ahead_of_another_market() -> None:
+    with pytest.raises(ConfigError, match=r"--day-ahead ercot-da:HB_WEST is ERCOT data, but .*caiso-rt:SP15"):
+        evaluate_forecasts("caiso-rt:SP15", "ercot-da:HB_WEST", 2022, ["persistence"])
+
+
+def test_forecast_evaluate_on_caiso_has_no_ercot_day_ahead_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str | None] = []
+
+    def fake(prices: str, day_ahead: str | None, *args: object, **kwargs: object) -> list[object]:
+        seen.append(day_ahead)
+        return []
+
+    monkeypatch.setattr(cli_forecast, "evaluate_forecasts", fake)
+    for prices in ("caiso-rt:SP15", "ercot-rt:HB_WEST"):
+        result = CliRunner().invoke(
+            cli_forecast.forecast_app, ["evaluate", "--prices", prices, "--test-year", "2022"]
+        )
+        assert result.exit_code == 0, result.output
+    assert seen == [None, "ercot-da:HB_WEST"]
