@@ -16,9 +16,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from powerfirst import cli_forecast
 from powerfirst.backtest.runner import prepare_backtest
 from powerfirst.bitcoin.hashprice import CsvHashprice, NetworkCsvHashprice
-from powerfirst import cli_forecast
 from powerfirst.cli import app
 from powerfirst.dispatch.streams import build_stream_arrays
 from powerfirst.errors import ConfigError, DataError, PowerfirstError
@@ -333,7 +333,7 @@ def test_forecast_evaluation_skips_issue_times_inside_a_long_hole_and_says_so(tm
         test_end_utc=pd.Timestamp("2023-02-25T00:00Z"),
         train_start_utc=pd.Timestamp("2023-01-01T00:00Z"),
     )
-    total = [r for r in rows if r.lead_bucket == "all"][0]
+    total = next(r for r in rows if r.lead_bucket == "all")
     # 02-17, 02-18 and 02-19 00:00 (the 00:00 price settles at 01:00): nothing settled in the 72 h before
     assert total.skipped_issues == 3
     assert total.skipped_first_utc == "2023-02-17T00:00:00+00:00"
