@@ -362,3 +362,19 @@ def test_forecast_evaluate_on_caiso_has_no_ercot_day_ahead_by_default(
         )
         assert result.exit_code == 0, result.output
     assert seen == [None, "ercot-da:HB_WEST"]
+
+
+def test_a_demand_csv_off_the_windows_clock_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "demand.csv"
+    stamps = _grid("2023-01-01T06:07Z", 6, 60)  # hourly rows at :07, the window's intervals at :00/:15/...
+    path.write_text("interval_start_utc,gpus\n" + "".join(f"{t},10\n" for t in stamps), encoding="utf-8")
+    times = pd.date_range("2023-01-01T07:00Z", periods=8, freq="15min")
+    with pytest.raises(DataError, match=r"its 1 h grid \(from 2023-01-01T06:07:00\+00:00\) does not line up"):
+        demand_from_csv(path, "gpus", times)
+    holed = times.delete([1, 2, 3])  # a hole right after the first interval: still the 15 min clock
+    on_clock = tmp_path / "on_clock.csv"
+    on_clock.write_text(
+        "interval_start_utc,gpus\n" + "".join(f"{t},10\n" for t in _grid("2023-01-01T06:30Z", 6, 60)),
+        encoding="utf-8",
+    )
+    assert demand_from_csv(on_clock, "gpus", holed).tolist() == [10.0] * 5

@@ -23,7 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from powerfirst._paths import DATA_DIR
-from powerfirst.csv_input import check_grid, parse_instants, read_table
+from powerfirst.csv_input import check_grid, describe_length, parse_instants, read_table
 from powerfirst.errors import DataError
 
 __all__ = [
@@ -303,12 +303,13 @@ def demand_from_csv(
     if len(starts_ns) > 1:
         step_ns = check_grid(table, pd.DatetimeIndex(starts_ns, tz="UTC"), order.astype(np.int64) + 2).value
         if len(grid_ns) > 1:
-            common = min(step_ns, int(grid_ns[1] - grid_ns[0]))
-            if (int(starts_ns[0]) - int(grid_ns[0])) % common:
+            grid_step_ns = int(np.diff(np.sort(grid_ns)).min())
+            if (int(starts_ns[0]) - int(grid_ns[0])) % min(step_ns, grid_step_ns):
                 raise table.error(
-                    f"its {pd.Timedelta(step_ns, unit='ns')} grid (from {pd.Timestamp(starts_ns[0], tz='UTC').isoformat()}) "
-                    f"does not line up with the window's intervals (from {pd.Timestamp(grid_ns[0], tz='UTC').isoformat()}, "
-                    f"every {pd.Timedelta(int(grid_ns[1] - grid_ns[0]), unit='ns')}); write the rows on the same clock"
+                    f"its {describe_length(pd.Timedelta(step_ns, unit='ns'))} grid (from "
+                    f"{pd.Timestamp(starts_ns[0], tz='UTC').isoformat()}) does not line up with the window's "
+                    f"{describe_length(pd.Timedelta(grid_step_ns, unit='ns'))} intervals (from "
+                    f"{pd.Timestamp(grid_ns[0], tz='UTC').isoformat()}); write the rows on the same clock"
                 )
     pos = np.searchsorted(starts_ns, grid_ns, side="right") - 1
     has_row = pos >= 0
