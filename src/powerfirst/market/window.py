@@ -205,7 +205,7 @@ def check_on_grid(window: Window, series: PriceSeries, start: str, end: str) -> 
             after = before + interval
             raise ConfigError(
                 f"{field} = {text!r} ({_z(stamp)}) is not on the {describe_length(interval)} interval grid of {series.name} "
-                f"(intervals start at {_z(anchor)} plus whole intervals); nearest valid times: "
+                f"(its interval starts, e.g. {_z(anchor)}); nearest valid times: "
                 f"{_z(before)} or {_z(after)} "
                 f"({before.tz_convert(window.timezone).isoformat()} or {after.tz_convert(window.timezone).isoformat()} "
                 f"in {window.timezone})"
