@@ -192,6 +192,14 @@ def test_a_naive_timestamp_in_a_price_csv_is_an_error_naming_the_row(tmp_path: P
         _load(f"{path}:P")
 
 
+def test_a_date_without_a_time_is_naive_not_utc(tmp_path: Path) -> None:
+    stamps = _grid("2023-01-01T00:00Z", 4, 24 * 60)
+    stamps[2] = "2023-01-03"  # "-03" is the day, not a UTC offset
+    path = _prices_csv(tmp_path / "dates.csv", stamps)
+    with pytest.raises(DataError, match=r"row 4: interval_start_utc = '2023-01-03' has no time zone"):
+        _load(f"{path}:P")
+
+
 def test_naive_timestamps_are_errors_in_every_reader(tmp_path: Path) -> None:
     naive = [t.removesuffix("Z") for t in _grid("2023-01-01T06:00Z", 4, 60)]
     path = tmp_path / "naive.csv"

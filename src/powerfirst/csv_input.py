@@ -65,7 +65,8 @@ RESOLUTION_RUN = 3
 """Consecutive steps of one length other than the file's interval that make a change of resolution
 (fewer are gaps: a single longer step is a run of missing intervals) [count]."""
 
-_ZONED = re.compile(r"(?:Z|z|[+-]\d{2}(?::?\d{2})?)$")
+_ZONED = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$")
+"""A time of day followed by its zone: ``Z`` or a UTC offset (a date alone has none)."""
 _DECOMPRESS = {".gz": gzip.decompress, ".bz2": bz2.decompress, ".xz": lzma.decompress}
 
 
