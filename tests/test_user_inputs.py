@@ -244,7 +244,7 @@ def test_a_bad_ancillary_file_names_row_column_and_unit(tmp_path: Path, cell: st
         prepare_backtest(site, "2023-08-05", "2023-08-06", ancillary_prices=str(bad))
     missing = tmp_path / "as2.csv"
     missing.write_text("interval_start_utc,RRS\n2024-08-05T05:00:00Z,1\n")
-    with pytest.raises(DataError, match="no column 'ECRS', 'NSPIN'"):
+    with pytest.raises(DataError, match="missing columns 'ECRS', 'NSPIN'"):
         prepare_backtest(site, "2023-08-05", "2023-08-06", ancillary_prices=str(missing))
 
 
@@ -311,7 +311,7 @@ def test_load_from_a_file_is_checked_with_row_column_and_unit(tmp_path: Path) ->
             pd.Timestamp("2023-08-02T05:00Z"),
             f"{bad}:mw",
         )
-    with pytest.raises(DataError, match="no column 'gw'"):
+    with pytest.raises(DataError, match="missing column 'gw'"):
         load_market_data(
             "ercot-rt:HB_WEST",
             None,

@@ -31,7 +31,7 @@ from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
 from powerfirst.forecast.base import FORECASTERS
 from powerfirst.market.markets import market_names
 from powerfirst.market.sources import bundled_sources, parse_source
-from powerfirst.market.window import parse_window, resolve_market, resolve_timezone
+from powerfirst.market.window import check_on_grid, parse_window, resolve_market, resolve_timezone
 from powerfirst.outputs import RunFolder
 from powerfirst.policies import STRATEGIES, RollingPolicy, make_policy
 from powerfirst.site import Site, load_site, parse_site
@@ -47,6 +47,15 @@ app.add_typer(forecast_app, name="forecast")
 app.add_typer(fourcp_app, name="fourcp")
 app.add_typer(data_app, name="data")
 
+_START_HELP = (
+    "First day: a market-local date YYYY-MM-DD (inclusive), or an ISO time: with Z or a UTC offset "
+    "that instant, without one (naive, e.g. 2023-07-01T14:00) a market-local time. Must be on the "
+    "prices' interval grid."
+)
+_END_HELP = (
+    "Last day: a market-local date YYYY-MM-DD (inclusive), or an ISO time (exclusive; naive = "
+    "market-local, as --start). Must be on the prices' interval grid."
+)
 _SOURCES_HELP = (
     "Price SOURCE: "
     + "; ".join(f"{k}:POINT ({v})" for k, v in bundled_sources().items())
@@ -126,10 +135,8 @@ def _with_overrides(site: Site, overrides: dict[str, tuple[tuple[str, ...], obje
 @app.command()
 def backtest(
     site_file: Annotated[Path, typer.Argument(help="Site YAML file.", metavar="SITE.yaml")],
-    start: Annotated[str, typer.Option(help="First day (market-local date, inclusive) or ISO time.")],
-    end: Annotated[
-        str, typer.Option(help="Last day (market-local date, inclusive) or ISO time (exclusive).")
-    ],
+    start: Annotated[str, typer.Option(help=_START_HELP)],
+    end: Annotated[str, typer.Option(help=_END_HELP)],
     out: Annotated[
         Path,
         typer.Option(
@@ -481,10 +488,8 @@ def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) ->
 @app.command()
 def prices(
     source: Annotated[str, typer.Argument(help=_SOURCES_HELP, metavar="SOURCE")],
-    start: Annotated[str, typer.Option(help="First day (market-local date, inclusive) or ISO time.")],
-    end: Annotated[
-        str, typer.Option(help="Last day (market-local date, inclusive) or ISO time (exclusive).")
-    ],
+    start: Annotated[str, typer.Option(help=_START_HELP)],
+    end: Annotated[str, typer.Option(help=_END_HELP)],
     timezone: Annotated[str | None, typer.Option(help="Market-local zone for a CSV source.")] = None,
     market: Annotated[
         str | None, typer.Option(help=f"Market of a CSV source ({market_names()}); sets the zone of dates.")
@@ -505,6 +510,7 @@ def prices(
         src = parse_source(source, timezone=zone, market=iso)
         window = parse_window(start, end, zone, origin)
         series = src.load(window.start_utc, window.end_utc)
+        check_on_grid(window, series, start, end)
         gaps = series.gaps(window.start_utc, window.end_utc)
     except PowerfirstError as exc:
         fail(exc)

@@ -11,6 +11,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from powerfirst.backtest.runner import default_day_ahead
 from powerfirst.cli_common import console, err_console, fail
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.forecast import FORECASTERS, QUANTILES, ForecastScore, evaluate_forecasts
@@ -39,8 +40,11 @@ def evaluate(
     ] = "ercot-rt:HB_WEST",
     day_ahead: Annotated[
         str | None,
-        typer.Option(help="Day-ahead price SOURCE (revealed as published, 13:30 local the day before)."),
-    ] = "ercot-da:HB_WEST",
+        typer.Option(
+            help="Day-ahead price SOURCE of the same market (revealed as published); default: the bundled "
+            "ERCOT day-ahead price of the same point for ercot-rt prices, else none; 'none': no day-ahead."
+        ),
+    ] = None,
     load: Annotated[
         str | None,
         typer.Option(
@@ -69,6 +73,10 @@ def evaluate(
     MAE of the median and mean pinball loss [USD/MWh], and coverage of the 10–90 % band, by lead."""
     years = test_year or [2022, 2023]
     names = forecast or list(FORECASTERS)
+    if day_ahead is None:
+        day_ahead = default_day_ahead(prices)
+    elif day_ahead.strip().lower() == "none":
+        day_ahead = None
     rows: list[ForecastScore] = []
     target: OutputFile | None = None
     try:
@@ -153,5 +161,12 @@ def evaluate(
             end_section=r.lead_bucket == "all",
         )
     console.print(table)
+    for r in rows:
+        if r.skipped_issues and r.lead_bucket == "all" and r.forecaster == rows[0].forecaster:
+            console.print(
+                f"{r.test_year}: {r.skipped_issues} issue times skipped for every forecaster, nothing known to "
+                f"forecast from (a hole in the data), {r.skipped_first_utc} to {r.skipped_last_utc}",
+                highlight=False,
+            )
     if out is not None:
         console.print(f"scores: {out}", highlight=False)

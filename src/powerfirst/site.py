@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -613,8 +614,13 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
 
     def source(section: Any, key: str) -> None:
         if isinstance(section, dict) and isinstance(section.get(key), str):
-            head, sep, column = section[key].rpartition(":")
-            if sep and head.lower().endswith((".csv", ".csv.gz")) and not Path(head).is_absolute():
+            found = re.search(
+                r"\.csv(\.gz)?:", section[key], re.IGNORECASE
+            )  # the first: a column may hold ':'
+            head, column = (
+                (section[key][: found.end() - 1], section[key][found.end() :]) if found else ("", "")
+            )
+            if found and not Path(head).is_absolute():
                 section[key] = f"{base / head}:{column}"
 
     plain(data.get("bitcoin"), "csv_path")

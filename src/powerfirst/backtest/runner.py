@@ -43,7 +43,7 @@ from powerfirst.market.information import MarketData
 from powerfirst.market.markets import Market, market_names
 from powerfirst.market.series import GapReport, PriceSeries
 from powerfirst.market.sources import parse_source
-from powerfirst.market.window import Window, parse_window, resolve_market, resolve_timezone
+from powerfirst.market.window import Window, check_on_grid, parse_window, resolve_market, resolve_timezone
 from powerfirst.policies import make_policy
 from powerfirst.policies.base import Policy
 from powerfirst.policies.perfect import PerfectHindsightPolicy
@@ -292,6 +292,7 @@ def prepare_backtest(
         origin=origin,
         interval=series.interval,
     )
+    check_on_grid(window, series, start, end)
     gaps = series.gaps(window.start_utc, window.end_utc)
     hp_source = hashprice_source(site.bitcoin)
     daily = hp_source.daily(window.start_utc - pd.Timedelta(days=1), window.end_utc)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from powerfirst._paths import DATA_DIR
 from powerfirst.bitcoin.economics import hashprice_usd_per_th_day, network_hashrate_ths
+from powerfirst.csv_input import read_table
 from powerfirst.errors import DataError
 from powerfirst.site import BitcoinConfig
 
@@ -156,17 +157,7 @@ class CsvHashprice(HashpriceSource):
         self.description = f"CSV {self.path} (hashprice_usd_per_ph_day)"
 
     def daily(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> pd.Series:
-        if not self.path.is_file():
-            raise DataError(f"{self.path}: hashprice file not found")
-        try:
-            frame = pd.read_csv(self.path, dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise DataError(f"{self.path}: not a readable CSV file ({exc})") from None
-        for column in ("date_utc", "hashprice_usd_per_ph_day"):
-            if column not in frame.columns:
-                raise DataError(
-                    f"{self.path}: missing column {column!r}; columns found: {', '.join(frame.columns)}"
-                )
+        frame = _read_user_csv(self.path, "hashprice", ("hashprice_usd_per_ph_day",))
         dates = pd.to_datetime(frame["date_utc"], utc=True, errors="coerce", format="ISO8601")
         values = pd.to_numeric(frame["hashprice_usd_per_ph_day"], errors="coerce")
         bad = dates.isna() | values.isna() | ~((values > 0) & (values <= 1_000_000))
@@ -185,13 +176,21 @@ class CsvHashprice(HashpriceSource):
         return _require(series, self._days(start_utc, end_utc), f"hashprice file {self.path}")
 
 
-def _read_user_csv(path: Path, what: str) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataError(f"{path}: {what} file not found")
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+def _read_user_csv(path: Path, what: str, required: tuple[str, ...]) -> pd.DataFrame:
+    """The file read strictly (:mod:`powerfirst.csv_input`) as text, with ``date_utc`` (whole UTC
+    days, YYYY-MM-DD) and the ``required`` columns."""
+    table = read_table(
+        path, f"{what} file {path}", key=("date_utc",), key_hint="UTC day, YYYY-MM-DD", required=required
+    )
+    frame = table.frame
+    dates = pd.to_datetime(frame["date_utc"].str.strip(), utc=True, errors="coerce", format="ISO8601")
+    off_day = (dates.notna() & (dates != dates.dt.floor("D"))).to_numpy()
+    if off_day.any():
+        row = int(np.flatnonzero(off_day)[0])
+        raise table.error(
+            f"row {row + 2}: date_utc = {frame['date_utc'].iloc[row]!r} is not a whole UTC day; give the day as YYYY-MM-DD"
+        )
+    return frame
 
 
 NETWORK_COLUMNS = {
@@ -223,12 +222,7 @@ class NetworkCsvHashprice(HashpriceSource):
 
     def inputs(self) -> pd.DataFrame:
         """The file's days (UTC midnight index) with the three input columns as floats."""
-        frame = _read_user_csv(self.path, "Bitcoin network")
-        for column in ("date_utc", *NETWORK_COLUMNS):
-            if column not in frame.columns:
-                raise DataError(
-                    f"{self.path}: missing column {column!r}; columns found: {', '.join(frame.columns)}"
-                )
+        frame = _read_user_csv(self.path, "Bitcoin network", tuple(NETWORK_COLUMNS))
         dates = pd.to_datetime(frame["date_utc"], utc=True, errors="coerce", format="ISO8601")
         if dates.isna().any():
             row = int(np.flatnonzero(dates.isna().to_numpy())[0])

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from powerfirst.csv_input import split_path_column
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.grid_programs import (
     ERCOT_TIMEZONE,
@@ -279,8 +280,8 @@ def build_stream_arrays(
             demand = inference_demand_gpus(cfg, times_utc, timezone)
         if cfg.rental is not None:
             if cfg.rental.price_series is not None:
-                path, _, column = cfg.rental.price_series.rpartition(":")
-                rental_price = demand_from_csv(path, column, times_utc)
+                path, column = split_path_column(cfg.rental.price_series) or ("", cfg.rental.price_series)
+                rental_price = demand_from_csv(path, column, times_utc, "rental price", "USD/GPU-hour")
             else:
                 rental_price = np.full(t_count, float(cfg.rental.price_usd_per_gpu_hour or 0.0))
         for j, job in enumerate(jobs):

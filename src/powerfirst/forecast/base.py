@@ -15,10 +15,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from powerfirst.errors import ConfigError
+from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.information import MarketData, MarketHistory
 
-__all__ = ["FORECASTERS", "QUANTILES", "Array", "PriceForecaster", "make_forecaster"]
+__all__ = ["FORECASTERS", "QUANTILES", "Array", "NothingKnownError", "PriceForecaster", "make_forecaster"]
 
 Array = npt.NDArray[np.float64]
 
@@ -31,6 +31,11 @@ FORECASTERS: dict[str, str] = {
     "gbm": "gradient-boosted quantile trees on prices, day-ahead and load",
 }
 """Forecaster name (the ``--forecast`` value) → label."""
+
+
+class NothingKnownError(DataError):
+    """At an issue time nothing a forecaster needs is known (a hole in the data longer than its
+    look-back): it cannot forecast there. An evaluation skips such issue times and says so."""
 
 
 class PriceForecaster(ABC):

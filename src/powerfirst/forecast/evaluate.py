@@ -10,18 +10,24 @@ the realised hourly mean real-time price [USD/MWh]:
 * coverage of the 10–90 % band (share of realised prices inside it; 0.8 when calibrated) [-].
 
 Lead = hours from the issue time to the end of the target hour (1 h: the hour that starts now).
+
+An issue time at which a forecaster knows nothing to forecast from (a hole in the data longer than
+its look-back, e.g. CAISO's days without prices) is skipped for every forecaster, so all are scored
+on the same issues; the count and the first and last skipped issue are in each score row
+(``skipped_issues``) and the console. A day-ahead source of another market than the real-time
+prices is an error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from powerfirst.errors import ConfigError, DataError
-from powerfirst.forecast.base import QUANTILES, Array, make_forecaster
+from powerfirst.forecast.base import QUANTILES, Array, NothingKnownError, make_forecaster
 from powerfirst.forecast.data import load_market_data
 from powerfirst.forecast.known import Ints, hour_starts_ns, lookup
 from powerfirst.forecast.walk import hourly_mean_rt, lead_hours, walk
@@ -64,6 +70,12 @@ class ForecastScore:
     """Share of realised prices within the 0.1–0.9 quantiles [-]."""
     n: int
     """Scored (issue, target hour) pairs [count]."""
+    skipped_issues: int = 0
+    """Issue times skipped: a forecaster knew nothing to forecast from (a hole in the data) [count]."""
+    skipped_first_utc: str | None = None
+    """First skipped issue time (ISO-8601 UTC), None when none was skipped."""
+    skipped_last_utc: str | None = None
+    """Last skipped issue time (ISO-8601 UTC), None when none was skipped."""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -127,6 +139,13 @@ def evaluate_forecasts(
     """
     _check(horizon_hours, issue_every_hours, forecasters)
     models = {name: make_forecaster(name) for name in forecasters}
+    rt_market = parse_source(rt_source).market
+    da_market = parse_source(da_source).market if da_source is not None else None
+    if rt_market is not None and da_market is not None and rt_market.key != da_market.key:
+        raise ConfigError(
+            f"--day-ahead {da_source} is {da_market.label} data, but the real-time prices {rt_source} are "
+            f"{rt_market.label}'s: give the day-ahead prices of the same market, or --day-ahead none"
+        )
     timezone = parse_source(rt_source).timezone
     start = test_start_utc if test_start_utc is not None else _year_start_utc(test_year, timezone)
     end = test_end_utc if test_end_utc is not None else _year_start_utc(test_year + 1, timezone)
@@ -163,30 +182,51 @@ def evaluate_forecasts(
     quantiles: dict[str, list[Array]] = {name: [] for name in models}
     leads: list[Ints] = []
     actual: list[Array] = []
+    skipped: list[pd.Timestamp] = []
     for done, (history, targets) in enumerate(walk(test, start, end, issue_every_hours, horizon_hours)):
         target_ns = hour_starts_ns(targets)
         y = lookup(realised_ns, realised_usd, target_ns)
         scored = (target_ns >= start_ns) & (target_ns < end_ns) & ~np.isnan(y)
         issued_ns = hour_starts_ns(pd.DatetimeIndex([history.issued_utc]))[0]
+        try:
+            predicted = {name: model.predict(history, targets)[scored] for name, model in models.items()}
+        except NothingKnownError:
+            skipped.append(pd.Timestamp(history.issued_utc))
+            continue
         leads.append(np.ceil(lead_hours(int(issued_ns), target_ns[scored]) - 1e-9).astype(np.int64))
         actual.append(y[scored])
-        for name, model in models.items():
-            quantiles[name].append(model.predict(history, targets)[scored])
+        for name in models:
+            quantiles[name].append(predicted[name])
         if progress and (done % 24 == 0 or done + 1 == total):
             progress("forecast", done + 1, total)
 
-    lead = np.concatenate(leads)
-    y_all = np.concatenate(actual)
+    lead = np.concatenate(leads) if leads else np.zeros(0, dtype=np.int64)
+    y_all = np.concatenate(actual) if actual else np.zeros(0)
+    first_skipped = skipped[0].tz_convert("UTC").isoformat() if skipped else None
+    last_skipped = skipped[-1].tz_convert("UTC").isoformat() if skipped else None
     rows: list[ForecastScore] = []
     for name in models:
         q_all = np.concatenate(quantiles[name]) if quantiles[name] else np.zeros((0, len(QUANTILES)))
         buckets = [(label, (lead >= lo) & (lead <= hi)) for label, lo, hi in LEAD_BUCKETS]
         for label, mask in [*buckets, (ALL_LEADS, np.ones(lead.shape, dtype=bool))]:
             if mask.any():
-                rows.append(_score(name, test_year, train_years, label, q_all[mask], y_all[mask]))
+                score = _score(name, test_year, train_years, label, q_all[mask], y_all[mask])
+                rows.append(
+                    replace(
+                        score,
+                        skipped_issues=len(skipped),
+                        skipped_first_utc=first_skipped,
+                        skipped_last_utc=last_skipped,
+                    )
+                )
     if not rows:
         raise DataError(
             f"{rt_source}: no realised real-time price in the test period {start.isoformat()} to {end.isoformat()}"
+            + (
+                f" that could be forecast ({len(skipped)} issue times skipped: nothing known to forecast from)"
+                if skipped
+                else ""
+            )
         )
     return rows
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from powerfirst.errors import DataError
-from powerfirst.forecast.base import QUANTILES, Array, PriceForecaster
+from powerfirst.forecast.base import QUANTILES, Array, NothingKnownError, PriceForecaster
 from powerfirst.forecast.features import FEATURE_INPUTS, FEATURE_NAMES, forecast_features
 from powerfirst.forecast.known import KnownArrays, hour_starts_ns, lookup
 from powerfirst.forecast.trees import CompiledForest, ModelStack, fast_forest
@@ -128,7 +128,7 @@ class GbmQuantileForecaster(PriceForecaster):
             raise DataError(f"{self.name}: the model is not fitted; call fit() with training data first")
         features, anchor = forecast_features(KnownArrays.of(history), hour_starts_ns(target_hours_utc))
         if np.isnan(anchor).any():
-            raise DataError(
+            raise NothingKnownError(
                 f"{self.name}: neither a day-ahead nor a settled real-time price is known at "
                 f"{history.issued_utc.isoformat()}"
             )

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from powerfirst.errors import DataError
-from powerfirst.forecast.base import QUANTILES, Array, PriceForecaster
+from powerfirst.forecast.base import QUANTILES, Array, NothingKnownError, PriceForecaster
 from powerfirst.forecast.known import DAY_NS, Ints, KnownArrays, hour_starts_ns, local_offsets_ns, lookup
 from powerfirst.forecast.walk import UNFITTABLE_OPTIONS, describe_missing, hourly_mean_rt, lead_hours, walk
 from powerfirst.market.information import MarketData, MarketHistory
@@ -119,7 +119,7 @@ class PersistenceForecaster(_ErrorBandForecaster):
     def _point(self, known: KnownArrays, target_ns: Ints) -> tuple[Array, Ints]:
         last = known.last_rt_usd_per_mwh
         if np.isnan(last):
-            raise DataError(
+            raise NothingKnownError(
                 f"{self.name}: no settled real-time price known at {pd.Timestamp(known.issued_ns, tz='UTC')}"
             )
         return np.full(target_ns.shape, last), np.zeros(target_ns.shape, dtype=np.int64)
@@ -160,7 +160,7 @@ class DayAheadForecaster(_ErrorBandForecaster):
         else:
             last = known.last_rt_usd_per_mwh
             if np.isnan(last):
-                raise DataError(
+                raise NothingKnownError(
                     f"{self.name}: neither a day-ahead nor a settled real-time price is known at "
                     f"{pd.Timestamp(known.issued_ns, tz='UTC')}"
                 )

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from powerfirst.csv_input import parse_instants, read_table
 from powerfirst.errors import DataError
 from powerfirst.market.sources import read_bundled_table
 from powerfirst.market.user_inputs import read_ancillary_csv
@@ -144,24 +145,29 @@ def fourcp_peaks_csv(
     result: ``year``, ``month``, ``peak_start_utc``, ``peak_end_utc``, ``ercot_load_mw`` (NaN
     when the file gives no load).
     """
-    try:
-        frame = pd.read_csv(path, dtype=str)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise DataError(f"{what} {path}: cannot read it ({exc})") from None
+    table = read_table(
+        path,
+        f"{what} {path}",
+        key=(_HOUR_COLUMN, _INTERVAL_COLUMN),
+        key_hint="ISO-8601 peak start with Z or a UTC offset",
+        na_tokens=True,
+    )
+    frame = table.frame
     kinds = [c for c in (_HOUR_COLUMN, _INTERVAL_COLUMN) if c in frame.columns]
     if len(kinds) != 1:
-        found = ", ".join(map(str, frame.columns)) or "none"
-        raise DataError(
-            f"{what} {path}: needs exactly one of the columns {_HOUR_COLUMN!r} (one peak hour per month, as "
-            f"the bundled file) or {_INTERVAL_COLUMN!r} (peak intervals); found {found}"
+        raise table.error(
+            f"needs exactly one of the columns {_HOUR_COLUMN!r} (one peak hour per month, as "
+            f"the bundled file) or {_INTERVAL_COLUMN!r} (peak intervals); found both"
         )
     column = kinds[0]
-    parsed = pd.to_datetime(frame[column], utc=True, format="ISO8601", errors="coerce")
-    if parsed.isna().any():
-        row = int(np.flatnonzero(parsed.isna().to_numpy())[0])
-        raise DataError(
-            f"{what} {path}: row {row + 2}: {column} = {frame[column].iloc[row]!r} "
-            "is not an ISO-8601 UTC time (e.g. 2024-07-15T21:00:00Z)"
+    parsed = parse_instants(table, column, "2024-07-15T21:00:00Z")
+    grid = _HOUR if column == _HOUR_COLUMN else interval
+    off_grid = parsed != parsed.floor(grid)
+    if off_grid.any():
+        row = int(np.flatnonzero(off_grid)[0])
+        raise table.error(
+            f"row {row + 2}: {column} = {frame[column].iloc[row]!r} is not on the {grid} grid of "
+            f"{'hours' if column == _HOUR_COLUMN else 'the price intervals'} (e.g. 2024-07-15T21:00:00Z)"
         )
     starts = pd.DatetimeIndex(parsed).as_unit("ns")
     local = starts.tz_convert(timezone)

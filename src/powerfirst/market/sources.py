@@ -29,9 +29,11 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from powerfirst._paths import DATA_DIR
+from powerfirst.csv_input import CsvTable, check_grid, parse_instants, read_table, split_path_column
 from powerfirst.errors import DataError
 from powerfirst.market.markets import Market, market_of_prefix
 from powerfirst.market.series import PriceSeries
@@ -197,11 +199,14 @@ def bundled_sources() -> dict[str, str]:
 
 
 class CsvPriceSource(PriceSource):
-    """One numeric column of a user CSV keyed by ``interval_start_utc`` (ISO-8601, UTC or with offset).
+    """One numeric column of a user CSV keyed by ``interval_start_utc`` (ISO-8601 with ``Z`` or a
+    UTC offset; a naive time is an error).
 
-    The interval length is the most common step between rows; every row must lie on that grid.
-    Empty cells are missing intervals (reported as gaps). Duplicate interval starts are an error:
-    they are what a file written in local time produces on the fall-back day of DST.
+    The file is read strictly (:mod:`powerfirst.csv_input`): one interval length per file (its
+    most common step), every row on that grid; a single longer step is a gap, a run of another
+    step length an error. Empty cells are missing intervals (reported as gaps). Duplicate interval
+    starts are an error: they are what a file written in local time produces on the fall-back day
+    of DST.
     """
 
     def __init__(
@@ -212,39 +217,47 @@ class CsvPriceSource(PriceSource):
         self.timezone = timezone
         self.market = market
         self.name = f"{self.path}:{column}"
+        self._cached: CsvTable | None = None
+
+    def _table(self) -> CsvTable:
+        """The file, read strictly (header, rows, encoding; see :mod:`powerfirst.csv_input`)."""
+        if self._cached is None:
+            self._cached = read_table(
+                self.path,
+                f"price file {self.path}",
+                key=("interval_start_utc",),
+                key_hint="ISO-8601 interval start with Z or a UTC offset",
+                required=(self.column,),
+                na_tokens=True,
+            )
+        return self._cached
 
     def local_zones(self, candidates: Sequence[str]) -> list[str] | None:
         """The ``candidates`` (IANA zones) whose UTC offsets match every row's
         ``interval_start_local``, in order; None when the file has no such column or its times
         carry no UTC offset. Raises DataError when a local time names another instant than
         ``interval_start_utc`` of its row, or only some rows carry an offset."""
-        columns = self._columns()
-        if "interval_start_local" not in columns:
+        table = self._table()
+        if "interval_start_local" not in table.columns:
             return None
-        frame = pd.read_csv(self.path, usecols=["interval_start_utc", "interval_start_local"], dtype=str)
+        frame = table.frame
         local = frame["interval_start_local"].fillna("").str.strip()
         offsets = local.str.extract(r"(Z|[+-]\d{2}:?\d{2})$")[0]
         if offsets.isna().all():
             return None
         if offsets.isna().any():
             row = int(np.flatnonzero(offsets.isna().to_numpy())[0])
-            raise DataError(
-                f"{self.path}: row {row + 2}: interval_start_local {local.iloc[row]!r} has no UTC offset "
+            raise table.error(
+                f"row {row + 2}: interval_start_local {local.iloc[row]!r} has no UTC offset "
                 "(other rows have one; e.g. 2023-07-01T00:00:00-04:00)"
             )
-        utc = pd.to_datetime(frame["interval_start_utc"], utc=True, format="ISO8601", errors="coerce")
-        if utc.isna().any():
-            row = int(np.flatnonzero(utc.isna().to_numpy())[0])
-            raise DataError(
-                f"{self.path}: row {row + 2}: interval_start_utc {frame['interval_start_utc'].iloc[row]!r} "
-                "is not an ISO-8601 time (e.g. 2023-01-01T06:00:00Z)"
-            )
+        utc = pd.Series(parse_instants(table, "interval_start_utc"))
         instant = pd.to_datetime(local, utc=True, format="ISO8601", errors="coerce")
         differs = (utc != instant) | instant.isna()
         if differs.any():
             row = int(np.flatnonzero(differs.to_numpy())[0])
-            raise DataError(
-                f"{self.path}: row {row + 2}: interval_start_local {local.iloc[row]!r} is not the instant "
+            raise table.error(
+                f"row {row + 2}: interval_start_local {local.iloc[row]!r} is not the instant "
                 f"interval_start_utc {frame['interval_start_utc'].iloc[row]!r}"
             )
         text = offsets.str.replace("Z", "+00:00", regex=False).str.replace(":", "", regex=False)
@@ -260,93 +273,48 @@ class CsvPriceSource(PriceSource):
                 matching.append(zone)
         return matching
 
-    def _header(self) -> list[str]:
-        if not self.path.is_file():
-            raise DataError(f"{self.path}: price file not found")
-        try:
-            return list(pd.read_csv(self.path, nrows=0).columns)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            raise DataError(f"{self.path}: not a readable CSV file ({exc})") from None
-
-    def _columns(self) -> list[str]:
-        """The file's columns, checked: readable, with ``interval_start_utc`` and the price column."""
-        columns = self._header()
-        if "interval_start_utc" not in columns:
-            raise DataError(
-                f"{self.path}: missing column 'interval_start_utc' (ISO-8601 interval start in UTC); "
-                f"columns found: {', '.join(map(str, columns)) or 'none'}"
-            )
-        if self.column not in columns:
-            others = [c for c in columns if c not in {"interval_start_utc", "interval_start_local"}]
-            raise DataError(
-                f"{self.path}: unknown column {self.column!r}; price columns found: {', '.join(others) or 'none'}"
-            )
-        return columns
-
-    def _read(self) -> pd.Series:
-        self._columns()
-        try:
-            frame = pd.read_csv(self.path, usecols=["interval_start_utc", self.column], dtype=str)
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise DataError(f"{self.path}: not a readable CSV file ({exc})") from None
-        stamps = pd.to_datetime(frame["interval_start_utc"], utc=True, format="ISO8601", errors="coerce")
-        bad = stamps.isna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(
-                f"{self.path}: row {row + 2}: interval_start_utc {frame['interval_start_utc'].iloc[row]!r} "
-                "is not an ISO-8601 time (e.g. 2023-01-01T06:00:00Z)"
-            )
-        raw = frame[self.column]
+    def _read(self) -> tuple[pd.Series, npt.NDArray[np.int64]]:
+        """Prices by interval start (sorted) and the spreadsheet row of each."""
+        table = self._table()
+        stamps = parse_instants(table, "interval_start_utc")
+        raw = table.frame[self.column]
         values = pd.to_numeric(raw, errors="coerce")
-        unparsable = values.isna() & raw.notna() & (raw.str.strip() != "")
+        unparsable = values.isna() & raw.notna() & (raw.fillna("").str.strip() != "")
         if unparsable.any():
             row = int(np.flatnonzero(unparsable.to_numpy())[0])
-            raise DataError(
-                f"{self.path}: row {row + 2}: {self.column} = {raw.iloc[row]!r} is not a number [USD/MWh]"
-            )
+            raise table.error(f"row {row + 2}: {self.column} = {raw.iloc[row]!r} is not a number [USD/MWh]")
         implausible = values.notna() & ~(values.abs() <= MAX_ABS_PRICE_USD_PER_MWH)
         if implausible.any():
             row = int(np.flatnonzero(implausible.to_numpy())[0])
-            raise DataError(
-                f"{self.path}: row {row + 2}: {self.column} = {raw.iloc[row]!r} USD/MWh is outside "
+            raise table.error(
+                f"row {row + 2}: {self.column} = {raw.iloc[row]!r} USD/MWh is outside "
                 f"±{MAX_ABS_PRICE_USD_PER_MWH:,.0f} USD/MWh (no market clears there; check the units)"
             )
-        series = pd.Series(
-            values.to_numpy(dtype="float64"), index=pd.DatetimeIndex(stamps, name="interval_start_utc")
-        )
+        series = pd.Series(values.to_numpy(dtype="float64"), index=stamps)
         duplicated = series.index.duplicated(keep=False)
         if duplicated.any():
             first = series.index[duplicated][0]
-            raise DataError(
-                f"{self.path}: interval_start_utc {first.strftime('%Y-%m-%dT%H:%M:%SZ')} appears more than once "
+            raise table.error(
+                f"interval_start_utc {first.strftime('%Y-%m-%dT%H:%M:%SZ')} appears more than once "
                 f"({int(duplicated.sum())} rows share a start). A file written in local time repeats the "
                 "fall-back hour of DST: write interval starts in UTC (or with their UTC offset)."
             )
-        return series.sort_index()
+        order = np.argsort(stamps.asi8, kind="stable")
+        return series.iloc[order], order.astype(np.int64) + 2
 
     def load(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> PriceSeries:
-        series = self._read()
+        series, rows = self._read()
         if len(series) < 2:
-            raise DataError(
-                f"{self.path}: need at least two rows to infer the interval length, got {len(series)}"
+            raise self._table().error(
+                f"need at least two rows to infer the interval length, got {len(series)}"
             )
-        steps = series.index.to_series().diff().dropna()
-        interval = pd.Timedelta(steps.mode().iloc[0])
+        interval = check_grid(self._table(), pd.DatetimeIndex(series.index), rows)
         if interval < pd.Timedelta(minutes=1) or interval > pd.Timedelta(days=1):
-            raise DataError(f"{self.path}: interval length {interval} is outside 1 minute to 1 day")
-        offsets = (series.index - series.index[0]) % interval
-        off_grid = offsets != pd.Timedelta(0)
-        if off_grid.any():
-            stamp = series.index[off_grid][0]
-            raise DataError(
-                f"{self.path}: interval_start_utc {stamp.isoformat()} is not on the {interval} grid "
-                f"that starts at {series.index[0].isoformat()}"
-            )
+            raise self._table().error(f"interval length {interval} is outside 1 minute to 1 day")
         first, last = series.index[0], series.index[-1] + interval
         if start_utc >= last or end_utc <= first:
-            raise DataError(
-                f"{self.path}: the file covers {first.isoformat()} to {last.isoformat()} (UTC); "
+            raise self._table().error(
+                f"the file covers {first.isoformat()} to {last.isoformat()} (UTC); "
                 f"the window {start_utc.isoformat()} to {end_utc.isoformat()} lies outside it"
             )
         priced = series.dropna()
@@ -363,7 +331,9 @@ def parse_source(spec: str, *, timezone: str | None = None, market: Market | Non
         raise DataError(
             f"price source {spec!r} needs the form MARKET:POINT (e.g. ercot-rt:HB_WEST) or path.csv:COLUMN"
         )
-    head, point = spec.rsplit(":", 1)
+    split = split_path_column(spec)
+    assert split is not None
+    head, point = split
     if not head.strip():
         raise DataError(f"price source {spec!r} names no file or market before ':'")
     if not point:

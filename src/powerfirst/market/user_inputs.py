@@ -16,8 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
+from powerfirst.csv_input import CsvTable, check_grid, parse_instants, read_table, split_path_column
 from powerfirst.errors import DataError
 
 __all__ = [
@@ -36,55 +38,45 @@ _HOUR = pd.Timedelta(hours=1)
 
 
 def split_source(spec: str, what: str) -> tuple[Path, str]:
-    """``path.csv:COLUMN`` → (path, column); a DataError naming ``what`` otherwise."""
-    head, sep, column = spec.rpartition(":")
-    if not sep or not head.strip() or not column:
+    """``path.csv:COLUMN`` → (path, column) (split where the head names a file, so a column may
+    contain ':'); a DataError naming ``what`` otherwise."""
+    split = split_path_column(spec)
+    if split is None or not split[0].strip() or not split[1]:
         raise DataError(f"{what} = {spec!r}: give path.csv:COLUMN (a CSV with an interval_start_utc column)")
-    return Path(head), column
+    return Path(split[0]), split[1]
 
 
-def _read_columns(path: Path, what: str, wanted: list[str], absent_hint: str = "") -> pd.DataFrame:
-    """The text of ``interval_start_utc`` and the ``wanted`` columns; DataError for a missing file/column."""
-    if not path.is_file():
-        raise DataError(f"{what} file {path}: not found")
+def _read_columns(path: Path, what: str, wanted: list[str], absent_hint: str = "") -> CsvTable:
+    """The file read strictly, with ``interval_start_utc`` and the ``wanted`` columns (text; empty
+    cells NaN); DataError for a missing file or column (``absent_hint`` added to a missing-column
+    message), a bad header, row or encoding."""
     try:
-        header = pd.read_csv(path, nrows=0)
-        columns = list(map(str, header.columns))
-        if "interval_start_utc" not in columns:
-            raise DataError(
-                f"{what} file {path}: missing column 'interval_start_utc' (ISO-8601 hour start in UTC); "
-                f"columns found: {', '.join(columns) or 'none'}"
-            )
-        absent = [c for c in wanted if c not in columns]
-        if absent:
-            others = [c for c in columns if c not in {"interval_start_utc", "interval_start_local"}]
-            raise DataError(
-                f"{what} file {path}: no column {', '.join(map(repr, absent))}; columns found: "
-                f"{', '.join(others) or 'none'}{absent_hint}"
-            )
-        return pd.read_csv(path, usecols=["interval_start_utc", *wanted], dtype=str)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(f"{what} file {path}: not a readable CSV file ({exc})") from None
-
-
-def _times(frame: pd.DataFrame, path: Path, what: str) -> pd.DatetimeIndex:
-    stamps = pd.to_datetime(frame["interval_start_utc"], utc=True, format="ISO8601", errors="coerce")
-    bad = stamps.isna().to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"{what} file {path}: row {row + 2}: interval_start_utc = {frame['interval_start_utc'].iloc[row]!r} "
-            "is not an ISO-8601 time (e.g. 2024-01-01T06:00:00Z)"
+        return read_table(
+            path,
+            f"{what} file {path}",
+            key=("interval_start_utc",),
+            key_hint="ISO-8601 hour start with Z or a UTC offset",
+            required=wanted,
+            na_tokens=True,
         )
-    index = pd.DatetimeIndex(stamps, name="interval_start_utc").as_unit("ns")
+    except DataError as exc:
+        if absent_hint and "missing column" in str(exc):
+            raise DataError(f"{exc}{absent_hint}") from None
+        raise
+
+
+def _times(table: CsvTable) -> tuple[pd.DatetimeIndex, npt.NDArray[np.int64]]:
+    """Sorted interval starts and the spreadsheet row of each; DataError for a repeated start."""
+    index = parse_instants(table, "interval_start_utc", "2024-01-01T06:00:00Z")
     repeated = index.duplicated(keep=False)
     if repeated.any():
         first = index[repeated][0]
-        raise DataError(
-            f"{what} file {path}: interval_start_utc {first.isoformat()} appears more than once; "
+        raise table.error(
+            f"interval_start_utc {first.isoformat()} appears more than once; "
             "write interval starts in UTC (a file in local time repeats the fall-back hour of DST)"
         )
-    return index
+    order = np.argsort(index.asi8, kind="stable")
+    return index[order], order.astype(np.int64) + 2
 
 
 def _numbers(frame: pd.DataFrame, column: str, path: Path, what: str, unit: str, limit: float) -> pd.Series:
@@ -108,21 +100,19 @@ def _numbers(frame: pd.DataFrame, column: str, path: Path, what: str, unit: str,
 
 def read_load_csv(spec: str, what: str = "--load") -> pd.Series:
     """Hourly system load [MW] by UTC hour start from ``path.csv:COLUMN`` (sub-hourly rows are
-    averaged over the clock hour; rows of a coarser grid are an error). ``what`` names the flag or
-    site-file field the file was given as (``--load``, ``market_data.load``) in errors."""
+    averaged over the clock hour; rows of a coarser grid are an error; one interval length per
+    file, see :mod:`powerfirst.csv_input`). ``what`` names the flag or site-file field the file was
+    given as (``--load``, ``market_data.load``) in errors."""
     what = f"{what} (system load)"
     path, column = split_source(spec, what)
-    frame = _read_columns(path, what, [column])
-    index = _times(frame, path, what)
-    values = pd.Series(
-        _numbers(frame, column, path, what, "MW", MAX_LOAD_MW).to_numpy(), index=index
-    ).sort_index()
+    table = _read_columns(path, what, [column])
+    index, rows = _times(table)
+    numbers = _numbers(table.frame, column, path, what, "MW", MAX_LOAD_MW).to_numpy()
+    values = pd.Series(numbers[rows - 2], index=index)
     if len(values) >= 2:
-        step = pd.Timedelta(values.index.to_series().diff().dropna().mode().iloc[0])
+        step = check_grid(table, index, rows)
         if step > _HOUR:
-            raise DataError(
-                f"{what} file {path}: rows are {step} apart; system load must be hourly or finer [MW per hour]"
-            )
+            raise table.error(f"rows are {step} apart; system load must be hourly or finer [MW per hour]")
     known = values.dropna()
     hourly = known.groupby(pd.DatetimeIndex(known.index).floor("h")).mean()
     hourly.index = pd.DatetimeIndex(hourly.index, name="interval_start_utc").as_unit("ns")
@@ -133,25 +123,30 @@ def read_ancillary_csv(
     path: str | Path, products: tuple[str, ...], what: str = "--ancillary-prices"
 ) -> pd.DataFrame:
     """Hourly ancillary-service capacity prices [USD/MW per hour], one column per product, indexed
-    by UTC hour start. Every listed product needs a column; empty cells are hours without a price.
-    ``what`` names the flag or site-file field the file was given as in errors."""
+    by UTC hour start. Every listed product needs a column; empty cells are hours without a price;
+    every row starts an hour. ``what`` names the flag or site-file field the file was given as in
+    errors."""
     what = f"{what} (ancillary-service prices)"
     path = Path(path)
     hint = "; add the column, or drop the product from ancillary.products in the site file"
-    frame = _read_columns(path, what, list(products), hint)
-    index = _times(frame, path, what)
+    table = _read_columns(path, what, list(products), hint)
+    index, rows = _times(table)
     off_hour = index != index.floor("h")
     if off_hour.any():
-        row = int(np.flatnonzero(off_hour)[0])
-        raise DataError(
-            f"{what} file {path}: row {row + 2}: interval_start_utc = {index[row].isoformat()} is not the start "
+        i = int(np.flatnonzero(off_hour)[0])
+        raise table.error(
+            f"row {rows[i]}: interval_start_utc = {index[i].isoformat()} is not the start "
             "of an hour; ancillary prices are hourly [USD/MW per hour]"
         )
-    table = pd.DataFrame(
+    if len(index) >= 2:
+        check_grid(table, index, rows)
+    table_prices = pd.DataFrame(
         {
-            p: _numbers(frame, p, path, what, "USD/MW per hour", MAX_AS_PRICE_USD_PER_MW_HOUR).to_numpy()
+            p: _numbers(
+                table.frame, p, path, what, "USD/MW per hour", MAX_AS_PRICE_USD_PER_MW_HOUR
+            ).to_numpy()[rows - 2]
             for p in products
         },
         index=index,
     )
-    return table.sort_index()
+    return table_prices

@@ -5,7 +5,11 @@
   included). ``--start 2023-01-01 --end 2023-12-31`` in ERCOT is the 35,040 intervals of 2023 in
   Central time, from 2023-01-01T06:00Z to 2024-01-01T06:00Z. DST days are 23 or 25 hours long.
 * A time with a UTC offset or ``Z`` (``2023-06-01T05:00:00Z``) is that instant; the end is exclusive.
-* A time without an offset (``2023-06-01T14:00``) is market-local; the end is exclusive.
+* A time without an offset (``2023-06-01T14:00``) is **market-local** (never UTC); the end is
+  exclusive.
+* The window must lie on the price series' interval grid (:func:`check_on_grid`): ``--start
+  2023-01-01T06:07:00Z`` on 15-minute prices that start at :00, :15, :30, :45 is an error naming
+  the nearest valid times (06:00Z and 06:15Z), never a window of misaligned intervals.
 
 Which zone is "market-local" (:func:`resolve_timezone`), first that applies:
 
@@ -36,11 +40,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
+from powerfirst.csv_input import describe_length
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.markets import MARKETS, Market, find_market, market_names
+from powerfirst.market.series import PriceSeries
 from powerfirst.market.sources import BundledPriceSource, CsvPriceSource, PriceSource
 
-__all__ = ["Window", "check_local_zone", "parse_window", "resolve_market", "resolve_timezone"]
+__all__ = [
+    "Window",
+    "check_local_zone",
+    "check_on_grid",
+    "parse_window",
+    "resolve_market",
+    "resolve_timezone",
+]
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -252,3 +265,33 @@ def parse_window(start: str, end: str, timezone: str, origin: str = "") -> Windo
             f"{start_utc.isoformat()} to {end_utc.isoformat()} UTC)"
         )
     return Window(start_utc, end_utc, timezone, origin)
+
+
+def _z(stamp: pd.Timestamp) -> str:
+    return stamp.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_on_grid(window: Window, series: PriceSeries, start: str, end: str) -> None:
+    """ConfigError when ``--start`` or ``--end`` (texts ``start``/``end``, read into ``window``)
+    is not an interval boundary of ``series`` (its grid: the first priced interval, or the
+    coverage start, plus whole intervals); the message names the nearest valid times."""
+    index = series.prices.index
+    if len(index):
+        anchor = pd.Timestamp(index[0])
+    elif series.coverage is not None:
+        anchor = pd.Timestamp(series.coverage[0])
+    else:
+        return
+    interval = series.interval
+    for field, text, stamp in (("--start", start, window.start_utc), ("--end", end, window.end_utc)):
+        offset = (stamp - anchor) % interval
+        if offset != pd.Timedelta(0):
+            before = stamp - offset
+            after = before + interval
+            raise ConfigError(
+                f"{field} = {text!r} ({_z(stamp)}) is not on the {describe_length(interval)} interval grid of {series.name} "
+                f"(its interval starts, e.g. {_z(anchor)}); nearest valid times: "
+                f"{_z(before)} or {_z(after)} "
+                f"({before.tz_convert(window.timezone).isoformat()} or {after.tz_convert(window.timezone).isoformat()} "
+                f"in {window.timezone})"
+            )

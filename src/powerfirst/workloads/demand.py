@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from powerfirst._paths import DATA_DIR
+from powerfirst.csv_input import check_grid, describe_length, parse_instants, read_table
 from powerfirst.errors import DataError
 
 __all__ = [
@@ -238,67 +239,78 @@ def constant_demand(times_utc: pd.DatetimeIndex, gpus: float) -> FloatArray:
     return np.full(len(times_utc), float(gpus), dtype=np.float64)
 
 
-def demand_from_csv(path: str | Path, column: str, times_utc: pd.DatetimeIndex) -> FloatArray:
-    """Demand in GPUs per interval, read from column ``column`` of a CSV file.
+def demand_from_csv(
+    path: str | Path,
+    column: str,
+    times_utc: pd.DatetimeIndex,
+    what: str = "inference demand",
+    unit: str = "GPUs",
+) -> FloatArray:
+    """Demand in GPUs per interval, read from column ``column`` of a CSV file (``what`` and
+    ``unit`` name the series in messages: the same reader serves rental prices [USD/GPU-hour]).
 
-    The file has an ``interval_start_utc`` column (ISO 8601; a time without an offset is read
-    as UTC) and ``column`` holding the GPUs required in each interval (finite, ≥ 0). The CSV's
-    step is the smallest gap between its interval starts; row ``r`` covers
-    ``[start_r, start_r + step)``. Each interval of ``times_utc`` takes the value of the row at
-    the same start, or else of the last row that starts before it if that row still covers it
-    (an hourly CSV on a 15-minute grid gives each hour's value to its four quarter-hours). A
-    CSV finer than the grid is sampled at the interval starts, not averaged. A single-row file
-    covers only its own start.
+    The file is read strictly (:mod:`powerfirst.csv_input`): an ``interval_start_utc`` column
+    (ISO 8601 with ``Z`` or a UTC offset; a naive time is an error) and ``column`` holding the
+    value of each interval (finite, ≥ 0). The CSV's step is its one interval length (a single
+    longer step is a gap); row ``r`` covers ``[start_r, start_r + step)``. The CSV's grid must
+    line up with the window's (``times_utc``). Each interval of ``times_utc`` takes the value of
+    the row at the same start, or else of the last row that starts before it if that row still
+    covers it (an hourly CSV on a 15-minute grid gives each hour's value to its four
+    quarter-hours). A CSV finer than the grid is sampled at the interval starts, not averaged. A
+    single-row file covers only its own start.
 
-    Returns a float64 array of shape ``(len(times_utc),)`` in GPUs. Raises
+    Returns a float64 array of shape ``(len(times_utc),)``. Raises
     :class:`~powerfirst.errors.DataError`, naming the file, the column, the row and the limit,
     for: a missing or unreadable file, missing columns, unparseable times or numbers, negative
     or non-finite values, repeated interval starts, and intervals the file does not cover.
     """
     _require_utc_index(times_utc)
     path = Path(path)
-    frame = _read_text_csv(path, f"demand file not found (column {column!r})")
-    missing = [c for c in ("interval_start_utc", column) if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{path}: missing column(s) {', '.join(map(repr, missing))}; "
-            f"columns found: {', '.join(map(str, frame.columns)) or '(none)'}"
-        )
-
+    table = read_table(
+        path,
+        f"{what} file {path}",
+        key=("interval_start_utc",),
+        key_hint="ISO-8601 interval start with Z or a UTC offset",
+        required=(column,),
+    )
+    frame = table.frame
     raw_times = frame["interval_start_utc"]
-    stamps = pd.to_datetime(raw_times.str.strip(), utc=True, errors="coerce", format="ISO8601")
-    bad_time = stamps.isna().to_numpy()
-    if bad_time.any():
-        row = int(np.flatnonzero(bad_time)[0])
-        raise DataError(
-            f"{path}: row {row + 2}: interval_start_utc = {raw_times.iloc[row]!r}: "
-            "need an ISO 8601 time (UTC), e.g. 2023-01-01T00:00:00Z"
-        )
+    index = parse_instants(table, "interval_start_utc")
     raw_values = frame[column]
     values = pd.to_numeric(raw_values.str.strip(), errors="coerce").to_numpy(dtype=np.float64)
     bad_value = ~np.isfinite(values) | (values < 0)
     if bad_value.any():
         row = int(np.flatnonzero(bad_value)[0])
-        raise DataError(
-            f"{path}: row {row + 2} ({raw_times.iloc[row]}): {column} = {raw_values.iloc[row]!r} GPUs: "
+        raise table.error(
+            f"row {row + 2} ({raw_times.iloc[row]}): {column} = {raw_values.iloc[row]!r} {unit}: "
             "need a finite number ≥ 0"
         )
 
-    index = pd.DatetimeIndex(stamps).as_unit("ns")
     duplicated = index.duplicated(keep="first")
     if duplicated.any():
         dup = index[duplicated][0]
         rows = np.flatnonzero(np.asarray(index == dup)) + 2
-        raise DataError(
-            f"{path}: interval_start_utc {dup.isoformat()} appears {len(rows)} times "
+        raise table.error(
+            f"interval_start_utc {dup.isoformat()} appears {len(rows)} times "
             f"(rows {', '.join(map(str, rows))}); each interval start may appear once (column {column!r})"
         )
 
     order = np.argsort(index.asi8, kind="stable")
     starts_ns = index.asi8[order]
     sorted_values = values[order]
-    step_ns = int(np.diff(starts_ns).min()) if len(starts_ns) > 1 else 1
     grid_ns = times_utc.tz_convert("UTC").as_unit("ns").asi8
+    step_ns = 1
+    if len(starts_ns) > 1:
+        step_ns = check_grid(table, pd.DatetimeIndex(starts_ns, tz="UTC"), order.astype(np.int64) + 2).value
+        if len(grid_ns) > 1:
+            grid_step_ns = int(np.diff(np.sort(grid_ns)).min())
+            if (int(starts_ns[0]) - int(grid_ns[0])) % min(step_ns, grid_step_ns):
+                raise table.error(
+                    f"its {describe_length(pd.Timedelta(step_ns, unit='ns'))} grid (from "
+                    f"{pd.Timestamp(starts_ns[0], tz='UTC').isoformat()}) does not line up with the window's "
+                    f"{describe_length(pd.Timedelta(grid_step_ns, unit='ns'))} intervals (from "
+                    f"{pd.Timestamp(grid_ns[0], tz='UTC').isoformat()}); write the rows on the same clock"
+                )
     pos = np.searchsorted(starts_ns, grid_ns, side="right") - 1
     has_row = pos >= 0
     safe = np.where(has_row, pos, 0)
@@ -316,8 +328,8 @@ def demand_from_csv(path: str | Path, column: str, times_utc: pd.DatetimeIndex) 
             if len(starts_ns)
             else "the file has no rows"
         )
-        raise DataError(
-            f"{path}: column {column!r} does not cover interval {first_uncovered.isoformat()} "
+        raise table.error(
+            f"column {column!r} does not cover interval {first_uncovered.isoformat()} "
             f"({count} of {len(grid_ns)} intervals in the window uncovered; {span})"
         )
     return np.asarray(sorted_values[safe], dtype=np.float64)
