@@ -337,7 +337,7 @@ def test_validate_shows_and_checks_the_market_data_files(files: dict[str, Path])
     edit["market_data"]["load"] = "sysload.csv:gw"
     bad = CliRunner().invoke(app, ["validate", str(_site(files["folder"], edit, name="v-bad.yaml"))])
     assert bad.exit_code != 0
-    assert "market_data.load (system load)" in bad.output and "no column 'gw'" in bad.output
+    assert "market_data.load (system load)" in bad.output and "missing column 'gw'" in bad.output
 
 
 # --- finding 19: empty cells of the AS-price file -------------------------------------------------------

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from powerfirst.csv_input import parse_instants, read_table
+from powerfirst.csv_input import CsvTable, parse_instants, read_table
 from powerfirst.errors import DataError
 from powerfirst.market.sources import read_bundled_table
 from powerfirst.market.user_inputs import read_ancillary_csv
@@ -121,6 +121,21 @@ def _minutes(step: pd.Timedelta) -> str:
     return f"{step / pd.Timedelta(minutes=1):g} min"
 
 
+def _check_peak_grid(
+    table: CsvTable, frame: pd.DataFrame, column: str, parsed: pd.DatetimeIndex, grid: pd.Timedelta | None
+) -> None:
+    """Every peak start on the ``grid`` (hours, or the price intervals); nothing to check for None."""
+    if grid is None:
+        return
+    off_grid = np.asarray(parsed != parsed.floor(grid))
+    if off_grid.any():
+        row = int(np.flatnonzero(off_grid)[0])
+        raise table.error(
+            f"row {row + 2}: {column} = {frame[column].iloc[row]!r} is not on the {_minutes(grid)} grid of "
+            f"{'hours' if column == _HOUR_COLUMN else 'the price intervals'} (e.g. 2024-07-15T21:00:00Z)"
+        )
+
+
 def fourcp_peaks_csv(
     path: str | Path, interval: pd.Timedelta, timezone: str = ERCOT_TIMEZONE, what: str = "4CP peaks file"
 ) -> pd.DataFrame:
@@ -161,14 +176,7 @@ def fourcp_peaks_csv(
         )
     column = kinds[0]
     parsed = parse_instants(table, column, "2024-07-15T21:00:00Z")
-    grid = _HOUR if column == _HOUR_COLUMN else interval
-    off_grid = parsed != parsed.floor(grid)
-    if off_grid.any():
-        row = int(np.flatnonzero(off_grid)[0])
-        raise table.error(
-            f"row {row + 2}: {column} = {frame[column].iloc[row]!r} is not on the {grid} grid of "
-            f"{'hours' if column == _HOUR_COLUMN else 'the price intervals'} (e.g. 2024-07-15T21:00:00Z)"
-        )
+    _check_peak_grid(table, frame, column, parsed, _HOUR if column == _HOUR_COLUMN else None)
     starts = pd.DatetimeIndex(parsed).as_unit("ns")
     local = starts.tz_convert(timezone)
     for name, values in (("year", local.year), ("month", local.month)):
@@ -241,6 +249,9 @@ def fourcp_peaks_csv(
                 else np.nan,
             }
         )
+    _check_peak_grid(
+        table, frame, column, parsed, step
+    )  # after the per-month checks, whose messages say more
     return pd.DataFrame(rows, columns=["year", "month", "peak_start_utc", "peak_end_utc", "ercot_load_mw"])
 
 
