@@ -172,26 +172,33 @@ class ErcotApi:
                     raise
         raise AssertionError("unreachable")
 
+    def _per_point(
+        self,
+        endpoint: str,
+        points: Sequence[str],
+        first: date,
+        last: date,
+        on_chunk: Callable[[], None] | None,
+    ) -> pd.DataFrame:
+        """Every row of ``endpoint`` for each settlement point and delivery days first…last."""
+        rows = []
+        for point in points:
+            for lo, hi in date_chunks(first, last):
+                params = {
+                    "deliveryDateFrom": lo.isoformat(),
+                    "deliveryDateTo": hi.isoformat(),
+                    "settlementPoint": point,
+                }
+                rows.append(self.report(endpoint, params))
+                if on_chunk:
+                    on_chunk()
+        return pd.concat(rows, ignore_index=True)
+
     def real_time_hub_prices(
         self, first: date, last: date, *, on_chunk: Callable[[], None] | None = None
     ) -> pd.DataFrame:
         """15-minute real-time hub SPPs [USD/MWh] for ERCOT operating days first…last (local, both included)."""
-        rows = []
-        for point in RT_HUBS:
-            for lo, hi in date_chunks(first, last):
-                rows.append(
-                    self.report(
-                        "np6-905-cd/spp_node_zone_hub",
-                        {
-                            "deliveryDateFrom": lo.isoformat(),
-                            "deliveryDateTo": hi.isoformat(),
-                            "settlementPoint": point,
-                        },
-                    )
-                )
-                if on_chunk:
-                    on_chunk()
-        raw = pd.concat(rows, ignore_index=True)
+        raw = self._per_point("np6-905-cd/spp_node_zone_hub", RT_HUBS, first, last, on_chunk)
         _need(
             raw,
             (
@@ -213,22 +220,7 @@ class ErcotApi:
         self, first: date, last: date, *, on_chunk: Callable[[], None] | None = None
     ) -> pd.DataFrame:
         """Hourly day-ahead hub and load-zone SPPs [USD/MWh] for delivery days first…last (local)."""
-        rows = []
-        for point in DA_POINTS:
-            for lo, hi in date_chunks(first, last):
-                rows.append(
-                    self.report(
-                        "np4-190-cd/dam_stlmnt_pnt_prices",
-                        {
-                            "deliveryDateFrom": lo.isoformat(),
-                            "deliveryDateTo": hi.isoformat(),
-                            "settlementPoint": point,
-                        },
-                    )
-                )
-                if on_chunk:
-                    on_chunk()
-        raw = pd.concat(rows, ignore_index=True)
+        raw = self._per_point("np4-190-cd/dam_stlmnt_pnt_prices", DA_POINTS, first, last, on_chunk)
         _need(
             raw,
             ("deliveryDate", "hourEnding", "settlementPoint", "settlementPointPrice", "DSTFlag"),

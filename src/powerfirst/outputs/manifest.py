@@ -86,7 +86,8 @@ def digest(path: Path) -> str:
     return sha.hexdigest()
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a folder's data and metadata to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -114,7 +115,7 @@ def write_manifest(folder: Path, manifest: Manifest) -> None:
     }
     part = folder / MANIFEST_PART
     part.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    _fsync(part)
+    fsync_path(part)
     os.replace(part, folder / MANIFEST_NAME)
 
 

@@ -43,6 +43,7 @@ from powerfirst.outputs.manifest import (
     Entry,
     Manifest,
     digest,
+    fsync_path,
     read_manifest,
     safe_path,
     strays,
@@ -59,14 +60,6 @@ _SHOWN = 6
 def _listing(items: list[str]) -> str:
     more = f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else ""
     return ", ".join(items[:_SHOWN]) + more
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _umask() -> int:
@@ -287,13 +280,13 @@ class RunFolder:
             path = staging / entry.path
             if path.is_symlink() or not path.is_file():
                 raise RuntimeError(f"{entry.path} was listed but not written")
-            _fsync(path)
+            fsync_path(path)
             entries.append(Entry(entry.path, path.stat().st_size, digest(path)))
         manifest.files = entries
         manifest.complete = True
         write_manifest(staging, manifest)
         for folder in {staging / p for e in entries for p in PurePosixPath(e.path).parents}:
-            _fsync(folder)
+            fsync_path(folder)
 
     def _swap(self, staging: Path) -> None:
         """Put the staged run in place in one step; then remove the earlier run."""
@@ -312,7 +305,7 @@ class RunFolder:
                 raise
         self.state = "committed"
         try:
-            _fsync(self.target.parent)
+            fsync_path(self.target.parent)
             checkpoint("swapped")
             if old is not None:
                 self.notes += remove_run(old)
