@@ -11,9 +11,12 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from powerfirst.backtest.runner import default_day_ahead
 from powerfirst.cli_common import console, err_console, fail
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.forecast import FORECASTERS, QUANTILES, ForecastScore, evaluate_forecasts
+from powerfirst.forecast.evaluate import evaluation_zone
+from powerfirst.market.markets import market_names
 
 __all__ = ["forecast_app"]
 
@@ -38,8 +41,22 @@ def evaluate(
     ] = "ercot-rt:HB_WEST",
     day_ahead: Annotated[
         str | None,
-        typer.Option(help="Day-ahead price SOURCE (revealed as published, 13:30 local the day before)."),
-    ] = "ercot-da:HB_WEST",
+        typer.Option(
+            help="Day-ahead price SOURCE (revealed as published, e.g. ERCOT 13:30 Central the day before), "
+            "or 'none'; default: ercot-da at the --prices point for bundled ercot-rt prices, else none."
+        ),
+    ] = None,
+    market: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Market the prices are from ({market_names()}); bundled sources know theirs. Sets the zone "
+            "of --test-year and the day-ahead clock."
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="Market-local zone (IANA) of a CSV source without interval_start_local."),
+    ] = None,
     load: Annotated[
         str | None,
         typer.Option(
@@ -68,7 +85,15 @@ def evaluate(
     years = test_year or [2022, 2023]
     names = forecast or list(FORECASTERS)
     rows: list[ForecastScore] = []
+    da_source = (
+        None if day_ahead == "none" else day_ahead if day_ahead is not None else default_day_ahead(prices)
+    )
     try:
+        zone = evaluation_zone(prices, da_source, market=market, timezone=timezone)
+        console.print(
+            f"{zone.line()}; day-ahead prices: {da_source or 'none'}",
+            highlight=False,
+        )
         for name in names:
             if name not in FORECASTERS:
                 raise ConfigError(
@@ -96,13 +121,15 @@ def evaluate(
 
                 rows += evaluate_forecasts(
                     prices,
-                    day_ahead,
+                    da_source,
                     year,
                     names,
                     horizon_hours=horizon_hours,
                     issue_every_hours=issue_every_hours,
                     progress=advance,
                     load=load,
+                    market=market,
+                    timezone=timezone,
                 )
         if out is not None:
             try:
@@ -116,7 +143,7 @@ def evaluate(
         return
     levels = ", ".join(f"{q:g}" for q in QUANTILES)
     table = Table(
-        title=f"{prices} forecasts (day-ahead: {day_ahead or 'none'}), issued every {issue_every_hours} h, "
+        title=f"{prices} forecasts (day-ahead: {da_source or 'none'}), issued every {issue_every_hours} h, "
         f"{horizon_hours} h ahead; quantiles {levels}"
     )
     for column in (
@@ -144,5 +171,11 @@ def evaluate(
             end_section=r.lead_bucket == "all",
         )
     console.print(table)
+    for year, skipped in {r.test_year: r.issues_skipped for r in rows if r.issues_skipped}.items():
+        console.print(
+            f"{year}: {skipped} issue times not scored: nothing known to forecast from (no real-time price "
+            "settled in the last 72 h, after a hole in the prices)",
+            highlight=False,
+        )
     if out is not None:
         console.print(f"scores: {out}", highlight=False)

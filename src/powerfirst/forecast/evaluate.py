@@ -25,9 +25,11 @@ from powerfirst.forecast.base import QUANTILES, Array, make_forecaster
 from powerfirst.forecast.data import load_market_data
 from powerfirst.forecast.known import Ints, hour_starts_ns, lookup
 from powerfirst.forecast.walk import hourly_mean_rt, lead_hours, walk
+from powerfirst.market.markets import Market, market_names
 from powerfirst.market.sources import parse_source
+from powerfirst.market.window import resolve_market, resolve_timezone
 
-__all__ = ["LEAD_BUCKETS", "ForecastScore", "evaluate_forecasts"]
+__all__ = ["LEAD_BUCKETS", "EvaluationZone", "ForecastScore", "evaluate_forecasts", "evaluation_zone"]
 
 LEAD_BUCKETS: tuple[tuple[str, int, int], ...] = (
     ("1 h", 1, 1),
@@ -64,9 +66,54 @@ class ForecastScore:
     """Share of realised prices within the 0.1–0.9 quantiles [-]."""
     n: int
     """Scored (issue, target hour) pairs [count]."""
+    issues_skipped: int = 0
+    """Issue times with realised prices to score but nothing known to forecast from (no real-time
+    price settled in the last days: right after a hole in the prices), left out for every
+    forecaster [count]."""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class EvaluationZone:
+    """The zone test years are read in and the market the day-ahead clock follows."""
+
+    timezone: str
+    origin: str
+    """Where the zone came from, in words (e.g. 'from rt.csv's interval_start_local')."""
+    market: Market | None
+
+    def line(self) -> str:
+        """The console line: dates read in which zone, from where."""
+        return f"dates read in {self.timezone} ({self.origin})"
+
+
+def evaluation_zone(
+    rt_source: str, da_source: str | None, *, market: str | None = None, timezone: str | None = None
+) -> EvaluationZone:
+    """The zone and market of an evaluation, by the rule of ``backtest`` (market/window.py): a CSV's
+    ``interval_start_local`` → ``timezone`` (``--timezone``) → the market's zone (``market``,
+    ``--market``, or a bundled source's own) → error. A day-ahead source of another market, or
+    day-ahead prices with no market known (their publication time is the market's), is an error."""
+    iso, market_origin = resolve_market(parse_source(rt_source), option=market)
+    zone, origin = resolve_timezone(
+        parse_source(rt_source, market=iso), site_timezone=timezone, market=iso, market_origin=market_origin
+    )
+    origin = origin.replace("the site's timezone", "--timezone")
+    if da_source is not None:
+        da_market = parse_source(da_source, timezone=zone).market
+        if da_market is not None and iso is not None and da_market.key != iso.key:
+            raise ConfigError(
+                f"--day-ahead {da_source} is {da_market.label} data, but the market is {iso.label} ({market_origin})"
+            )
+        if iso is None:
+            raise ConfigError(
+                f"--day-ahead {da_source}: day-ahead prices are revealed at the market's publication time, and "
+                f"the market of {rt_source} is not known: give --market (one of {market_names()}), or "
+                "--day-ahead none"
+            )
+    return EvaluationZone(zone, origin, iso)
 
 
 def _year_start_utc(year: int, timezone: str) -> pd.Timestamp:
@@ -114,11 +161,14 @@ def evaluate_forecasts(
     train_start_utc: pd.Timestamp | None = None,
     progress: ProgressFn | None = None,
     load: str | None = None,
+    market: str | None = None,
+    timezone: str | None = None,
 ) -> list[ForecastScore]:
     """Fit on the years before ``test_year``, forecast through it, and score by lead bucket.
 
     ``load`` is the user's system load (``path.csv:COLUMN`` [MW]); default: bundled ERCOT native
-    load for ERCOT prices, else none.
+    load for ERCOT prices, else none. ``market`` (``--market``) and ``timezone`` (``--timezone``)
+    decide the market-local zone with the source (:func:`evaluation_zone`).
 
     The scored period is the market-local calendar year ``test_year`` unless ``test_start_utc`` /
     ``test_end_utc`` narrow it; training covers [``train_start_utc``, scored period start), by
@@ -127,7 +177,8 @@ def evaluate_forecasts(
     """
     _check(horizon_hours, issue_every_hours, forecasters)
     models = {name: make_forecaster(name) for name in forecasters}
-    timezone = parse_source(rt_source).timezone
+    zone = evaluation_zone(rt_source, da_source, market=market, timezone=timezone)
+    timezone = zone.timezone
     start = test_start_utc if test_start_utc is not None else _year_start_utc(test_year, timezone)
     end = test_end_utc if test_end_utc is not None else _year_start_utc(test_year + 1, timezone)
     if not start < end:
@@ -141,7 +192,9 @@ def evaluate_forecasts(
         raise ConfigError(
             f"training start {train_start.isoformat()} must be before the test period start {start.isoformat()}"
         )
-    train = load_market_data(rt_source, da_source, train_start, start, load)
+    train = load_market_data(
+        rt_source, da_source, train_start, start, load, timezone=timezone, market=zone.market
+    )
     first_year = train_start.tz_convert(timezone).year
     last_year = (start - pd.Timedelta(seconds=1)).tz_convert(timezone).year
     train_years = str(first_year) if first_year == last_year else f"{first_year}–{last_year}"
@@ -152,7 +205,9 @@ def evaluate_forecasts(
         if progress:
             progress(f"fit {name}", 1, 1)
 
-    test = load_market_data(rt_source, da_source, start - HISTORY_BEFORE_TEST, end, load)
+    test = load_market_data(
+        rt_source, da_source, start - HISTORY_BEFORE_TEST, end, load, timezone=timezone, market=zone.market
+    )
     realised = hourly_mean_rt(test)
     realised_ns, realised_usd = hour_starts_ns(pd.DatetimeIndex(realised.index)), realised.to_numpy()
     start_ns, end_ns = (
@@ -163,27 +218,35 @@ def evaluate_forecasts(
     quantiles: dict[str, list[Array]] = {name: [] for name in models}
     leads: list[Ints] = []
     actual: list[Array] = []
+    skipped = 0
     for done, (history, targets) in enumerate(walk(test, start, end, issue_every_hours, horizon_hours)):
         target_ns = hour_starts_ns(targets)
         y = lookup(realised_ns, realised_usd, target_ns)
         scored = (target_ns >= start_ns) & (target_ns < end_ns) & ~np.isnan(y)
+        if progress and (done % 24 == 0 or done + 1 == total):
+            progress("forecast", done + 1, total)
+        if not scored.any():  # no realised price to score (after the data's end, inside a hole)
+            continue
+        try:
+            predicted = {name: model.predict(history, targets)[scored] for name, model in models.items()}
+        except DataError:  # nothing known to forecast from (right after a long hole): not scored, counted
+            skipped += 1
+            continue
         issued_ns = hour_starts_ns(pd.DatetimeIndex([history.issued_utc]))[0]
         leads.append(np.ceil(lead_hours(int(issued_ns), target_ns[scored]) - 1e-9).astype(np.int64))
         actual.append(y[scored])
-        for name, model in models.items():
-            quantiles[name].append(model.predict(history, targets)[scored])
-        if progress and (done % 24 == 0 or done + 1 == total):
-            progress("forecast", done + 1, total)
+        for name in models:
+            quantiles[name].append(predicted[name])
 
-    lead = np.concatenate(leads)
-    y_all = np.concatenate(actual)
+    lead = np.concatenate(leads) if leads else np.zeros(0, dtype=np.int64)
+    y_all = np.concatenate(actual) if actual else np.zeros(0)
     rows: list[ForecastScore] = []
     for name in models:
         q_all = np.concatenate(quantiles[name]) if quantiles[name] else np.zeros((0, len(QUANTILES)))
         buckets = [(label, (lead >= lo) & (lead <= hi)) for label, lo, hi in LEAD_BUCKETS]
         for label, mask in [*buckets, (ALL_LEADS, np.ones(lead.shape, dtype=bool))]:
             if mask.any():
-                rows.append(_score(name, test_year, train_years, label, q_all[mask], y_all[mask]))
+                rows.append(_score(name, test_year, train_years, label, q_all[mask], y_all[mask], skipped))
     if not rows:
         raise DataError(
             f"{rt_source}: no realised real-time price in the test period {start.isoformat()} to {end.isoformat()}"
@@ -191,7 +254,9 @@ def evaluate_forecasts(
     return rows
 
 
-def _score(name: str, test_year: int, train_years: str, bucket: str, q: Array, y: Array) -> ForecastScore:
+def _score(
+    name: str, test_year: int, train_years: str, bucket: str, q: Array, y: Array, skipped: int
+) -> ForecastScore:
     """Scores of quantile forecasts ``q`` (rows × QUANTILES) against realised prices ``y`` [USD/MWh]."""
     levels = np.asarray(QUANTILES)
     error = y[:, None] - q
@@ -207,4 +272,5 @@ def _score(name: str, test_year: int, train_years: str, bucket: str, q: Array, y
         pinball_usd_per_mwh=float(np.mean(pinball)),
         coverage_10_90=float(np.mean((y >= low) & (y <= high))),
         n=int(y.size),
+        issues_skipped=skipped,
     )
