@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 from powerfirst.cli import app
 from powerfirst.errors import DataError
 from powerfirst.forecast.data import load_market_data
+from powerfirst.forecast.evaluate import evaluate_forecasts
 from powerfirst.forecast.features import forecast_features
 from powerfirst.forecast.gbm import GbmQuantileForecaster
 from powerfirst.forecast.known import KnownArrays, hour_starts_ns
@@ -104,6 +105,18 @@ def test_forecast_evaluate_runs_on_a_users_csv_without_bundled_day_ahead(new_yea
     named = CliRunner().invoke(app, [*with_da, "--market", "ercot", *common])
     assert named.exit_code == 0, named.output
     assert "(the zone of ERCOT)" in named.output and "my_da.csv:west_da" in named.output
+
+
+def test_forecast_evaluate_reads_the_test_year_in_the_csvs_zone(new_year: dict[str, Path]) -> None:
+    """``--test-year 2024`` is the market-local year: with Central-time interval_start_local it
+    starts at 2024-01-01T06:00Z. It used to be read in UTC: the hours 00:00–03:00Z of the cut file
+    were scored as 2024 (they are 2023 in Central time)."""
+    with pytest.raises(
+        DataError, match=r"no realised real-time price in the test period 2024-01-01T06:00:00\+00:00"
+    ):
+        evaluate_forecasts(
+            f"{new_year['cut']}:west", None, 2024, ["persistence"], horizon_hours=24, issue_every_hours=24
+        )
 
 
 # --- options that fit the forecaster (finding 4) ---------------------------------------------------

@@ -90,10 +90,6 @@ def evaluate(
     )
     try:
         zone = evaluation_zone(prices, da_source, market=market, timezone=timezone)
-        console.print(
-            f"{zone.line()}; day-ahead prices: {da_source or 'none'}",
-            highlight=False,
-        )
         for name in names:
             if name not in FORECASTERS:
                 raise ConfigError(
@@ -170,6 +166,7 @@ def evaluate(
             f"{r.n:,}",
             end_section=r.lead_bucket == "all",
         )
+    console.print(f"{zone.line()}; day-ahead prices: {da_source or 'none'}", highlight=False)
     console.print(table)
     for year, skipped in {r.test_year: r.issues_skipped for r in rows if r.issues_skipped}.items():
         console.print(
