@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -70,22 +70,53 @@ def input_lines(bt: Backtest, results: list[StrategyResult]) -> list[str]:
     for r in results:
         details = r.summary.get("policy") or {}
         if "forecast_inputs" in details:
-            lines.append(
-                f"{r.name}: forecaster {details['forecast']} fitted with {', '.join(details['forecast_inputs'])}"
-                + (
-                    f" on {details['forecast_trained_on_utc']}"
-                    if details.get("forecast_trained_on_utc")
-                    else ""
-                )
-            )
-        if details.get("fourcp_note"):
-            lines.append(f"{r.name}: 4CP predictor off: {details['fourcp_note']}")
+            lines += _forecast_lines(r.name, details)
     if results:
         for job in results[0].summary.get("training_jobs", []):
             if not job["in_window"]:
                 lines.append(
                     f"training job {job['name']!r} (deadline {job['deadline_utc']}): {job.get('note', 'not scheduled')}"
                 )
+    return lines
+
+
+FALLBACK_NOTES_SHOWN = 3
+"""Fallback notes of a strategy printed in the console (summary.json keeps up to five)."""
+
+
+def _forecast_lines(name: str, details: dict[str, Any]) -> list[str]:
+    """Console lines of a forecasting policy: what its forecaster was fitted with (or that it was
+    not), the hours it was fitted on, forecasts without a current day-ahead price, the 4CP
+    predictor's state and every fallback (a count and the first notes)."""
+    forecaster = details["forecast"]
+    if details.get("forecast_fitted") is False:
+        lines = [f"{name}: forecaster {forecaster} {details.get('forecast_note')}"]
+    else:
+        text = f"{name}: forecaster {forecaster} fitted with {', '.join(details['forecast_inputs'])}"
+        if details.get("forecast_trained_on_utc"):
+            text += f" on {details['forecast_trained_on_utc']}"
+        hours = details.get("forecast_training_hours")
+        if hours:
+            text += (
+                f" ({hours['hours_with_price']:,} of {hours['hours_in_span']:,} hours with a real-time price"
+            )
+            if hours["hours_skipped"]:
+                text += f"; {hours['hours_skipped']:,} hours without one skipped, longest hole: {hours['longest_hole']}"
+            text += ")"
+        lines = [text]
+    gaps = details.get("forecast_day_ahead_gaps") or {}
+    if gaps.get("note"):
+        lines.append(f"{name}: {gaps['note']}")
+    if details.get("fourcp_note"):
+        lines.append(f"{name}: 4CP predictor off: {details['fourcp_note']}")
+    if details.get("fallbacks"):
+        notes = details.get("fallback_notes") or []
+        shown = "; ".join(notes[:FALLBACK_NOTES_SHOWN])
+        more = " …" if details["fallbacks"] > len(notes[:FALLBACK_NOTES_SHOWN]) else ""
+        lines.append(
+            f"{name}: {details['fallbacks']} fallback(s) to the strike-price rule and the site's default GPU "
+            f"rule (no plan for the hour): {shown}{more}"
+        )
     return lines
 
 

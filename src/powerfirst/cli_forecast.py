@@ -15,6 +15,8 @@ from powerfirst.backtest.runner import default_day_ahead
 from powerfirst.cli_common import console, err_console, fail
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.forecast import FORECASTERS, QUANTILES, ForecastScore, evaluate_forecasts
+from powerfirst.forecast.evaluate import evaluation_zone
+from powerfirst.market.markets import market_names
 from powerfirst.outputs.onefile import OutputFile
 
 __all__ = ["forecast_app"]
@@ -41,9 +43,20 @@ def evaluate(
     day_ahead: Annotated[
         str | None,
         typer.Option(
-            help="Day-ahead price SOURCE of the same market (revealed as published); default: the bundled "
-            "ERCOT day-ahead price of the same point for ercot-rt prices, else none; 'none': no day-ahead."
+            help="Day-ahead price SOURCE (revealed as published, e.g. ERCOT 13:30 Central the day before), "
+            "or 'none'; default: ercot-da at the --prices point for bundled ercot-rt prices, else none."
         ),
+    ] = None,
+    market: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Market the prices are from ({market_names()}); bundled sources know theirs. Sets the zone "
+            "of --test-year and the day-ahead clock."
+        ),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="Market-local zone (IANA) of a CSV source without interval_start_local."),
     ] = None,
     load: Annotated[
         str | None,
@@ -73,13 +86,17 @@ def evaluate(
     MAE of the median and mean pinball loss [USD/MWh], and coverage of the 10–90 % band, by lead."""
     years = test_year or [2022, 2023]
     names = forecast or list(FORECASTERS)
-    if day_ahead is None:
-        day_ahead = default_day_ahead(prices)
-    elif day_ahead.strip().lower() == "none":
-        day_ahead = None
     rows: list[ForecastScore] = []
     target: OutputFile | None = None
+    da_source = (
+        default_day_ahead(prices)
+        if day_ahead is None
+        else None
+        if day_ahead.strip().lower() == "none"
+        else day_ahead
+    )
     try:
+        zone = evaluation_zone(prices, da_source, market=market, timezone=timezone)
         if out is not None:
             target = OutputFile.claim(out, flag="--out", overwrite=overwrite)  # before any work
         for name in names:
@@ -109,13 +126,15 @@ def evaluate(
 
                 rows += evaluate_forecasts(
                     prices,
-                    day_ahead,
+                    da_source,
                     year,
                     names,
                     horizon_hours=horizon_hours,
                     issue_every_hours=issue_every_hours,
                     progress=advance,
                     load=load,
+                    market=market,
+                    timezone=timezone,
                 )
         if target is not None:
             text = json.dumps([r.as_dict() for r in rows], indent=2) + "\n"
@@ -133,7 +152,7 @@ def evaluate(
             target.release()  # on a signal, says what --out holds
     levels = ", ".join(f"{q:g}" for q in QUANTILES)
     table = Table(
-        title=f"{prices} forecasts (day-ahead: {day_ahead or 'none'}), issued every {issue_every_hours} h, "
+        title=f"{prices} forecasts (day-ahead: {da_source or 'none'}), issued every {issue_every_hours} h, "
         f"{horizon_hours} h ahead; quantiles {levels}"
     )
     for column in (
@@ -160,6 +179,7 @@ def evaluate(
             f"{r.n:,}",
             end_section=r.lead_bucket == "all",
         )
+    console.print(f"{zone.line()}; day-ahead prices: {da_source or 'none'}", highlight=False)
     console.print(table)
     for r in rows:
         if r.skipped_issues and r.lead_bucket == "all" and r.forecaster == rows[0].forecaster:

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from powerfirst.cli_common import console, fail
 from powerfirst.errors import ConfigError, PowerfirstError
-from powerfirst.fourcp.evaluate import BUNDLED_YEARS, evaluate_fourcp
+from powerfirst.fourcp.evaluate import BUNDLED_YEARS, MARKET_LINE, evaluate_fourcp
 from powerfirst.outputs.onefile import OutputFile
 
 __all__ = ["fourcp_app"]
@@ -144,6 +144,8 @@ def evaluate(
             f"{r.brier_base_rate:.5f}",
             _opt(r.log_loss, ".4f"),
         )
+    if load is not None or day_ahead is not None:
+        console.print(MARKET_LINE, highlight=False)
     console.print(table)
     if out is not None:
         console.print(f"rows: {out}", highlight=False)

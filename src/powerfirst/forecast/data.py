@@ -9,6 +9,7 @@ import pandas as pd
 
 from powerfirst.errors import DataError
 from powerfirst.market.information import MarketData, bundled_system_load
+from powerfirst.market.markets import Market
 from powerfirst.market.sources import parse_source
 from powerfirst.market.user_inputs import read_load_csv
 
@@ -37,8 +38,14 @@ def load_market_data(
     start_utc: pd.Timestamp,
     end_utc: pd.Timestamp,
     load: str | None = None,
+    *,
+    timezone: str | None = None,
+    market: Market | None = None,
 ) -> MarketData:
     """Real-time prices (required), day-ahead prices and system load for [start_utc, end_utc).
+
+    ``timezone`` and ``market`` are the market-local zone and market a CSV source is read in (see
+    :func:`powerfirst.market.window.resolve_timezone`); a bundled source has its own.
 
     Day-ahead prices [USD/MWh] and load [MW] are optional inputs: the market-local years of the
     period that their data does not cover stay empty (ERCOT day-ahead and load begin in 2021).
@@ -47,11 +54,13 @@ def load_market_data(
     when the real-time source does not cover the period, a source name is invalid or the load file
     is bad.
     """
-    rt_reader = parse_source(rt_source)
+    rt_reader = parse_source(rt_source, timezone=timezone, market=market)
     rt = rt_reader.load(start_utc, end_utc)
     da = _empty()
     if da_source is not None:
-        da_reader = parse_source(da_source)  # an unknown source fails here, not silently below
+        da_reader = parse_source(
+            da_source, timezone=rt.timezone, market=rt_reader.market
+        )  # an unknown source fails here, not silently below
         da = _covered(lambda s, e: da_reader.load(s, e).prices, start_utc, end_utc, rt.timezone)
     load_mw = _empty()
     if load is not None:

@@ -31,9 +31,11 @@ from powerfirst.forecast.base import QUANTILES, Array, NothingKnownError, make_f
 from powerfirst.forecast.data import load_market_data
 from powerfirst.forecast.known import Ints, hour_starts_ns, lookup
 from powerfirst.forecast.walk import hourly_mean_rt, lead_hours, walk
+from powerfirst.market.markets import Market, market_names
 from powerfirst.market.sources import parse_source
+from powerfirst.market.window import resolve_market, resolve_timezone
 
-__all__ = ["LEAD_BUCKETS", "ForecastScore", "evaluate_forecasts"]
+__all__ = ["LEAD_BUCKETS", "EvaluationZone", "ForecastScore", "evaluate_forecasts", "evaluation_zone"]
 
 LEAD_BUCKETS: tuple[tuple[str, int, int], ...] = (
     ("1 h", 1, 1),
@@ -81,6 +83,47 @@ class ForecastScore:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class EvaluationZone:
+    """The zone test years are read in and the market the day-ahead clock follows."""
+
+    timezone: str
+    origin: str
+    """Where the zone came from, in words (e.g. 'from rt.csv's interval_start_local')."""
+    market: Market | None
+
+    def line(self) -> str:
+        """The console line: dates read in which zone, from where."""
+        return f"dates read in {self.timezone} ({self.origin})"
+
+
+def evaluation_zone(
+    rt_source: str, da_source: str | None, *, market: str | None = None, timezone: str | None = None
+) -> EvaluationZone:
+    """The zone and market of an evaluation, by the rule of ``backtest`` (market/window.py): a CSV's
+    ``interval_start_local`` → ``timezone`` (``--timezone``) → the market's zone (``market``,
+    ``--market``, or a bundled source's own) → error. A day-ahead source of another market, or
+    day-ahead prices with no market known (their publication time is the market's), is an error."""
+    iso, market_origin = resolve_market(parse_source(rt_source), option=market)
+    zone, origin = resolve_timezone(
+        parse_source(rt_source, market=iso), site_timezone=timezone, market=iso, market_origin=market_origin
+    )
+    origin = origin.replace("the site's timezone", "--timezone")
+    if da_source is not None:
+        da_market = parse_source(da_source, timezone=zone).market
+        if da_market is not None and iso is not None and da_market.key != iso.key:
+            raise ConfigError(
+                f"--day-ahead {da_source} is {da_market.label} data, but the market is {iso.label} ({market_origin})"
+            )
+        if iso is None:
+            raise ConfigError(
+                f"--day-ahead {da_source}: day-ahead prices are revealed at the market's publication time, and "
+                f"the market of {rt_source} is not known: give --market (one of {market_names()}), or "
+                "--day-ahead none"
+            )
+    return EvaluationZone(zone, origin, iso)
+
+
 def _year_start_utc(year: int, timezone: str) -> pd.Timestamp:
     return pd.Timestamp(f"{year}-01-01", tz=timezone).tz_convert("UTC")
 
@@ -126,11 +169,14 @@ def evaluate_forecasts(
     train_start_utc: pd.Timestamp | None = None,
     progress: ProgressFn | None = None,
     load: str | None = None,
+    market: str | None = None,
+    timezone: str | None = None,
 ) -> list[ForecastScore]:
     """Fit on the years before ``test_year``, forecast through it, and score by lead bucket.
 
     ``load`` is the user's system load (``path.csv:COLUMN`` [MW]); default: bundled ERCOT native
-    load for ERCOT prices, else none.
+    load for ERCOT prices, else none. ``market`` (``--market``) and ``timezone`` (``--timezone``)
+    decide the market-local zone with the source (:func:`evaluation_zone`).
 
     The scored period is the market-local calendar year ``test_year`` unless ``test_start_utc`` /
     ``test_end_utc`` narrow it; training covers [``train_start_utc``, scored period start), by
@@ -139,14 +185,8 @@ def evaluate_forecasts(
     """
     _check(horizon_hours, issue_every_hours, forecasters)
     models = {name: make_forecaster(name) for name in forecasters}
-    rt_market = parse_source(rt_source).market
-    da_market = parse_source(da_source).market if da_source is not None else None
-    if rt_market is not None and da_market is not None and rt_market.key != da_market.key:
-        raise ConfigError(
-            f"--day-ahead {da_source} is {da_market.label} data, but the real-time prices {rt_source} are "
-            f"{rt_market.label}'s: give the day-ahead prices of the same market, or --day-ahead none"
-        )
-    timezone = parse_source(rt_source).timezone
+    zone = evaluation_zone(rt_source, da_source, market=market, timezone=timezone)
+    timezone = zone.timezone
     start = test_start_utc if test_start_utc is not None else _year_start_utc(test_year, timezone)
     end = test_end_utc if test_end_utc is not None else _year_start_utc(test_year + 1, timezone)
     if not start < end:
@@ -160,7 +200,9 @@ def evaluate_forecasts(
         raise ConfigError(
             f"training start {train_start.isoformat()} must be before the test period start {start.isoformat()}"
         )
-    train = load_market_data(rt_source, da_source, train_start, start, load)
+    train = load_market_data(
+        rt_source, da_source, train_start, start, load, timezone=timezone, market=zone.market
+    )
     first_year = train_start.tz_convert(timezone).year
     last_year = (start - pd.Timedelta(seconds=1)).tz_convert(timezone).year
     train_years = str(first_year) if first_year == last_year else f"{first_year}–{last_year}"
@@ -171,7 +213,9 @@ def evaluate_forecasts(
         if progress:
             progress(f"fit {name}", 1, 1)
 
-    test = load_market_data(rt_source, da_source, start - HISTORY_BEFORE_TEST, end, load)
+    test = load_market_data(
+        rt_source, da_source, start - HISTORY_BEFORE_TEST, end, load, timezone=timezone, market=zone.market
+    )
     realised = hourly_mean_rt(test)
     realised_ns, realised_usd = hour_starts_ns(pd.DatetimeIndex(realised.index)), realised.to_numpy()
     start_ns, end_ns = (
@@ -187,18 +231,22 @@ def evaluate_forecasts(
         target_ns = hour_starts_ns(targets)
         y = lookup(realised_ns, realised_usd, target_ns)
         scored = (target_ns >= start_ns) & (target_ns < end_ns) & ~np.isnan(y)
-        issued_ns = hour_starts_ns(pd.DatetimeIndex([history.issued_utc]))[0]
+        if progress and (done % 24 == 0 or done + 1 == total):
+            progress("forecast", done + 1, total)
+        if not scored.any():  # no realised price to score (after the data's end, inside a hole)
+            continue
         try:
             predicted = {name: model.predict(history, targets)[scored] for name, model in models.items()}
-        except NothingKnownError:
+        except (
+            NothingKnownError
+        ):  # nothing known to forecast from (right after a long hole): not scored, counted
             skipped.append(pd.Timestamp(history.issued_utc))
             continue
+        issued_ns = hour_starts_ns(pd.DatetimeIndex([history.issued_utc]))[0]
         leads.append(np.ceil(lead_hours(int(issued_ns), target_ns[scored]) - 1e-9).astype(np.int64))
         actual.append(y[scored])
         for name in models:
             quantiles[name].append(predicted[name])
-        if progress and (done % 24 == 0 or done + 1 == total):
-            progress("forecast", done + 1, total)
 
     lead = np.concatenate(leads) if leads else np.zeros(0, dtype=np.int64)
     y_all = np.concatenate(actual) if actual else np.zeros(0)

@@ -58,8 +58,9 @@ def forecast_features(known: KnownArrays, target_ns: Ints) -> tuple[Array, Array
 
     The anchor is a reference price the model corrects (it learns price − anchor, so a shift of
     the price level between years moves forecasts with it): the last settled real-time price up to
-    :data:`ANCHOR_RT_UP_TO_LEAD_HOURS`, beyond it the day-ahead price of the target hour (published,
-    else of the same hour on the latest published day), else the last settled real-time price.
+    :data:`ANCHOR_RT_UP_TO_LEAD_HOURS`, beyond it (or when no real-time price has settled in the
+    recent history) the day-ahead price of the target hour (published, else of the same hour on the
+    latest published day), else the last settled real-time price.
     """
     n = target_ns.size
     issued = known.issued_ns
@@ -82,7 +83,10 @@ def forecast_features(known: KnownArrays, target_ns: Ints) -> tuple[Array, Array
         da_latest = np.full(n, np.nan)
 
     rt_last = known.last_rt_usd_per_mwh
-    anchor = np.where((lead > ANCHOR_RT_UP_TO_LEAD_HOURS) & ~np.isnan(da_latest), da_latest, rt_last)
+    # the day-ahead price anchors long leads, and short ones too when no real-time price is known
+    # (after a hole in the real-time data)
+    use_da = ((lead > ANCHOR_RT_UP_TO_LEAD_HOURS) | np.isnan(rt_last)) & ~np.isnan(da_latest)
+    anchor = np.where(use_da, da_latest, rt_last)
     spread = _rt_minus_da(known, hour_ns, hour_usd)
     load_same_hour = lookup(
         known.load_ns, known.load_mw, target_ns - _days_back_to_ended(target_ns, issued) * DAY_NS

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 
 from powerfirst.errors import DataError
-from powerfirst.forecast.base import QUANTILES, Array, NothingKnownError, PriceForecaster
+from powerfirst.forecast.base import QUANTILES, Array, DayAheadGaps, NothingKnownError, PriceForecaster
 from powerfirst.forecast.features import FEATURE_INPUTS, FEATURE_NAMES, forecast_features
-from powerfirst.forecast.known import KnownArrays, hour_starts_ns, lookup
+from powerfirst.forecast.known import TAIL_HOURS, KnownArrays, hour_starts_ns, lookup
 from powerfirst.forecast.trees import CompiledForest, ModelStack, fast_forest
-from powerfirst.forecast.walk import UNFITTABLE_OPTIONS, describe_missing, hourly_mean_rt, walk
+from powerfirst.forecast.walk import describe_missing, hourly_mean_rt, unfittable_options, walk
 from powerfirst.market.information import MarketData, MarketHistory
 
 __all__ = ["GbmQuantileForecaster"]
@@ -72,13 +72,14 @@ class GbmQuantileForecaster(PriceForecaster):
         if target.size < 100:
             raise DataError(
                 f"--forecast {self.name}: the training data gives {target.size} (issue, target hour) rows with a "
-                f"realised price; need at least 100 ({describe_missing(data)}); {UNFITTABLE_OPTIONS}"
+                f"realised price; need at least 100 ({describe_missing(data)}); {unfittable_options(self.name)}"
             )
         has_data = ~np.isnan(features).all(axis=0)
         self._columns = np.flatnonzero(has_data)
         self.features_used = tuple(FEATURE_NAMES[i] for i in self._columns)
         needed = {FEATURE_INPUTS[n] for n in self.features_used if n in FEATURE_INPUTS}
         self.inputs_used = ("real-time prices", *sorted(needed))
+        self.day_ahead_gaps = DayAheadGaps() if "day-ahead prices" in needed else None
         features = features[:, self._columns]
         # imported on use: slow imports
         from sklearn.ensemble import HistGradientBoostingRegressor
@@ -126,10 +127,13 @@ class GbmQuantileForecaster(PriceForecaster):
     def predict(self, history: MarketHistory, target_hours_utc: pd.DatetimeIndex) -> Array:
         if self._forest is None:
             raise DataError(f"{self.name}: the model is not fitted; call fit() with training data first")
-        features, anchor = forecast_features(KnownArrays.of(history), hour_starts_ns(target_hours_utc))
+        known = KnownArrays.of(history)
+        if self.day_ahead_gaps is not None:
+            self.day_ahead_gaps.note(known.issued_ns, int(known.da_ns[-1]) if known.da_ns.size else None)
+        features, anchor = forecast_features(known, hour_starts_ns(target_hours_utc))
         if np.isnan(anchor).any():
             raise NothingKnownError(
-                f"{self.name}: neither a day-ahead nor a settled real-time price is known at "
-                f"{history.issued_utc.isoformat()}"
+                f"{self.name}: neither a day-ahead price nor a real-time price settled in the last "
+                f"{TAIL_HOURS} h is known at {history.issued_utc.isoformat()}"
             )
         return np.sort(anchor[:, None] + self._forest.predict(features[:, self._columns]), axis=1)

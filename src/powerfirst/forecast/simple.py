@@ -15,9 +15,17 @@ import numpy as np
 import pandas as pd
 
 from powerfirst.errors import DataError
-from powerfirst.forecast.base import QUANTILES, Array, NothingKnownError, PriceForecaster
-from powerfirst.forecast.known import DAY_NS, Ints, KnownArrays, hour_starts_ns, local_offsets_ns, lookup
-from powerfirst.forecast.walk import UNFITTABLE_OPTIONS, describe_missing, hourly_mean_rt, lead_hours, walk
+from powerfirst.forecast.base import QUANTILES, Array, DayAheadGaps, NothingKnownError, PriceForecaster
+from powerfirst.forecast.known import (
+    DAY_NS,
+    TAIL_HOURS,
+    Ints,
+    KnownArrays,
+    hour_starts_ns,
+    local_offsets_ns,
+    lookup,
+)
+from powerfirst.forecast.walk import describe_missing, hourly_mean_rt, lead_hours, unfittable_options, walk
 from powerfirst.market.information import MarketData, MarketHistory
 
 __all__ = ["DayAheadForecaster", "PersistenceForecaster"]
@@ -46,6 +54,8 @@ class _ErrorBandForecaster(PriceForecaster):
     def predict(self, history: MarketHistory, target_hours_utc: pd.DatetimeIndex) -> Array:
         known = KnownArrays.of(history)
         target_ns = hour_starts_ns(target_hours_utc)
+        if self.day_ahead_gaps is not None:
+            self.day_ahead_gaps.note(known.issued_ns, int(known.da_ns[-1]) if known.da_ns.size else None)
         point, kind = self._point(known, target_ns)
         lead = _lead_index(known.issued_ns, target_ns)
         return np.sort(point[:, None] + self._offsets_usd_per_mwh[kind, lead], axis=1)
@@ -59,7 +69,7 @@ class _ErrorBandForecaster(PriceForecaster):
         if realised.size < 2 * 24:
             raise DataError(
                 f"--forecast {self.name}: training data holds {realised.size} hours of real-time prices; need at "
-                f"least 48 ({describe_missing(data)}); {UNFITTABLE_OPTIONS}"
+                f"least 48 ({describe_missing(data)}); {unfittable_options(self.name)}"
             )
         realised_ns, realised_usd = hour_starts_ns(pd.DatetimeIndex(realised.index)), realised.to_numpy()
         errors, kinds, leads = [], [], []
@@ -79,7 +89,7 @@ class _ErrorBandForecaster(PriceForecaster):
         if usable < MIN_ERRORS:
             raise DataError(
                 f"--forecast {self.name}: the training data gives {usable} forecast errors with a realised price; "
-                f"need at least {MIN_ERRORS} ({describe_missing(data)}); {UNFITTABLE_OPTIONS}"
+                f"need at least {MIN_ERRORS} ({describe_missing(data)}); {unfittable_options(self.name)}"
             )
         self._offsets_usd_per_mwh = _error_quantiles(
             np.concatenate(errors), np.concatenate(kinds), np.concatenate(leads), len(self.kinds)
@@ -129,13 +139,19 @@ class DayAheadForecaster(_ErrorBandForecaster):
     """Median: the published day-ahead price of the target hour [USD/MWh].
 
     Beyond what is published, the day-ahead price of the same market-local hour on the latest
-    published day; with no day-ahead price known at all, the last settled real-time price.
+    published day; with no day-ahead price known at all, the last settled real-time price. Forecasts
+    issued without a day-ahead price for the hour of issue (a hole in the day-ahead data) are
+    counted in :attr:`day_ahead_gaps`.
     """
 
     name: ClassVar[str] = "day-ahead"
     label: ClassVar[str] = "day-ahead"
     kinds: ClassVar[tuple[str, ...]] = ("published", "latest day", "persistence")
     inputs_used: tuple[str, ...] = ("day-ahead prices", "real-time prices")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.day_ahead_gaps = DayAheadGaps()
 
     def check_inputs(self, data: MarketData) -> None:
         """Without any day-ahead price this forecaster would be persistence under another name."""
@@ -161,7 +177,8 @@ class DayAheadForecaster(_ErrorBandForecaster):
             last = known.last_rt_usd_per_mwh
             if np.isnan(last):
                 raise NothingKnownError(
-                    f"{self.name}: neither a day-ahead nor a settled real-time price is known at "
+                    f"{self.name}: neither a day-ahead price nor a real-time price settled in the last "
+                    f"{TAIL_HOURS} h is known at "
                     f"{pd.Timestamp(known.issued_ns, tz='UTC')}"
                 )
             point[missing] = last

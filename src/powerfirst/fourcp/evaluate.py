@@ -2,7 +2,9 @@
 
 For each evaluated year Y the predictor is fitted on the other bundled years (their load,
 day-ahead prices and 4CP peaks) — or the other years of the user's files (``--load``,
-``--fourcp-peaks``, optionally ``--day-ahead``; months read in America/Chicago) — then June–September of Y is walked hour by hour with a
+``--fourcp-peaks``, optionally ``--day-ahead``; taken to be ERCOT's, 4CP being ERCOT's program, so
+months, hours and the day-ahead clock are read in America/Chicago, and a day-ahead CSV whose
+``interval_start_local`` is in another zone is an error) — then June–September of Y is walked hour by hour with a
 :class:`~powerfirst.market.information.MarketClock`: at each hour start the probability that this
 hour is the month's peak is computed from what is known then, and the hour is curtailed when the
 expected 4CP charge avoided by one MW exceeds what that MW would have earned
@@ -27,11 +29,13 @@ from powerfirst.errors import ConfigError
 from powerfirst.fourcp.predictor import FourCpPredictor, curtail_hours
 from powerfirst.market.grid_programs import FOURCP_MONTHS, fourcp_peaks_bundled, fourcp_peaks_csv
 from powerfirst.market.information import MarketData, bundled_system_load
-from powerfirst.market.sources import parse_source
+from powerfirst.market.markets import MARKETS
+from powerfirst.market.sources import PriceSource, parse_source
 from powerfirst.market.user_inputs import read_load_csv
+from powerfirst.market.window import resolve_timezone
 from powerfirst.site_streams import RuleBasedStrategyConfig
 
-__all__ = ["BUNDLED_YEARS", "FourCpEvaluationRow", "evaluate_fourcp", "market_data_for_years"]
+__all__ = ["BUNDLED_YEARS", "MARKET_LINE", "FourCpEvaluationRow", "evaluate_fourcp", "market_data_for_years"]
 
 Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -39,6 +43,12 @@ BoolArray = npt.NDArray[np.bool_]
 BUNDLED_YEARS = (2021, 2022, 2023)
 """Years with bundled ERCOT native load and day-ahead prices."""
 TIMEZONE = "America/Chicago"
+ERCOT = MARKETS["ercot"]
+MARKET_LINE = (
+    f"market: {ERCOT.label} (4CP is {ERCOT.label}'s program): months, hours and the day-ahead clock read in "
+    f"{TIMEZONE}"
+)
+"""What the evaluation takes the market of the user's files to be, stated with its results."""
 _LOG_LOSS_FLOOR = 1e-6
 
 
@@ -91,7 +101,7 @@ def market_data_for_years(
     and ``day_ahead`` SOURCE (none when ``load`` is given without it)."""
     loads, prices = [], []
     user = load is not None
-    source = parse_source(day_ahead if day_ahead is not None else f"ercot-da:{da_point}")
+    source = _day_ahead_source(day_ahead if day_ahead is not None else f"ercot-da:{da_point}")
     empty = pd.Series([], index=pd.DatetimeIndex([], tz="UTC").as_unit("ns"), dtype="float64")
     for year in sorted(years):
         start, end = _year_bounds_utc(year)
@@ -107,8 +117,21 @@ def market_data_for_years(
         rt_interval=pd.Timedelta(minutes=15),
         da_price_usd_per_mwh=pd.concat(prices).sort_index() if prices else empty,
         load_mw=pd.concat(loads).sort_index(),
-        market=source.market,
+        market=ERCOT,
     )
+
+
+def _day_ahead_source(spec: str) -> PriceSource:
+    """The day-ahead SOURCE read as ERCOT's (4CP is ERCOT's program): a bundled source of another
+    market, or a CSV whose ``interval_start_local`` is in another zone, is an error."""
+    source = parse_source(spec, timezone=TIMEZONE, market=ERCOT)
+    if source.market is not None and source.market.key != ERCOT.key:
+        raise ConfigError(
+            f"--day-ahead {spec} is {source.market.label} data, but 4CP is {ERCOT.label}'s program: "
+            f"give {ERCOT.label} day-ahead prices"
+        )
+    resolve_timezone(source, site_timezone=None, market=ERCOT, market_origin="4CP's market")
+    return source
 
 
 def _summer_hours_utc(year: int) -> pd.DatetimeIndex:
@@ -214,6 +237,8 @@ def evaluate_fourcp(
         raise ConfigError("no year to evaluate")
     if len(set(years)) != len(years):
         raise ConfigError(f"each year once, got {', '.join(map(str, years))}")
+    if day_ahead is not None:
+        _day_ahead_source(day_ahead)  # a bad --day-ahead fails before any work
     rows: list[FourCpEvaluationRow] = []
     for year in years:
         train = sorted(set(training_years) - {year})

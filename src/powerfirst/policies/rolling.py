@@ -29,7 +29,8 @@ from powerfirst.dispatch.inputs import SiteParams
 from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
 from powerfirst.dispatch.schedule import Decision
 from powerfirst.errors import DataError, SolverError
-from powerfirst.forecast.base import PriceForecaster
+from powerfirst.forecast.base import DayAheadGaps, PriceForecaster
+from powerfirst.forecast.walk import TrainingHours, training_hours
 from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.information import MarketData
 from powerfirst.policies.base import Observation, Policy, fill_merit_order
@@ -37,7 +38,13 @@ from powerfirst.policies.horizon import HorizonBuilder
 from powerfirst.site import RollingStrategyConfig
 from powerfirst.solver import Solver, SolverSession, default_solver
 
-__all__ = ["RollingPolicy"]
+__all__ = ["UNFITTED_NOTE", "RollingPolicy"]
+
+UNFITTED_NOTE = (
+    "not fitted: no history before the window; no error bands (the risk quantile equals the median)"
+)
+"""Stated when the forecaster could not be fitted (persistence and day-ahead run unfitted: their
+forecast is the point forecast at every quantile)."""
 
 Array = npt.NDArray[np.float64]
 _NS_PER_HOUR = 3_600_000_000_000
@@ -78,6 +85,9 @@ class RollingPolicy(Policy):
         self.fallback_notes: list[str] = []
         self.solve_seconds = 0.0
         self.trained_on: str | None = None
+        self.training_hours: TrainingHours | None = None
+        self.fitted = False
+        """``learn`` fitted the forecaster (False: no history before the window to fit on)."""
         self.fourcp_note: str | None = None
 
     learns: ClassVar[bool] = True
@@ -90,21 +100,33 @@ class RollingPolicy(Policy):
         """Fit the forecaster (and the 4CP predictor, given the peaks of the same years) on data
         strictly before the window: walk-forward, nothing of the scored period is used."""
         self.forecaster.fit(past)
+        self.fitted = True
         if self.fourcp is not None:
-            if fourcp_peaks is None or fourcp_peaks.empty or past.load_mw.empty:
+            missing = []
+            if past.load_mw.empty:
+                missing.append("no system load before the window (give --load SOURCE, path.csv:COLUMN [MW])")
+            if fourcp_peaks is None or fourcp_peaks.empty:
+                missing.append("no 4CP peak month (June–September) ended before the window")
+            if missing or fourcp_peaks is None:
                 self.fourcp = None  # nothing to learn from: no expected 4CP charge
-                self.fourcp_note = "no load data or 4CP peaks before the window to learn from"
+                self.fourcp_note = "; ".join(missing)
             else:
                 self.fourcp.fit(past, fourcp_peaks)
+        self.training_hours = training_hours(past)
         prices = past.rt_price_usd_per_mwh.dropna()
         if len(prices):
             self.trained_on = f"{prices.index[0].isoformat()} to {prices.index[-1].isoformat()}"
 
     def details(self) -> dict[str, Any]:
         cfg = self.config
+        gaps = self.forecaster.day_ahead_gaps
         return {
             "forecast": self.forecaster.name,
             "forecast_trained_on_utc": self.trained_on,
+            "forecast_training_hours": self.training_hours.as_dict() if self.training_hours else None,
+            "forecast_fitted": self.fitted,
+            "forecast_note": None if self.fitted else UNFITTED_NOTE,
+            "forecast_day_ahead_gaps": gaps.as_dict() if gaps is not None else None,
             "forecast_inputs": list(self.forecaster.inputs_used),
             "fourcp_predictor": self.fourcp is not None,
             "fourcp_note": self.fourcp_note,
@@ -126,7 +148,9 @@ class RollingPolicy(Policy):
         super().reset(site)
         if self.fourcp is not None and not self.fourcp.fitted:
             self.fourcp = None  # nothing was learned (no load or peaks before the window)
-            self.fourcp_note = "the 4CP predictor had no load data or peaks before the window to learn from"
+            self.fourcp_note = self.fourcp_note or "no market history before the window to learn from"
+        if self.forecaster.day_ahead_gaps is not None:
+            self.forecaster.day_ahead_gaps = DayAheadGaps()  # counts of this run only
         self.builder = HorizonBuilder(site, self.config, self.forecaster, self.timezone, self.fourcp)
         self.plan = None
         self.plan_start_utc = None
