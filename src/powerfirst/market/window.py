@@ -121,11 +121,11 @@ def _dst_message(field: str, text: str, naive: pd.Timestamp, timezone: str) -> s
         return f"{field} = {text!r}: not a valid local time in {timezone}; give it with its UTC offset"
     if first > second:  # clocks go back: the wall time happens twice
         return (
-            f"{field} = {text!r}: {iso} happens twice in {timezone} (clocks go back that night); give it "
+            f"{field} = {text!r}: {iso} happens twice in {timezone} (DST ends: the clocks go back that night); give it "
             f"with its UTC offset: {iso}{offset(first)} (the first) or {iso}{offset(second)} (the second)"
         )
     return (
-        f"{field} = {text!r}: {iso} does not exist in {timezone} (clocks go forward that night); give a "
+        f"{field} = {text!r}: {iso} does not exist in {timezone} (DST starts: the clocks go forward that night); give a "
         "time outside the skipped hour, or with its UTC offset"
     )
 
