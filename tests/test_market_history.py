@@ -99,3 +99,46 @@ def test_recent_leaves_out_missing_values_of_a_users_series_and_returns_read_onl
     np.testing.assert_array_equal(viewed, values)
     with pytest.raises(ValueError, match="read-only"):
         viewed[0] = 1.0
+
+
+def test_rolling_decides_the_same_from_lazy_and_eagerly_built_histories(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two days of hourly re-solves of the mining example: the forecaster reading the view's buffers
+    (series never built) and reading series built at once decide the same, interval by interval."""
+    from pathlib import Path
+
+    from powerfirst.backtest.engine import run_policy
+    from powerfirst.backtest.runner import prepare_backtest
+    from powerfirst.market.information import MarketView
+    from powerfirst.policies import RollingPolicy, make_policy
+    from powerfirst.site import load_site
+
+    site = load_site(Path(__file__).resolve().parents[1] / "examples" / "west-texas-fixed-block.yaml")
+    settings = site.strategies.rolling.model_copy(update={"forecast": "persistence"})
+    site = site.model_copy(update={"strategies": site.strategies.model_copy(update={"rolling": settings})})
+    bt = prepare_backtest(site, "2023-08-08", "2023-08-09")
+    lazy = MarketView.history
+
+    def eager(view: MarketView) -> MarketHistory:
+        history = lazy(view)
+        _ = history.rt_price_usd_per_mwh, history.da_price_usd_per_mwh, history.load_mw
+        _ = history.as_price_usd_per_mw_hour
+        return history
+
+    schedules = []
+    for build in (lazy, eager):
+        monkeypatch.setattr(MarketView, "history", build)
+        policy = make_policy("rolling", site, bt.window.timezone)
+        assert isinstance(policy, RollingPolicy)
+        policy.fourcp = None
+        run = run_policy(
+            policy,
+            bt.inputs,
+            bt.known_hashprice_usd_per_th_day,
+            market=bt.market,
+            demand_before_gpus=bt.demand_before_gpus,
+        )
+        assert policy.solves > 48
+        schedules.append(run.schedule.power_mw)
+    np.testing.assert_array_equal(schedules[0], schedules[1])
