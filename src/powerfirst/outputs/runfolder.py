@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -45,6 +46,8 @@ from powerfirst.outputs.manifest import (
     digest,
     fsync_path,
     read_manifest,
+    real_file,
+    real_folder,
     safe_path,
     strays,
     write_manifest,
@@ -72,33 +75,50 @@ def _leftover_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"\.{re.escape(name)}\.powerfirst-(staging|old)-[A-Za-z0-9_]+")
 
 
+def _describe(folder: Path) -> list[str]:
+    """What ``folder`` holds, as it really is: symbolic links are named as such, never followed."""
+    found: list[str] = []
+    for root, dirs, files in os.walk(folder):
+        base = Path(root).relative_to(folder)
+        for name in sorted(dirs + files):
+            path = Path(root, name)
+            rel = (base / name).as_posix()
+            if path.is_symlink():
+                found.append(f"{rel} (a symbolic link to {os.readlink(path)})")
+            elif name in files:
+                found.append(rel)
+        dirs[:] = [d for d in dirs if not Path(root, d).is_symlink()]
+    return found
+
+
 def remove_run(folder: Path) -> list[str]:
-    """Remove what ``folder``'s manifest lists (files unchanged since), the manifest, then the
-    folders left empty; returns what was kept, as notes (empty when the folder is gone)."""
+    """Remove what ``folder``'s manifest lists, the manifest, then the folders left empty; returns
+    what was kept, as notes (empty when the folder is gone).
+
+    Only regular files are removed, and only where no symbolic link lies on their way and they
+    resolve to a place inside ``folder`` (a sealed manifest's files also need their size and
+    SHA-256 unchanged); links are never followed, so nothing outside ``folder`` is touched.
+    """
     manifest = read_manifest(folder)
-    changed: list[str] = []
     if manifest is not None:
         for entry in manifest.files:
-            path = folder / entry.path
-            if not (path.exists() or path.is_symlink()):
-                continue
-            if manifest.matches(folder, entry):
-                path.unlink()
+            if manifest.matches(folder, entry):  # a regular file really inside, as written
+                (folder / entry.path).unlink()
                 checkpoint("removing")
-            else:
-                changed.append(entry.path)
         parents = {p for e in manifest.files for p in PurePosixPath(e.path).parents if str(p) != "."}
         for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
-            with contextlib.suppress(OSError):
-                (folder / parent).rmdir()
+            if real_folder(folder, str(parent)):
+                with contextlib.suppress(OSError):
+                    (folder / parent).rmdir()
         for name in (MANIFEST_PART, MANIFEST_NAME):
-            (folder / name).unlink(missing_ok=True)
+            if real_file(folder, name) is not None:
+                (folder / name).unlink()
     try:
         folder.rmdir()
     except FileNotFoundError:
         return []
     except OSError:
-        rest = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir())
+        rest = _describe(folder)
         return [
             f"kept {folder}: it holds {_listing(rest or ['empty folders'])}, which powerfirst did not write"
         ]
@@ -166,6 +186,12 @@ class RunFolder:
             )
         if resolved.exists() and not resolved.is_dir():
             raise ConfigError(f"{flag} = {text!r}: exists and is not a folder")
+        if resolved.is_dir() and os.path.ismount(resolved):
+            raise ConfigError(
+                f"{flag} = {text!r} is a mount point (a mounted volume): a run is built beside its folder "
+                "and swapped into place, and a mount point cannot be swapped; give a folder inside it, "
+                f"e.g. {flag} {str(target).rstrip('/') or '/'}/run1"
+            )
         ancestor = resolved.parent
         while not ancestor.exists():
             ancestor = ancestor.parent
@@ -195,6 +221,20 @@ class RunFolder:
                     f"put back the earlier run of {self.shown}, moved aside by a run killed mid-swap"
                 )
         for path in leftovers:
+            manifest = read_manifest(path)
+            found = strays(path, manifest) if manifest is not None else _describe(path)
+            if found:
+                why = (
+                    f"its {MANIFEST_NAME} does not list as a run wrote them"
+                    if manifest is not None
+                    else f"there is no {MANIFEST_NAME}"
+                )
+                notes.append(
+                    f"kept {path} (named like a killed run's folder): it holds {_listing(found)}, which "
+                    f"powerfirst did not write ({why}); it removes only what it wrote: look at it and "
+                    "remove it yourself"
+                )
+                continue
             kept = remove_run(path)
             notes += kept or [f"removed {path.name}, left by a killed run"]
         return notes
@@ -239,7 +279,7 @@ class RunFolder:
         )
         manifest = Manifest()
         try:
-            os.chmod(staging, 0o777 & ~_umask())  # as a folder made with mkdir; mkdtemp makes it private
+            self._set_mode(staging)
             write_manifest(staging, manifest)
             checkpoint("staging")
             writer(lambda name: self._add(staging, manifest, name))
@@ -258,6 +298,19 @@ class RunFolder:
             raise
         written = [e.path for e in manifest.files] + [MANIFEST_NAME]
         return {name: self.shown / name for name in written}
+
+    def _set_mode(self, staging: Path) -> None:
+        """Give the staging folder the mode (and group, where permitted) of the folder it replaces, or,
+        for a new folder, the mode ``mkdir`` would give it (the umask); mkdtemp makes it private."""
+        try:
+            existing = os.stat(self.target)
+        except FileNotFoundError:
+            os.chmod(staging, 0o777 & ~_umask())
+            return
+        if existing.st_gid != os.stat(staging).st_gid:
+            with contextlib.suppress(OSError):  # only the owner's groups (or root) may set it
+                os.chown(staging, -1, existing.st_gid)
+        os.chmod(staging, stat.S_IMODE(existing.st_mode))  # after chown, which may clear setgid
 
     @staticmethod
     def _add(staging: Path, manifest: Manifest, name: str) -> Path:
