@@ -149,3 +149,16 @@ def test_a_dangling_symlink_is_not_replaced_without_overwrite(tmp_path: Path) ->
     with pytest.raises(ConfigError, match="is a symbolic link; pass --overwrite"):
         OutputFile.claim(link)
     assert link.is_symlink()
+
+
+def test_a_finder_file_in_an_earlier_run_is_named_with_a_hint_and_kept(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    folder = RunFolder.claim(out)
+    try:
+        folder.write(lambda file: file("a.json").write_text("{}", encoding="utf-8"))
+    finally:
+        folder.release()
+    (out / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    with pytest.raises(ConfigError, match=r"\.DS_Store: written by the file browser \(macOS Finder\)"):
+        RunFolder.claim(out)
+    assert (out / ".DS_Store").is_file() and (out / "a.json").is_file()

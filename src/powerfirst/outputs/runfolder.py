@@ -58,6 +58,12 @@ __all__ = ["RunFolder", "remove_run"]
 
 FileOpener = Callable[[str], Path]
 _SHOWN = 6
+_SYSTEM_FILES = {
+    ".DS_Store": "macOS Finder",
+    "Thumbs.db": "Windows Explorer",
+    "desktop.ini": "Windows Explorer",
+}
+"""Files a file browser leaves in folders it shows (named in a refusal, never removed)."""
 
 
 def _listing(items: list[str]) -> str:
@@ -257,9 +263,16 @@ class RunFolder:
             if self.previous is not None
             else f"files powerfirst did not write (no {MANIFEST_NAME})"
         )
+        system = sorted({n for f in found if (n := PurePosixPath(f.split(" (")[0]).name) in _SYSTEM_FILES})
+        hint = (
+            f" ({', '.join(system)}: written by the file browser ({', '.join(_SYSTEM_FILES[n] for n in system)}), "
+            "not by powerfirst; delete it if that is all there is)"
+            if system
+            else ""
+        )
         return (
-            f"{self.flag} = {str(self.shown)!r} holds {why}: {_listing(found)}; a run writes only into a new "
-            "or empty folder or one holding an earlier powerfirst run, and never deletes what it did not "
+            f"{self.flag} = {str(self.shown)!r} holds {why}: {_listing(found)}{hint}; a run writes only into a "
+            "new or empty folder or one holding an earlier powerfirst run, and never deletes what it did not "
             "write: move those away or choose another folder"
         )
 
