@@ -162,3 +162,19 @@ def test_a_finder_file_in_an_earlier_run_is_named_with_a_hint_and_kept(tmp_path:
     with pytest.raises(ConfigError, match=r"\.DS_Store: written by the file browser \(macOS Finder\)"):
         RunFolder.claim(out)
     assert (out / ".DS_Store").is_file() and (out / "a.json").is_file()
+
+
+def test_a_bind_mount_listed_in_mountinfo_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import powerfirst.outputs.runfolder as runfolder
+
+    mount = tmp_path / "my results"
+    mount.mkdir()
+    listed = str(mount.resolve()).replace(" ", "\\040")
+    info = tmp_path / "mountinfo"
+    info.write_text(
+        f"36 35 98:0 /results {listed} rw,noatime master:1 - ext3 /dev/root rw\n", encoding="utf-8"
+    )
+    monkeypatch.setattr(runfolder, "_MOUNTINFO", info)
+    with pytest.raises(ConfigError, match="is a mount point"):
+        RunFolder.claim(mount)
+    assert RunFolder.claim(tmp_path / "other").release() is None

@@ -77,6 +77,28 @@ def _umask() -> int:
     return mask
 
 
+_MOUNTINFO = Path("/proc/self/mountinfo")
+"""Linux's list of this process's mount points (the 5th field of each line, octal-escaped)."""
+
+
+def _is_mount(path: Path) -> bool:
+    """Whether ``path`` (resolved) is a mount point: another device than its parent, or listed in
+    ``/proc/self/mountinfo`` (a bind mount of a folder of the same file system, as ``docker -v``)."""
+    if os.path.ismount(path):
+        return True
+    try:
+        lines = _MOUNTINFO.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return False
+    escaped = re.compile(r"\\([0-7]{3})")
+    points = {
+        escaped.sub(lambda m: chr(int(m.group(1), 8)), line.split(" ")[4])
+        for line in lines
+        if line.count(" ") >= 4
+    }
+    return str(path) in points
+
+
 def _leftover_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"\.{re.escape(name)}\.powerfirst-(staging|old)-[A-Za-z0-9_]+")
 
@@ -192,7 +214,7 @@ class RunFolder:
             )
         if resolved.exists() and not resolved.is_dir():
             raise ConfigError(f"{flag} = {text!r}: exists and is not a folder")
-        if resolved.is_dir() and os.path.ismount(resolved):
+        if resolved.is_dir() and _is_mount(resolved):
             raise ConfigError(
                 f"{flag} = {text!r} is a mount point (a mounted volume): a run is built beside its folder "
                 "and swapped into place, and a mount point cannot be swapped; give a folder inside it, "
