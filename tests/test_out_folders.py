@@ -98,6 +98,8 @@ def test_the_current_folder_is_refused(tmp_path: Path, monkeypatch: pytest.Monke
     result = _backtest(value.format(cwd=work))
     assert result.exit_code == 2, result.output
     assert "is the current folder" in _said(result)
+    if value == "":
+        assert "(or empty, read as '.')" in _said(result)
     assert _files(tmp_path) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
 

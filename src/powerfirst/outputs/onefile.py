@@ -83,7 +83,10 @@ class OutputFile:
         """Check ``path`` can be written, lock it, remove killed runs' partial files; ConfigError if not."""
         text = str(path)
         if text in {"", "."} or path.is_dir():
-            raise ConfigError(f"{flag} = {text!r} is a folder; give a file name (e.g. {path / 'data.csv'})")
+            empty = " (or empty, read as '.')" if text in {"", "."} else ""
+            raise ConfigError(
+                f"{flag} = {text!r}{empty} is a folder; give a file name (e.g. {path / 'data.csv'})"
+            )
         folder = path.parent
         if not folder.is_dir():
             raise ConfigError(f"{flag} = {text!r}: folder {str(folder)!r} does not exist")

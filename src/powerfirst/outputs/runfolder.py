@@ -200,7 +200,7 @@ class RunFolder:
         text = str(target)
         if text in {"", "."}:
             raise ConfigError(
-                f"{flag} = {text!r} is the current folder: a run writes into a folder of its own, new or "
+                f"{flag} = {text!r} (or empty, read as '.') is the current folder: a run writes into a folder of its own, new or "
                 f"holding an earlier run; give one, e.g. {flag} out/run1"
             )
         if target.is_symlink():
