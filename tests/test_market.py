@@ -392,12 +392,13 @@ def test_csv_off_grid_timestamp(tmp_path: Path) -> None:
     ("content", "expected"),
     [
         (b"", "the file is empty"),
-        (bytes(range(256)) * 4, "not UTF-8 text: byte 128 (0x80)"),
+        (bytes(range(256)) * 4, "not a CSV text file: a NUL byte at offset 0"),
+        (bytes(range(1, 256)) * 4, "not UTF-8 text: byte 127 (0x80)"),
         (b"hello world\nthis is not a price file\n", "interval_start_utc"),
         (b"interval_start_utc,LMP\n", "at least two rows"),
         (b"interval_start_utc,LMP\n2023-01-01T06:00:00Z,1\n", "at least two rows"),
     ],
-    ids=["empty", "binary", "prose", "header-only", "one-row"],
+    ids=["empty", "binary", "binary-without-nul", "prose", "header-only", "one-row"],
 )
 def test_csv_empty_or_garbage_file_is_a_data_error(tmp_path: Path, content: bytes, expected: str) -> None:
     path = tmp_path / "junk.csv"

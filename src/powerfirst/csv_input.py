@@ -67,6 +67,16 @@ RESOLUTION_RUN = 3
 
 _ZONED = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(?:Z|z|[+-]\d{2}(?::?\d{2})?)$")
 """A time of day followed by its zone: ``Z`` or a UTC offset (a date alone has none)."""
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x1f\x8b", "a gzip file; name it with .gz (it is then decompressed) or decompress it (gunzip)"),
+    (b"PK\x03\x04", "a zip archive (or an Excel .xlsx workbook); extract or export the CSV as UTF-8"),
+    (b"\x00\x00\xfe\xff", "UTF-32 text (big-endian byte-order mark); save it as UTF-8 CSV"),
+    (b"\xff\xfe\x00\x00", "UTF-32 text (little-endian byte-order mark); save it as UTF-8 CSV"),
+    (b"\xfe\xff", "UTF-16 text (big-endian byte-order mark); save it as UTF-8 CSV"),
+    (b"\xff\xfe", "UTF-16 text (little-endian byte-order mark); save it as UTF-8 CSV"),
+)
+"""First bytes (after any decompression) of files that are not UTF-8 text, and what to do (longest
+marks first)."""
 _DECOMPRESS = {".gz": gzip.decompress, ".bz2": bz2.decompress, ".xz": lzma.decompress}
 
 
@@ -113,6 +123,15 @@ def _text(path: Path, label: str) -> str:
         except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError):
             raise DataError(f"{label}: not a valid {path.suffix} compressed file") from None
         where = "byte (after decompression)"
+    for signature, what in _SIGNATURES:
+        if data.startswith(signature):
+            raise DataError(f"{label}: not a CSV text file: it is {what}")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise DataError(
+            f"{label}: not a CSV text file: a NUL {where} at offset {nul} (UTF-16 text without a "
+            "byte-order mark, or a binary file?); save the file as UTF-8 CSV"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -120,6 +139,16 @@ def _text(path: Path, label: str) -> str:
             f"{label}: not UTF-8 text: {where} {exc.start} (0x{data[exc.start]:02x}) cannot be decoded "
             f"({exc.reason}); save the file as UTF-8 CSV"
         ) from None
+
+
+def _check_spaces(label: str, header: list[str], wanted: Sequence[str]) -> None:
+    """DataError when a wanted column is in the header only with spaces around its name."""
+    for position, name in enumerate(header, start=1):
+        if name not in wanted and name.strip() in wanted:
+            raise DataError(
+                f"{label}: the header names column {position} {name!r}, with spaces around "
+                f"{name.strip()!r}; column names are read exactly as written: remove the spaces"
+            )
 
 
 def read_table(
@@ -147,6 +176,7 @@ def read_table(
         header = next(reader, None)
         if header is None:
             raise DataError(f"{label}: the file is empty (need a header line naming {', '.join(key)})")
+        _check_spaces(label, header, [*key, *required])
         if not any(k in header for k in key):
             names = " or ".join(repr(k) for k in key)
             raise DataError(

@@ -1,4 +1,4 @@
-"""Reading a site file: UTF-8 text, YAML without repeated keys.
+"""Reading a site file: UTF-8 text, YAML without repeated keys, numbers with exponents as numbers.
 
 A file that is not UTF-8 text (gzip, UTF-16/32, Latin-1) is refused with its name and the byte
 offset of the first byte that is not UTF-8, and a repeated key in a mapping is refused with the key
@@ -8,6 +8,7 @@ would replace the first).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,13 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
+
+
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
+"""A number with an exponent, as YAML 1.2 reads it (``1e3``, ``1.0e9``, ``1e-9``); PyYAML's YAML 1.1
+rules read those without a ``.`` and a signed exponent as text."""
+
+_UniqueKeyLoader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789."))
 
 
 def _decode(raw: bytes, path: Path) -> str:

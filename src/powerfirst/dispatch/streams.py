@@ -10,6 +10,7 @@ Conventions: GPU counts are continuous; hall power at the meter is
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -143,6 +144,16 @@ def hall_params(hall: GpuHall, timezone: str, interval_hours: float) -> HallPara
             f"interval of {interval_hours * 60:g} min: a rental slice is at least one interval; give at least "
             f"{interval_hours:g} hours"
         )
+    if rental is not None:
+        intervals = rental.min_block_hours / interval_hours
+        if abs(intervals - round(intervals)) > 1e-6:
+            lower = max(1, math.floor(intervals)) * interval_hours
+            upper = math.ceil(intervals) * interval_hours
+            raise ConfigError(
+                f"gpu_hall.rental.min_block_hours = {rental.min_block_hours:g} hours is not a whole number of "
+                f"price intervals of {interval_hours * 60:g} min ({intervals:.4g} intervals): a rental slice "
+                f"is made of whole intervals; give {lower:g} or {upper:g} hours"
+            )
     pue = hall.pue
     return HallParams(
         name=hall.name,

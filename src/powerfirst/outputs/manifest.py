@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ __all__ = [
     "Manifest",
     "digest",
     "read_manifest",
+    "real_file",
+    "real_folder",
     "safe_path",
     "strays",
     "write_manifest",
@@ -61,13 +64,14 @@ class Manifest:
     written_utc: str = ""
 
     def matches(self, folder: Path, entry: Entry) -> bool:
-        """Whether ``entry`` is in ``folder`` as this run wrote it (a regular file, same size and digest)."""
-        path = folder / entry.path
-        if path.is_symlink() or not path.is_file():
+        """Whether ``entry`` is in ``folder`` as this run wrote it: a regular file really inside
+        ``folder`` (no symbolic link on its way), of the same size and digest."""
+        info = real_file(folder, entry.path)
+        if info is None:
             return False
         if entry.size_bytes is None or entry.sha256 is None:
             return True  # staging: listed before it was written
-        return path.stat().st_size == entry.size_bytes and digest(path) == entry.sha256
+        return info.st_size == entry.size_bytes and digest(folder / entry.path) == entry.sha256
 
 
 def _version() -> str:
@@ -77,10 +81,48 @@ def _version() -> str:
         return "unknown"
 
 
+def real_folder(folder: Path, relative: str) -> bool:
+    """Whether ``folder/relative`` is a folder reached without any symbolic link below ``folder``
+    (each component checked with ``lstat``) and really inside ``folder`` (by its resolved path)."""
+    path = folder
+    for part in PurePosixPath(relative).parts:
+        path = path / part
+        try:
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                return False
+        except OSError:
+            return False
+    return _inside(folder, path)
+
+
+def _inside(folder: Path, path: Path) -> bool:
+    base = os.path.realpath(folder)
+    return os.path.realpath(path).startswith(base.rstrip(os.sep) + os.sep)
+
+
+def real_file(folder: Path, relative: str) -> os.stat_result | None:
+    """The ``lstat`` of ``folder/relative`` when it is a regular file whose parent folders are real
+    folders inside ``folder`` (no symbolic link anywhere on its way); None otherwise."""
+    if safe_path(relative) is None:
+        return None
+    parent = PurePosixPath(relative).parent
+    if str(parent) != "." and not real_folder(folder, str(parent)):
+        return None
+    path = folder / relative
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode) or not _inside(folder, path):
+        return None
+    return info
+
+
 def digest(path: Path) -> str:
-    """SHA-256 of a file's bytes, hex."""
+    """SHA-256 of a file's bytes, hex; a symbolic link is not followed (OSError)."""
     sha = hashlib.sha256()
-    with path.open("rb") as handle:
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             sha.update(block)
     return sha.hexdigest()
@@ -173,7 +215,7 @@ def strays(folder: Path, manifest: Manifest | None) -> list[str]:
         keep: list[str] = []
         for name in sorted(dirs):
             if Path(root, name).is_symlink():
-                found.append(rel(name))
+                found.append(f"{rel(name)} (a symbolic link)")
             elif rel(name) not in parents:
                 found.append(rel(name) + "/")
             else:
@@ -181,10 +223,12 @@ def strays(folder: Path, manifest: Manifest | None) -> list[str]:
         dirs[:] = keep
         for name in sorted(files):
             path = rel(name)
-            if manifest is not None and path == MANIFEST_NAME:
+            if manifest is not None and path in {MANIFEST_NAME, MANIFEST_PART}:
                 continue
             entry = listed.get(path)
-            if entry is None or manifest is None:
+            if Path(root, name).is_symlink():
+                found.append(f"{path} (a symbolic link)")
+            elif entry is None or manifest is None:
                 found.append(path)
             elif not manifest.matches(folder, entry):
                 found.append(f"{path} (changed since powerfirst wrote it)")

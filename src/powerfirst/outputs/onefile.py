@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -31,12 +32,13 @@ def replace_file(
     Raises ConfigError when ``path`` exists and ``overwrite`` is False; on any failure the
     temporary file is removed and ``path`` is as it was.
     """
-    if path.exists() and not overwrite:
+    if os.path.lexists(path) and not overwrite:
         raise ConfigError(f"{flag} {path} already exists; pass --overwrite to replace it")
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(handle)
     temporary = Path(name)
     try:
+        os.chmod(temporary, _mode(path))  # mkstemp makes it private (0600)
         write(temporary)
         fd = os.open(temporary, os.O_RDONLY)
         try:
@@ -49,6 +51,19 @@ def replace_file(
         raise
 
 
+def _mode(path: Path) -> int:
+    """The mode of the file ``path`` replaces (a regular file), else the one the umask gives a new file."""
+    try:
+        existing = os.lstat(path)
+    except FileNotFoundError:
+        existing = None
+    if existing is not None and stat.S_ISREG(existing.st_mode):
+        return stat.S_IMODE(existing.st_mode)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 class OutputFile:
     """A file a command will write, claimed before any work; :meth:`release` when done."""
 
@@ -56,7 +71,7 @@ class OutputFile:
         self.path = path
         self.flag = flag
         self.overwrite = overwrite
-        self.existed = path.exists()
+        self.existed = os.path.lexists(path)
         self.written = False
         self.notes: list[str] = []
         self._lock = lock
@@ -68,14 +83,18 @@ class OutputFile:
         """Check ``path`` can be written, lock it, remove killed runs' partial files; ConfigError if not."""
         text = str(path)
         if text in {"", "."} or path.is_dir():
-            raise ConfigError(f"{flag} = {text!r} is a folder; give a file name (e.g. {path / 'data.csv'})")
+            empty = " (or empty, read as '.')" if text in {"", "."} else ""
+            raise ConfigError(
+                f"{flag} = {text!r}{empty} is a folder; give a file name (e.g. {path / 'data.csv'})"
+            )
         folder = path.parent
         if not folder.is_dir():
             raise ConfigError(f"{flag} = {text!r}: folder {str(folder)!r} does not exist")
         if not os.access(folder, os.W_OK | os.X_OK):
             raise ConfigError(f"{flag} = {text!r}: cannot write in {str(folder)!r}")
-        if path.exists() and not overwrite:
-            raise ConfigError(f"{flag} {path} already exists; pass --overwrite to replace it")
+        if os.path.lexists(path) and not overwrite:
+            what = "is a symbolic link" if path.is_symlink() else "already exists"
+            raise ConfigError(f"{flag} {path} {what}; pass --overwrite to replace it")
         lock = Lock(path, flag)
         try:
             lock.acquire(wait=wait)

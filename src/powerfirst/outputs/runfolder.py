@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -45,6 +46,8 @@ from powerfirst.outputs.manifest import (
     digest,
     fsync_path,
     read_manifest,
+    real_file,
+    real_folder,
     safe_path,
     strays,
     write_manifest,
@@ -55,6 +58,12 @@ __all__ = ["RunFolder", "remove_run"]
 
 FileOpener = Callable[[str], Path]
 _SHOWN = 6
+_SYSTEM_FILES = {
+    ".DS_Store": "macOS Finder",
+    "Thumbs.db": "Windows Explorer",
+    "desktop.ini": "Windows Explorer",
+}
+"""Files a file browser leaves in folders it shows (named in a refusal, never removed)."""
 
 
 def _listing(items: list[str]) -> str:
@@ -68,37 +77,76 @@ def _umask() -> int:
     return mask
 
 
+_MOUNTINFO = Path("/proc/self/mountinfo")
+"""Linux's list of this process's mount points (the 5th field of each line, octal-escaped)."""
+
+
+def _is_mount(path: Path) -> bool:
+    """Whether ``path`` (resolved) is a mount point: another device than its parent, or listed in
+    ``/proc/self/mountinfo`` (a bind mount of a folder of the same file system, as ``docker -v``)."""
+    if os.path.ismount(path):
+        return True
+    try:
+        lines = _MOUNTINFO.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return False
+    escaped = re.compile(r"\\([0-7]{3})")
+    points = {
+        escaped.sub(lambda m: chr(int(m.group(1), 8)), line.split(" ")[4])
+        for line in lines
+        if line.count(" ") >= 4
+    }
+    return str(path) in points
+
+
 def _leftover_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"\.{re.escape(name)}\.powerfirst-(staging|old)-[A-Za-z0-9_]+")
 
 
+def _describe(folder: Path) -> list[str]:
+    """What ``folder`` holds, as it really is: symbolic links are named as such, never followed."""
+    found: list[str] = []
+    for root, dirs, files in os.walk(folder):
+        base = Path(root).relative_to(folder)
+        for name in sorted(dirs + files):
+            path = Path(root, name)
+            rel = (base / name).as_posix()
+            if path.is_symlink():
+                found.append(f"{rel} (a symbolic link to {os.readlink(path)})")
+            elif name in files:
+                found.append(rel)
+        dirs[:] = [d for d in dirs if not Path(root, d).is_symlink()]
+    return found
+
+
 def remove_run(folder: Path) -> list[str]:
-    """Remove what ``folder``'s manifest lists (files unchanged since), the manifest, then the
-    folders left empty; returns what was kept, as notes (empty when the folder is gone)."""
+    """Remove what ``folder``'s manifest lists, the manifest, then the folders left empty; returns
+    what was kept, as notes (empty when the folder is gone).
+
+    Only regular files are removed, and only where no symbolic link lies on their way and they
+    resolve to a place inside ``folder`` (a sealed manifest's files also need their size and
+    SHA-256 unchanged); links are never followed, so nothing outside ``folder`` is touched.
+    """
     manifest = read_manifest(folder)
-    changed: list[str] = []
     if manifest is not None:
         for entry in manifest.files:
-            path = folder / entry.path
-            if not (path.exists() or path.is_symlink()):
-                continue
-            if manifest.matches(folder, entry):
-                path.unlink()
+            if manifest.matches(folder, entry):  # a regular file really inside, as written
+                (folder / entry.path).unlink()
                 checkpoint("removing")
-            else:
-                changed.append(entry.path)
         parents = {p for e in manifest.files for p in PurePosixPath(e.path).parents if str(p) != "."}
         for parent in sorted(parents, key=lambda p: len(p.parts), reverse=True):
-            with contextlib.suppress(OSError):
-                (folder / parent).rmdir()
+            if real_folder(folder, str(parent)):
+                with contextlib.suppress(OSError):
+                    (folder / parent).rmdir()
         for name in (MANIFEST_PART, MANIFEST_NAME):
-            (folder / name).unlink(missing_ok=True)
+            if real_file(folder, name) is not None:
+                (folder / name).unlink()
     try:
         folder.rmdir()
     except FileNotFoundError:
         return []
     except OSError:
-        rest = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if not p.is_dir())
+        rest = _describe(folder)
         return [
             f"kept {folder}: it holds {_listing(rest or ['empty folders'])}, which powerfirst did not write"
         ]
@@ -152,7 +200,7 @@ class RunFolder:
         text = str(target)
         if text in {"", "."}:
             raise ConfigError(
-                f"{flag} = {text!r} is the current folder: a run writes into a folder of its own, new or "
+                f"{flag} = {text!r} (or empty, read as '.') is the current folder: a run writes into a folder of its own, new or "
                 f"holding an earlier run; give one, e.g. {flag} out/run1"
             )
         if target.is_symlink():
@@ -166,6 +214,12 @@ class RunFolder:
             )
         if resolved.exists() and not resolved.is_dir():
             raise ConfigError(f"{flag} = {text!r}: exists and is not a folder")
+        if resolved.is_dir() and _is_mount(resolved):
+            raise ConfigError(
+                f"{flag} = {text!r} is a mount point (a mounted volume): a run is built beside its folder "
+                "and swapped into place, and a mount point cannot be swapped; give a folder inside it, "
+                f"e.g. {flag} {str(target).rstrip('/') or '/'}/run1"
+            )
         ancestor = resolved.parent
         while not ancestor.exists():
             ancestor = ancestor.parent
@@ -195,6 +249,20 @@ class RunFolder:
                     f"put back the earlier run of {self.shown}, moved aside by a run killed mid-swap"
                 )
         for path in leftovers:
+            manifest = read_manifest(path)
+            found = strays(path, manifest) if manifest is not None else _describe(path)
+            if found:
+                why = (
+                    f"its {MANIFEST_NAME} does not list as a run wrote them"
+                    if manifest is not None
+                    else f"there is no {MANIFEST_NAME}"
+                )
+                notes.append(
+                    f"kept {path} (named like a killed run's folder): it holds {_listing(found)}, which "
+                    f"powerfirst did not write ({why}); it removes only what it wrote: look at it and "
+                    "remove it yourself"
+                )
+                continue
             kept = remove_run(path)
             notes += kept or [f"removed {path.name}, left by a killed run"]
         return notes
@@ -217,9 +285,16 @@ class RunFolder:
             if self.previous is not None
             else f"files powerfirst did not write (no {MANIFEST_NAME})"
         )
+        system = sorted({n for f in found if (n := PurePosixPath(f.split(" (")[0]).name) in _SYSTEM_FILES})
+        hint = (
+            f" ({', '.join(system)}: written by the file browser ({', '.join(_SYSTEM_FILES[n] for n in system)}), "
+            "not by powerfirst; delete it if that is all there is)"
+            if system
+            else ""
+        )
         return (
-            f"{self.flag} = {str(self.shown)!r} holds {why}: {_listing(found)}; a run writes only into a new "
-            "or empty folder or one holding an earlier powerfirst run, and never deletes what it did not "
+            f"{self.flag} = {str(self.shown)!r} holds {why}: {_listing(found)}{hint}; a run writes only into a "
+            "new or empty folder or one holding an earlier powerfirst run, and never deletes what it did not "
             "write: move those away or choose another folder"
         )
 
@@ -239,7 +314,7 @@ class RunFolder:
         )
         manifest = Manifest()
         try:
-            os.chmod(staging, 0o777 & ~_umask())  # as a folder made with mkdir; mkdtemp makes it private
+            self._set_mode(staging)
             write_manifest(staging, manifest)
             checkpoint("staging")
             writer(lambda name: self._add(staging, manifest, name))
@@ -258,6 +333,19 @@ class RunFolder:
             raise
         written = [e.path for e in manifest.files] + [MANIFEST_NAME]
         return {name: self.shown / name for name in written}
+
+    def _set_mode(self, staging: Path) -> None:
+        """Give the staging folder the mode (and group, where permitted) of the folder it replaces, or,
+        for a new folder, the mode ``mkdir`` would give it (the umask); mkdtemp makes it private."""
+        try:
+            existing = os.stat(self.target)
+        except FileNotFoundError:
+            os.chmod(staging, 0o777 & ~_umask())
+            return
+        if existing.st_gid != os.stat(staging).st_gid:
+            with contextlib.suppress(OSError):  # only the owner's groups (or root) may set it
+                os.chown(staging, -1, existing.st_gid)
+        os.chmod(staging, stat.S_IMODE(existing.st_mode))  # after chown, which may clear setgid
 
     @staticmethod
     def _add(staging: Path, manifest: Manifest, name: str) -> Path:
