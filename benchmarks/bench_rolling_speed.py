@@ -152,10 +152,8 @@ def main(argv: list[str]) -> None:
                 print(f"{example} baseline: {old['seconds']:.1f} s", file=sys.stderr, flush=True)
                 new = _run_tree(ROOT / "src", example, args.year, args.forecast, arrays["now"], args.end)
                 print(f"{example} now: {new['seconds']:.1f} s", file=sys.stderr, flush=True)
-                worst, compared = _same_decisions(arrays["baseline"], arrays["now"])
-                rows.append(
-                    {"example": example, "baseline": old, "now": new, "worst": worst, "compared": compared}
-                )
+                decisions = _same_decisions(arrays["baseline"], arrays["now"])
+                rows.append({"example": example, "baseline": old, "now": new, "decisions": decisions})
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(base)], cwd=ROOT, check=False)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
