@@ -3,7 +3,7 @@
 #  1. West Texas mining site: perfect, breakeven, always-on, rolling → out/west-texas-2023/
 #  2. West Texas hybrid site (ASICs + GPU hall, 4CP, ancillary services): perfect, rule-based,
 #     breakeven, rolling → out/west-texas-hybrid-2023/
-# rolling fits its forecaster on 2021–2022 and re-solves every hour of 2023: a few minutes per site.
+# rolling fits its forecaster on 2021–2022 and re-solves every hour of 2023: one to two minutes per site.
 # Extra arguments go to both runs (e.g. --tx-fees-btc-per-block 0.3).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
