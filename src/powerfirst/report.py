@@ -33,6 +33,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from powerfirst.backtest.runner import Backtest, StrategyResult
+from powerfirst.report_tables import inputs_section, strategy_heading, streams_section, usd
 
 __all__ = ["render_report", "write_report"]
 
@@ -47,10 +48,6 @@ _INFERENCE_COLOR = "#2ca02c"
 _RENTAL_COLOR = "#ff7f0e"
 _IDLE_COLOR = "#c7c7c7"
 _JOB_PALETTE = ["#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#1f77b4", "#d62728"]
-
-
-def _usd(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.0f}"
 
 
 def _local(index: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
@@ -266,11 +263,6 @@ def _gpu_bin(bt: Backtest) -> str:
     return _GPU_BINS[-1]
 
 
-def _strategy_heading(result: StrategyResult) -> str:
-    """HTML strategy name, marked when it knows the future (as in the summary table)."""
-    return html.escape(result.name) + (" <em>(upper bound)</em>" if result.policy.uses_hindsight else "")
-
-
 def _hall_layers(bt: Backtest) -> list[tuple[str, str, str]]:
     """(ledger column, legend name, colour) of each stacked workload of the hall, bottom first."""
     hall = bt.inputs.site.hall
@@ -394,7 +386,7 @@ def _table(bt: Backtest, results: list[StrategyResult], comparison: dict[str, An
         return "".join(f"<th>{html.escape(h)}</th>" for h, _, _ in columns)
 
     def cells(s: dict[str, Any], columns: list[tuple[str, str, str]]) -> str:
-        return "".join(f"<td>{_usd(s[group][key])}</td>" for _, group, key in columns)
+        return "".join(f"<td>{usd(s[group][key])}</td>" for _, group, key in columns)
 
     header = (
         "<tr><th>strategy</th><th>net margin (USD)</th><th>value captured</th><th>mining revenue</th>"
@@ -415,175 +407,17 @@ def _table(bt: Backtest, results: list[StrategyResult], comparison: dict[str, An
         hall_mwh = energy["inference"] + energy["training"] + energy["rental"] + energy["gpu_idle"]
         rows.append(
             "<tr>"
-            f"<td>{_strategy_heading(r)}</td><td>{_usd(s['net_margin_usd'])}</td>"
+            f"<td>{strategy_heading(r)}</td><td>{usd(s['net_margin_usd'])}</td>"
             f"<td>{'—' if captured is None else f'{captured:.1f} %'}</td>"
-            f"<td>{_usd(s['revenue_usd']['mining'])}</td><td>{_usd(s['revenue_usd']['power_sellback'])}</td>"
+            f"<td>{usd(s['revenue_usd']['mining'])}</td><td>{usd(s['revenue_usd']['power_sellback'])}</td>"
             f"{cells(s, revenues)}"
-            f"<td>{_usd(s['cost_usd']['energy'])}</td><td>{_usd(s['cost_usd']['adders'])}</td>"
-            f"<td>{_usd(s['cost_usd']['pool_fees'])}</td>{cells(s, costs)}"
-            f"<td>{'—' if all_in is None else f'{all_in:.2f}'}</td><td>{_usd(energy['mining'])}</td>"
-            + (f"<td>{_usd(hall_mwh)}</td>" if hybrid else "")
+            f"<td>{usd(s['cost_usd']['energy'])}</td><td>{usd(s['cost_usd']['adders'])}</td>"
+            f"<td>{usd(s['cost_usd']['pool_fees'])}</td>{cells(s, costs)}"
+            f"<td>{'—' if all_in is None else f'{all_in:.2f}'}</td><td>{usd(energy['mining'])}</td>"
+            + (f"<td>{usd(hall_mwh)}</td>" if hybrid else "")
             + "</tr>"
         )
     return f"<table>{header}{''.join(rows)}</table>"
-
-
-def _when(value: str | None, timezone: str) -> str:
-    """An ISO time as market-local wall-clock with the zone's abbreviation ("—" when absent)."""
-    if value is None:
-        return "—"
-    return pd.Timestamp(value).tz_convert(timezone).strftime("%Y-%m-%d %H:%M %Z")
-
-
-def _mini_table(kind: str, result: StrategyResult, header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return (
-        f'<table class="{kind}" data-strategy="{html.escape(result.name, quote=True)}">'
-        f"<tr>{head}</tr>{body}</table>"
-    )
-
-
-def _jobs_table(bt: Backtest, result: StrategyResult) -> str:
-    tz = bt.window.timezone
-    rows = []
-    for job in result.summary.get("training_jobs", []):
-        if not job["in_window"]:
-            met = "not scheduled (outside the window)"
-        else:
-            met = "yes" if job["met_deadline"] else "<strong>no</strong>"
-        rows.append(
-            [
-                html.escape(job["name"]),
-                _when(job["finish_utc"], tz),
-                _when(job["deadline_utc"], tz),
-                met,
-                f"{job['preemptions']:d}",
-                f"{job['gpu_hours_used']:,.0f}",
-                f"{job['gpu_hours_lost_to_restarts_and_checkpoints']:,.0f}",
-                _usd(job["value_usd"]),
-            ]
-        )
-    header = [
-        "training job",
-        "finished (local)",
-        "deadline (local, end)",
-        "met deadline",
-        "preemptions",
-        "GPU-hours used",
-        "GPU-hours lost (restarts, checkpoints)",
-        "value earned (USD)",
-    ]
-    return _mini_table("training-jobs", result, header, rows)
-
-
-def _sla_table(result: StrategyResult) -> str:
-    rows = [
-        [
-            html.escape(m["month"]),
-            f"{m['demanded_gpu_hours']:,.0f}",
-            f"{m['served_gpu_hours']:,.0f}",
-            f"{100.0 * m['availability']:.3f} %",
-            f"{100.0 * m['target']:.3f} %",
-            "yes" if m["met"] else "<strong>no</strong>",
-        ]
-        for m in result.summary.get("inference_sla", [])
-    ]
-    header = ["month (local)", "GPU-hours demanded", "GPU-hours served", "availability", "target", "met"]
-    return _mini_table("inference-sla", result, header, rows)
-
-
-def _fourcp_table(bt: Backtest, result: StrategyResult) -> str:
-    tz = bt.window.timezone
-    rows = []
-    for peak in result.summary["fourcp"]["peaks"]:
-        load = peak["site_load_mw"]
-        rows.append(
-            [
-                f"{peak['year']}-{peak['month']:02d}",
-                _when(str(peak["peak_start_utc"]), tz),
-                f"{peak['intervals_in_window']:d}",
-                "—" if load is None else f"{load:.2f}",
-                "unknown: price gap" if peak.get("charge_unknown") else _usd(peak["charge_usd"]),
-            ]
-        )
-    header = [
-        "4CP month",
-        "peak hour starts (local)",
-        "intervals in window",
-        "site load at the peak (MW)",
-        "4CP charge (USD)",
-    ]
-    return _mini_table("fourcp-peaks", result, header, rows)
-
-
-def _programs_line(result: StrategyResult) -> str:
-    """GPU-hours per workload, heat sold and ancillary offers of one strategy, in a sentence each."""
-    s = result.summary
-    parts = []
-    if "gpu_hours" in s:
-        g = s["gpu_hours"]
-        training = ", ".join(f"{html.escape(k)} {v:,.0f}" for k, v in g["training"].items())
-        parts.append(
-            f"GPU-hours: inference {g['inference_served']:,.0f} served of {g['inference_demanded']:,.0f} "
-            f"demanded; training {training or '—'}; rental {g['rental']:,.0f}; idle {g['idle']:,.0f}."
-        )
-    if "heat_mwh_thermal" in s:
-        parts.append(f"Heat sold: {s['heat_mwh_thermal']:,.0f} MWh thermal.")
-    if "ancillary" in s:
-        offers = "; ".join(
-            f"{html.escape(p)} {v['mwh_offered']:,.0f} MWh offered, {_usd(v['revenue_usd'])} USD"
-            for p, v in s["ancillary"].items()
-        )
-        parts.append(f"Ancillary services (capacity; deployments not modelled): {offers}.")
-    return f"<p>{' '.join(parts)}</p>" if parts else ""
-
-
-def _streams_section(bt: Backtest, results: list[StrategyResult]) -> str:
-    """Per strategy: training jobs, monthly inference SLA, 4CP peaks and the other programs."""
-    parts = []
-    for r in results:
-        s = r.summary
-        block = [f"<h3>{_strategy_heading(r)}</h3>"]
-        if s.get("training_jobs"):
-            block.append(_jobs_table(bt, r))
-        if s.get("inference_sla"):
-            block.append(_sla_table(r))
-        if "fourcp" in s:
-            block.append(_fourcp_table(bt, r))
-            block.append(
-                f"<p>4CP: {_usd(s['fourcp']['charge_usd'])} USD charged in the window "
-                f"({s['fourcp']['rate_usd_per_mw_year']:,.0f} USD/MW-year; {html.escape(s['fourcp']['basis'])}).</p>"
-            )
-        block.append(_programs_line(r))
-        parts.append("".join(block))
-    return "\n".join(parts)
-
-
-def _inputs_section(bt: Backtest, results: list[StrategyResult]) -> str:
-    """Where each market input came from (the user's files by name) and, per strategy with a
-    forecaster, what it was fitted on and the fallbacks it took."""
-    items = [
-        f"<li>{html.escape(name.replace('_', ' '))}: <code>{html.escape(source)}</code></li>"
-        for name, source in bt.market_inputs.items()
-        if source is not None
-    ]
-    for r in results:
-        details = r.summary.get("policy") or {}
-        if "forecast_inputs" not in details:
-            continue
-        trained = details.get("forecast_trained_on_utc")
-        line = (
-            f"{r.name}: forecaster {details.get('forecast')} fitted with {', '.join(details['forecast_inputs'])}"
-            + (f" on {trained}" if trained else "")
-        )
-        notes = details.get("fallback_notes") or []
-        if details.get("fallbacks"):
-            line += f"; {details['fallbacks']} fallback(s)" + (
-                f": {'; '.join(map(str, notes))}" if notes else ""
-            )
-        items.append(f"<li>{html.escape(line)}</li>")
-    return f"<h2>Inputs</h2>\n<ul>{''.join(items)}</ul>\n" if items else ""
 
 
 def render_report(bt: Backtest, results: list[StrategyResult], comparison: dict[str, Any]) -> str:
@@ -603,7 +437,7 @@ def render_report(bt: Backtest, results: list[StrategyResult], comparison: dict[
             "the window; its deadline is the end of its last day. GPU-hours lost are the restarts and the "
             "work repeated after each preemption (a full checkpoint interval). The site load at a 4CP peak "
             "is its mean over the peak hour.</p>\n"
-            f"{_streams_section(bt, results)}\n"
+            f"{streams_section(bt, results)}\n"
         )
     gaps = bt.gaps
     gap_text = (
@@ -643,7 +477,7 @@ th:first-child, td:first-child {{ text-align: left; }}
 {bt.inputs.num_intervals} intervals of {bt.prices.interval_hours * 60:g} minutes; data gaps: {html.escape(gap_text)}.
 Hashprice: {html.escape(hp["source"])} (mean {hp["mean_usd_per_ph_day"]:.2f} USD/PH/day).</p>
 <div class="note"><ul>{notes}</ul></div>
-{_inputs_section(bt, results)}<h2>Summary</h2>
+{inputs_section(bt, results)}<h2>Summary</h2>
 {_table(bt, results, comparison)}
 <h2>Dispatch against price</h2>
 {divs[0]}

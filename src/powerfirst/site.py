@@ -9,12 +9,11 @@ Sign and unit conventions used throughout powerfirst:
   ``min_off_time_min``); fractions are ``_fraction`` in [0, 1].
 
 Validation errors become :class:`~powerfirst.errors.ConfigError` with the field, the value, the
-unit and the limit (see :func:`format_validation_error`).
+unit and the limit (see :func:`powerfirst.site_errors.format_validation_error`).
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from powerfirst import site_limits as limits
 from powerfirst.asic_catalog import asic_models, lookup_asic_model
 from powerfirst.errors import ConfigError
+from powerfirst.site_errors import format_validation_error
 from powerfirst.site_streams import (
     AncillaryConfig,
     ConstantDemand,
@@ -50,7 +50,6 @@ __all__ = [
     "RollingStrategyConfig",
     "Site",
     "StrategiesConfig",
-    "format_validation_error",
     "load_site",
     "parse_site",
 ]
@@ -425,52 +424,6 @@ class Site(_Strict):
         return sum(f.min_power_mw for f in self.fleets)
 
 
-_UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
-    ("_usd_per_gpu_hour", "USD/GPU-hour"),
-    ("_usd_per_mwh_thermal", "USD/MWh thermal"),
-    ("_usd_per_mw_year", "USD/MW-year"),
-    ("_mwth_per_mw", "MW thermal per MW"),
-    ("_mwth", "MW thermal"),
-    ("gpu_hours", "GPU-hours"),
-    ("gpus", "GPUs"),
-    ("_hours", "hours"),
-    ("_hour", "hour of day, market-local"),
-    ("_usd", "USD"),
-    ("_usd_per_ph_day", "USD/PH/day"),
-    ("_usd_per_mwh", "USD/MWh"),
-    ("_btc_per_block", "BTC/block"),
-    ("_fraction", "fraction, 0 to 1"),
-    ("_mw", "MW"),
-    ("_min", "minutes"),
-    ("_ths", "TH/s"),
-    ("_w", "W"),
-    ("units", "count of machines"),
-    ("intervals", "count of intervals"),
-    ("pue", "ratio, meter power / machine power"),
-)
-
-
-def _unit_of(loc: tuple[int | str, ...]) -> str | None:
-    """The unit named by the innermost field with a unit suffix (a map such as
-    ``adders_usd_per_mwh.tdsp`` takes its parent's unit)."""
-    for part in reversed(loc):
-        if isinstance(part, str):
-            for suffix, unit in _UNIT_SUFFIXES:
-                if part.endswith(suffix):
-                    return unit
-    return None
-
-
-def _format_loc(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text or "(site)"
-
-
 _UNION_TAGS: dict[str, type[BaseModel]] = {
     "index": IndexContract,
     "fixed_block": FixedBlockContract,
@@ -479,94 +432,6 @@ _UNION_TAGS: dict[str, type[BaseModel]] = {
     "csv": CsvDemand,
 }
 """Tags of the discriminated unions (pydantic puts them in an error's location)."""
-
-
-def _allowed_fields(loc: tuple[int | str, ...]) -> list[str]:
-    """Field names of the model at ``loc`` (for suggesting the nearest name to a typo)."""
-    model: Any = Site
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part) if hasattr(model, "model_fields") else None
-        if field is None:
-            if part in _UNION_TAGS:
-                model = _UNION_TAGS[part]
-                continue
-            break
-        annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
-        candidates = [a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)]
-        if not candidates:
-            break
-        model = candidates[0]
-    return list(model.model_fields) if hasattr(model, "model_fields") else []
-
-
-def format_validation_error(
-    exc: ValidationError,
-    fleets: list[Any] | None = None,
-    options: Mapping[tuple[str, ...], str] | None = None,
-) -> list[str]:
-    """One line per problem: the field, the value, the unit and the limit (pydantic's message).
-
-    ``options`` maps the fields set by command-line options to the option's flag: a problem in such
-    a field names the flag (and the field it sets); a problem of a section holding one names it too.
-    """
-    lines = []
-    for err in exc.errors(include_url=False):
-        raw_loc = tuple(err["loc"])
-        # drop the union tag pydantic inserts after a union field (not a field that shares its name)
-        loc = tuple(
-            p
-            for i, p in enumerate(raw_loc)
-            if not (
-                isinstance(p, str) and p in _UNION_TAGS and i > 0 and raw_loc[i - 1] in {"contract", "demand"}
-            )
-        )
-        field, suffix = _format_loc(loc), ""
-        flag = options.get(tuple(str(p) for p in loc)) if options else None
-        if flag is not None:
-            field, suffix = flag, f" (the option sets the site's {_format_loc(loc)})"
-        elif options:
-            within = [f for path, f in options.items() if path[: len(loc)] == loc]
-            suffix = f" (with the option {', '.join(within)})" if within else ""
-        if fleets is not None and len(loc) >= 2 and loc[0] == "fleets" and isinstance(loc[1], int):
-            fleet = fleets[loc[1]] if loc[1] < len(fleets) else None
-            if isinstance(fleet, dict) and "name" in fleet:
-                field += f" (fleet {fleet['name']!r})"
-        unit = _unit_of(loc)
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        kind = err["type"]
-        if kind == "missing":
-            lines.append(f"{field}: required field is missing" + (f" [{unit}]" if unit else ""))
-            continue
-        if kind in {"union_tag_not_found", "union_tag_invalid"}:
-            what = "contract" if loc and loc[-1] == "contract" else "demand"
-            tags = "'index', 'fixed_block'" if what == "contract" else "'constant', 'trace', 'csv'"
-            if kind == "union_tag_not_found":
-                lines.append(f"{field}.kind: required field is missing; one of: {tags}")
-            else:
-                lines.append(
-                    f"{field}.kind = {err['input'].get('kind')!r}: unknown {what} kind; one of: {tags}"
-                )
-            continue
-        if kind == "extra_forbidden":
-            name = str(raw_loc[-1])
-            allowed = _allowed_fields(raw_loc[:-1])
-            # a unit suffix left off (block_price → block_price_usd_per_mwh), else a near spelling
-            nearest = [f for f in allowed if f.startswith(name + "_")][:1] or difflib.get_close_matches(
-                name, allowed, n=1, cutoff=0.75
-            )
-            hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
-            lines.append(f"{field}: unknown field{hint}")
-            continue
-        value = err.get("input")
-        if isinstance(value, dict | list):
-            lines.append(f"{field}: {msg}{suffix}")
-            continue
-        unit_text = f" {unit}" if unit else ""
-        lines.append(f"{field} = {value!r}{unit_text}: {msg}{suffix}")
-    return lines
 
 
 def parse_site(
@@ -585,7 +450,7 @@ def parse_site(
         return Site.model_validate(data)
     except ValidationError as exc:
         fleets = data.get("fleets") if isinstance(data.get("fleets"), list) else None
-        lines = format_validation_error(exc, fleets, options)
+        lines = format_validation_error(exc, Site, _UNION_TAGS, fleets, options)
         header = "invalid option" if options else "invalid site file"
         if len(lines) == 1 and options:
             raise ConfigError(f"{header}: {lines[0]}", source=source) from None

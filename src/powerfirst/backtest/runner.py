@@ -25,6 +25,7 @@ import pandas as pd
 from powerfirst.accounting import Ledger, account
 from powerfirst.backtest.engine import PolicyRun, run_policy
 from powerfirst.backtest.market_files import check_market_files, market_files
+from powerfirst.backtest.summary import hours_without_price, optimum, strategy_summary
 from powerfirst.bitcoin.hashprice import BundledHashprice, HashpriceSource, hashprice_source
 from powerfirst.dispatch.inputs import DispatchInputs, build_inputs
 from powerfirst.dispatch.streams import inference_demand_gpus
@@ -46,7 +47,6 @@ from powerfirst.market.sources import parse_source
 from powerfirst.market.window import Window, check_on_grid, parse_window, resolve_market, resolve_timezone
 from powerfirst.policies import make_policy
 from powerfirst.policies.base import Policy
-from powerfirst.policies.perfect import PerfectHindsightPolicy
 from powerfirst.site import Site
 
 __all__ = ["Backtest", "StrategyResult", "comparison", "prepare_backtest", "run_strategy"]
@@ -355,18 +355,13 @@ def _input_warnings(site: Site, inputs: DispatchInputs, timezone: str) -> list[s
         hours = int(stream.hour_id.max()) + 1
         source = ancillary_source(site.market_data.ancillary_prices)
         for p, product in enumerate(site.ancillary.products):
-            missing = _hours_without_price(stream.as_available[p], stream.hour_id)
+            missing = hours_without_price(stream.as_available[p], stream.hour_id)
             if missing:
                 out.append(
                     f"ancillary prices ({source}): no {product} price in {missing} of the window's {hours} hours "
                     f"(empty cells): {product} is not offered in those hours"
                 )
     return out
-
-
-def _hours_without_price(available: npt.NDArray[np.bool_], hour_id: npt.NDArray[np.int64]) -> int:
-    """Clock hours in which some interval has no price (the product cannot be offered that hour)."""
-    return int(np.unique(hour_id[~available]).size)
 
 
 @dataclass(frozen=True)
@@ -379,207 +374,6 @@ class StrategyResult:
     @property
     def name(self) -> str:
         return self.policy.name
-
-
-def _optimum(policy: Policy) -> dict[str, Any] | None:
-    """How the hindsight optimum was solved: LP or MILP, status, gap and proven bound."""
-    plan = policy.plan if isinstance(policy, PerfectHindsightPolicy) else None
-    if plan is None:
-        return None
-    return {
-        "problem": "LP" if plan.mip_gap is None else "MILP",
-        "integer_variables": plan.num_integer,
-        "status": plan.status.value,
-        "objective_net_margin_usd": plan.net_margin_usd,
-        "upper_bound_usd": plan.upper_bound_usd,
-        "mip_gap": plan.mip_gap,
-        "variables": plan.num_cols,
-        "constraints": plan.num_rows,
-        "build_seconds": plan.build_seconds,
-        "solve_seconds": plan.solve_seconds,
-    }
-
-
-def _streams_summary(bt: Backtest, ledger: Ledger) -> dict[str, Any]:
-    """GPU-hours per workload, training jobs, SLA per month, 4CP and ancillary detail."""
-    site = bt.inputs.site
-    frame = ledger.intervals
-    dt = site.interval_hours
-    out: dict[str, Any] = {}
-    hall = site.hall
-    if hall is not None:
-        out["gpu_hours"] = {
-            "inference_demanded": float(frame["inference_demand_gpus"].sum() * dt),
-            "inference_served": float(frame["inference_gpus"].sum() * dt),
-            "training": {j.name: float(frame[f"training_gpus__{j.name}"].sum() * dt) for j in hall.jobs},
-            "rental": float(frame["rental_gpus"].sum() * dt),
-            "idle": float(frame["idle_gpus"].sum() * dt),
-        }
-        out["training_jobs"] = [
-            {
-                "name": j.name,
-                "in_window": j.in_window,
-                "finished": j.finished,
-                "finish_utc": j.finish_utc.isoformat() if j.finish_utc is not None else None,
-                "deadline_utc": j.deadline_utc.isoformat(),
-                "met_deadline": j.finished,
-                "preemptions": j.preemptions,
-                "starts": j.starts,
-                "gpu_hours_used": j.gpu_hours_used,
-                "gpu_hours_lost_to_restarts_and_checkpoints": j.gpu_hours_lost,
-                "value_usd": j.value_usd,
-                **(
-                    {}
-                    if j.in_window
-                    else {"note": "release..deadline is not inside the window: not scheduled"}
-                ),
-            }
-            for j in ledger.jobs
-        ]
-        if hall.has_inference:
-            stream = bt.inputs.stream
-            months = []
-            for m, label in enumerate(stream.month_labels):
-                inside = stream.month_id == m
-                demanded = float(frame["inference_demand_gpus"].to_numpy()[inside].sum() * dt)
-                served = float(frame["inference_gpus"].to_numpy()[inside].sum() * dt)
-                availability = served / demanded if demanded > 0 else 1.0
-                months.append(
-                    {
-                        "month": label,
-                        "demanded_gpu_hours": demanded,
-                        "served_gpu_hours": served,
-                        "availability": availability,
-                        "target": hall.sla_fraction,
-                        "met": availability >= hall.sla_fraction - 1e-9,
-                    }
-                )
-            out["inference_sla"] = months
-    if site.fourcp_rate_usd_per_mw_year > 0:
-        load = frame["load_mw"].to_numpy()
-        weights = frame["fourcp_usd_per_mw"].to_numpy()
-        peaks = []
-        for peak in bt.inputs.stream.fourcp_peaks:
-            start = pd.Timestamp(str(peak["peak_start_utc"]))
-            end = pd.Timestamp(str(peak["peak_end_utc"]))
-            inside = (frame.index >= start) & (frame.index < end)
-            peaks.append(
-                {
-                    **peak,
-                    "site_load_mw": float(load[inside].mean()) if inside.any() else None,
-                    "charge_usd": float((weights[inside] * load[inside]).sum()) if inside.any() else None,
-                }
-            )
-        out["fourcp"] = {
-            "rate_usd_per_mw_year": site.fourcp_rate_usd_per_mw_year,
-            "charge_usd": float((weights * load).sum()),
-            "peaks_charge_unknown": sum(bool(p.get("charge_unknown")) for p in peaks),
-            "peaks": peaks,
-            "basis": (
-                "monthly ERCOT system peak (the hour of highest native load, or the intervals of peaks_csv), "
-                "a quarter of the yearly rate each"
-            ),
-        }
-    if site.ancillary is not None:
-        stream = bt.inputs.stream
-        out["ancillary"] = {
-            product: {
-                "mwh_offered": float(frame[f"as_offer_mw__{product}"].sum() * dt),
-                "revenue_usd": float(frame[f"ancillary_revenue_usd__{product}"].sum()),
-                "hours_without_price": _hours_without_price(stream.as_available[p], stream.hour_id),
-            }
-            for p, product in enumerate(site.ancillary.products)
-        }
-    if site.heat is not None:
-        out["heat_mwh_thermal"] = float(frame["heat_mwth"].sum() * dt)
-    return out
-
-
-def _summary(bt: Backtest, policy: Policy, run: PolicyRun, ledger: Ledger) -> dict[str, Any]:
-    total = ledger.total
-    consumed = total("consumed_mwh")
-    net_energy_cost = total("energy_cost_usd") + total("adders_usd") - total("power_sellback_usd")
-    site = bt.inputs.site
-    breakevens = site.mining_rate_usd_per_mwh(bt.inputs.hashprice_usd_per_th_day) - site.adder_usd_per_mwh
-    frame = ledger.intervals
-    return {
-        "strategy": policy.name,
-        "label": policy.label,
-        "is_upper_bound": policy.uses_hindsight,
-        "site": bt.site.name,
-        "price_source": bt.prices.name,
-        "window": bt.window_dict(),
-        "interval_minutes": bt.prices.interval_hours * 60.0,
-        "intervals": bt.inputs.num_intervals,
-        "data_gaps": bt.gaps.as_dict(),
-        "market_inputs": bt.market_inputs,
-        "warnings": list(bt.warnings),
-        "net_margin_usd": ledger.net_margin_usd,
-        "revenue_usd": {
-            "mining": total("mining_revenue_usd"),
-            "power_sellback": total("power_sellback_usd"),
-            "inference": total("inference_revenue_usd"),
-            "training": total("training_value_usd"),
-            "rental": total("rental_revenue_usd"),
-            "heat": total("heat_revenue_usd"),
-            "ancillary": total("ancillary_revenue_usd"),
-        },
-        "cost_usd": {
-            "energy": total("energy_cost_usd"),
-            "adders": total("adders_usd"),
-            "pool_fees": total("pool_fees_usd"),
-            "sla_penalty": total("sla_penalty_usd"),
-            "fourcp_charge": total("fourcp_charge_usd"),
-        },
-        "energy_mwh": {
-            "consumed": consumed,
-            "mining": total("mining_mwh"),
-            "inference": total("inference_mwh"),
-            "training": total("training_mwh"),
-            "rental": total("rental_mwh"),
-            "gpu_idle": total("gpu_idle_mwh"),
-            "sold_back": total("sold_back_mwh"),
-            "bought_realtime": total("bought_realtime_mwh"),
-            "block": total("block_mwh"),
-        },
-        "energy_mwh_by_fleet": {
-            name: float(frame[f"power_mw__{name}"].sum() * site.interval_hours) for name in ledger.fleet_names
-        },
-        "mining_revenue_usd_by_fleet": {
-            name: float(frame[f"mining_revenue_usd__{name}"].sum()) for name in ledger.fleet_names
-        },
-        "uptime": ledger.uptime(),
-        "switched_on_mw_total": {
-            name: float(frame[f"started_mw__{name}"].sum()) for name in ledger.fleet_names
-        },
-        "all_in_power_cost_usd_per_mwh": net_energy_cost / consumed if consumed > 0 else None,
-        "fleets": {
-            f.name: {
-                "max_power_mw": f.max_power_mw,
-                "min_power_mw": f.min_power_mw,
-                "hashrate_ths": f.hashrate_ths,
-                "efficiency_j_per_th": f.efficiency_j_per_th,
-                "pue": f.pue,
-                "pool_fee_fraction": f.pool_fee_fraction,
-                "min_off_intervals": f.min_off_intervals,
-                "restart_hours": f.restart_hours,
-            }
-            for f in site.fleets
-        },
-        "breakeven_basis": (
-            "mean over the window of each fleet's breakeven real-time price at the realised daily hashprice, "
-            "net of pool fee and adders (the breakeven strategy decides with the previous day's hashprice)"
-        ),
-        "mean_breakeven_usd_per_mwh": {
-            f.name: float(np.mean(breakevens[i])) for i, f in enumerate(site.fleets)
-        },
-        "hashprice": bt.hashprice_dict(),
-        **_streams_summary(bt, ledger),
-        "decisions_adjusted_intervals": run.adjusted_intervals,
-        "solve_seconds": run.prepare_seconds + run.decide_seconds,
-        "optimum": _optimum(policy),
-        "policy": policy.details(),
-    }
 
 
 def _peaks_known_before(peaks: pd.DataFrame, start_utc: pd.Timestamp, timezone: str) -> pd.DataFrame:
@@ -636,7 +430,7 @@ def run_strategy(bt: Backtest, name: str, *, progress: Callable[[int], None] | N
         demand_before_gpus=bt.demand_before_gpus,
     )
     ledger = account(bt.inputs, run.schedule, run.initial_power_mw)
-    return StrategyResult(policy, run, ledger, _summary(bt, policy, run, ledger))
+    return StrategyResult(policy, run, ledger, strategy_summary(bt, policy, run, ledger))
 
 
 def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
@@ -650,7 +444,7 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
         notes.append(
             "the hindsight bound's net margin is not positive, so value_captured_pct is undefined (null)"
         )
-    proven = _optimum(bound.policy) if bound is not None else None
+    proven = optimum(bound.policy) if bound is not None else None
     proven_bound = proven["upper_bound_usd"] if proven else None
     strategies = {}
     for r in results:
