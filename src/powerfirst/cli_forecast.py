@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -137,13 +136,7 @@ def evaluate(
                     timezone=timezone,
                 )
         if target is not None:
-            text = json.dumps([r.as_dict() for r in rows], indent=2) + "\n"
-            try:
-                target.write(lambda path: path.write_text(text, encoding="utf-8"))
-            except OSError as exc:
-                raise ConfigError(
-                    f"--out = {str(out)!r}: cannot write the JSON file ({exc.strerror})"
-                ) from None
+            target.write_json([r.as_dict() for r in rows])
     except PowerfirstError as exc:
         fail(exc)
         return

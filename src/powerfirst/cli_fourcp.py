@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,7 @@ import typer
 from rich.table import Table
 
 from powerfirst.cli_common import console, fail
-from powerfirst.errors import ConfigError, PowerfirstError
+from powerfirst.errors import PowerfirstError
 from powerfirst.fourcp.evaluate import BUNDLED_YEARS, MARKET_LINE, evaluate_fourcp
 from powerfirst.outputs.onefile import OutputFile
 
@@ -102,11 +101,7 @@ def evaluate(
             day_ahead=day_ahead,
         )
         if target is not None:
-            text = json.dumps([asdict(r) for r in rows], indent=2) + "\n"
-            try:
-                target.write(lambda path: path.write_text(text, encoding="utf-8"))
-            except OSError as exc:
-                raise ConfigError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
+            target.write_json([asdict(r) for r in rows])
     except PowerfirstError as exc:
         fail(exc)
         return

@@ -13,7 +13,9 @@ file, the row (as a spreadsheet counts it: the header is row 1), the column and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -98,6 +100,26 @@ def _numbers(frame: pd.DataFrame, column: str, path: Path, what: str, unit: str,
     return values.astype("float64")
 
 
+_Frame = TypeVar("_Frame", pd.Series, pd.DataFrame)
+
+_READ: dict[tuple[str, str, int, int, tuple[str, ...]], pd.Series | pd.DataFrame] = {}
+"""Files read whole and checked, by (kind, resolved path, size, mtime, columns): a backtest checks
+every user file before any work and then reads it again where it is used (the window, the history
+before it); an unchanged file is read once. Errors are not kept: each caller's ``what`` labels its own."""
+
+
+def _read_once(kind: str, path: Path, columns: tuple[str, ...], read: Callable[[], _Frame]) -> _Frame:
+    """``read()``'s result for the file as it is now, read at most once while unchanged (a copy)."""
+    try:
+        stat = path.stat()
+        key = (kind, str(path.resolve()), stat.st_size, stat.st_mtime_ns, columns)
+    except OSError:
+        return read()  # not found, not readable: ``read`` names it
+    if key not in _READ:
+        _READ[key] = read()
+    return _READ[key].copy()  # type: ignore[return-value]
+
+
 def read_load_csv(spec: str, what: str = "--load") -> pd.Series:
     """Hourly system load [MW] by UTC hour start from ``path.csv:COLUMN`` (sub-hourly rows are
     averaged over the clock hour; rows of a coarser grid are an error; one interval length per
@@ -105,6 +127,10 @@ def read_load_csv(spec: str, what: str = "--load") -> pd.Series:
     given as (``--load``, ``market_data.load``) in errors."""
     what = f"{what} (system load)"
     path, column = split_source(spec, what)
+    return _read_once("load", path, (column,), lambda: _read_load(path, column, what))
+
+
+def _read_load(path: Path, column: str, what: str) -> pd.Series:
     table = _read_columns(path, what, [column])
     index, rows = _times(table)
     numbers = _numbers(table.frame, column, path, what, "MW", MAX_LOAD_MW).to_numpy()
@@ -128,6 +154,10 @@ def read_ancillary_csv(
     errors."""
     what = f"{what} (ancillary-service prices)"
     path = Path(path)
+    return _read_once("ancillary", path, products, lambda: _read_ancillary(path, products, what))
+
+
+def _read_ancillary(path: Path, products: tuple[str, ...], what: str) -> pd.DataFrame:
     hint = "; add the column, or drop the product from ancillary.products in the site file"
     table = _read_columns(path, what, list(products), hint)
     index, rows = _times(table)

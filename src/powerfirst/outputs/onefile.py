@@ -9,6 +9,7 @@ no existing file without ``overwrite``), takes the lock beside the file (see
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import stat
@@ -113,6 +114,16 @@ class OutputFile:
         replace_file(self.path, write, overwrite=self.overwrite, flag=self.flag)
         self.written = True
         return self.path
+
+    def write_json(self, records: object) -> Path:
+        """Write ``records`` as indented JSON; a failure is a ConfigError naming the flag and the file."""
+        text = json.dumps(records, indent=2) + "\n"
+        try:
+            return self.write(lambda path: path.write_text(text, encoding="utf-8"))
+        except OSError as exc:
+            raise ConfigError(
+                f"{self.flag} = {str(self.path)!r}: cannot write the JSON file ({exc.strerror or exc})"
+            ) from None
 
     def kept(self) -> str:
         """One line: what the file is now (for the line printed when a signal ends the run)."""
