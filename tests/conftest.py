@@ -16,12 +16,14 @@ import numpy.typing as npt
 import pandas as pd
 import pytest
 
-from powerfirst.accounting import Ledger, account
+from powerfirst.accounting.ledger import Ledger, account
 from powerfirst.backtest.engine import PolicyRun, run_policy
-from powerfirst.dispatch.inputs import DispatchInputs, build_inputs, site_params
+from powerfirst.backtest.realised import build_inputs
+from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.market.series import PriceSeries
 from powerfirst.policies import make_policy
-from powerfirst.site import Site, parse_site
+from powerfirst.site.compile import site_params
+from powerfirst.site.schema import Site, parse_site
 
 Array = npt.NDArray[np.float64]
 

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from powerfirst.accounting import account, started_mw
+from powerfirst.accounting.ledger import account, started_mw
 from powerfirst.dispatch.inputs import DispatchInputs
-from powerfirst.site import Site
+from powerfirst.site.schema import Site
 
 HOURLY_USD = 10_000 / 24  # reference fleet at full power, hashprice 0.1 USD/TH/day
 

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from powerfirst.cli import app
+from powerfirst.cli.app import app
 from powerfirst.market.markets import MARKETS
 from powerfirst.market.sources import read_bundled_table
 

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
-from powerfirst.cli import app
+from powerfirst.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[1]
 WEST_TEXAS = ROOT / "examples" / "west-texas-fixed-block.yaml"

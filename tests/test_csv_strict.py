@@ -16,17 +16,17 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from powerfirst import cli_forecast
+from powerfirst.backtest.realised import build_stream_arrays
 from powerfirst.backtest.runner import prepare_backtest
 from powerfirst.bitcoin.hashprice import CsvHashprice, NetworkCsvHashprice
-from powerfirst.cli import app
-from powerfirst.dispatch.streams import build_stream_arrays
+from powerfirst.cli import forecast as cli_forecast
+from powerfirst.cli.app import app
 from powerfirst.errors import ConfigError, DataError, PowerfirstError
 from powerfirst.forecast import evaluate_forecasts
 from powerfirst.market.grid_programs import fourcp_peaks_csv
 from powerfirst.market.sources import parse_source
 from powerfirst.market.user_inputs import read_ancillary_csv, read_load_csv
-from powerfirst.site import load_site, parse_site
+from powerfirst.site.schema import load_site, parse_site
 from powerfirst.workloads.demand import demand_from_csv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,7 +291,7 @@ def test_a_missing_rental_price_file_is_called_a_rental_price_file(tmp_path: Pat
     data["gpu_hall"]["rental"]["price_series"] = f"{tmp_path / 'rental.csv'}:usd"
     site = parse_site(data)
     times = pd.date_range("2023-01-01T06:00Z", periods=4, freq="15min")
-    from powerfirst.dispatch.streams import hall_params
+    from powerfirst.site.compile import hall_params
 
     assert site.gpu_hall is not None
     hall = hall_params(site.gpu_hall, "America/Chicago", 0.25)

@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from powerfirst.accounting import account
+from powerfirst.accounting.ledger import account
 from powerfirst.backtest.engine import run_policy
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.model import build_dispatch_model
 from powerfirst.dispatch.optimize import optimize_dispatch
 from powerfirst.errors import DataError, InfeasibleError, SolverError
 from powerfirst.policies import AlwaysOnPolicy
-from powerfirst.site import Site
+from powerfirst.site.schema import Site
 from powerfirst.solver import HighsSolver, LinearProgram, SolveStatus
 
 RATE = 10_000 / 24 / 3  # USD/MWh earned by the reference fleet at 0.1 USD/TH/day

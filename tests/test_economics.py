@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from powerfirst._paths import DATA_DIR
-from powerfirst.asic_catalog import asic_models, lookup_asic_model
 from powerfirst.bitcoin.economics import (
     BLOCKS_PER_DAY,
     breakeven_usd_per_mwh,
@@ -24,12 +23,12 @@ from powerfirst.bitcoin.hashprice import (
     BundledHashprice,
     ConstantHashprice,
     CsvHashprice,
-    hashprice_source,
     subsidy_btc_per_block_daily,
 )
-from powerfirst.dispatch.inputs import site_params
 from powerfirst.errors import DataError
-from powerfirst.site import BitcoinConfig, Site
+from powerfirst.site.asic_catalog import asic_models, lookup_asic_model
+from powerfirst.site.compile import hashprice_source, site_params
+from powerfirst.site.schema import BitcoinConfig, Site
 
 NETWORK_CSV = DATA_DIR / "bitcoin" / "btc_network_daily_blockchaincom_2020_2025.csv"
 

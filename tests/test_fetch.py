@@ -21,17 +21,18 @@ import pytest
 import yaml
 from typer.testing import CliRunner, Result
 
-from powerfirst import cli_data
 from powerfirst.backtest.runner import FEES_NOTE
 from powerfirst.bitcoin.economics import hashprice_usd_per_th_day
-from powerfirst.bitcoin.hashprice import BundledHashprice, NetworkCsvHashprice, hashprice_source
-from powerfirst.cli import app
+from powerfirst.bitcoin.hashprice import BundledHashprice, NetworkCsvHashprice
+from powerfirst.cli import data as cli_data
+from powerfirst.cli.app import app
 from powerfirst.errors import DataError
 from powerfirst.fetch.ercot import TOKEN_URL, ErcotApi, ErcotCredentials
 from powerfirst.fetch.ercot_time import interval_start_utc
 from powerfirst.fetch.http import HttpClient
 from powerfirst.market.sources import parse_source
-from powerfirst.site import BitcoinConfig
+from powerfirst.site.compile import hashprice_source
+from powerfirst.site.schema import BitcoinConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "fetch"

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from powerfirst import cli_forecast
+from powerfirst.cli import forecast as cli_forecast
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.forecast import (
     QUANTILES,

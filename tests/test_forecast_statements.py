@@ -21,7 +21,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from powerfirst.cli import app
+from powerfirst.cli.app import app
 from powerfirst.errors import DataError
 from powerfirst.forecast.data import load_market_data
 from powerfirst.forecast.evaluate import evaluate_forecasts
@@ -35,7 +35,7 @@ from powerfirst.market.markets import find_market
 from powerfirst.market.sources import parse_source
 from powerfirst.policies import make_policy
 from powerfirst.policies.rolling import UNFITTED_NOTE, RollingPolicy
-from powerfirst.site import load_site
+from powerfirst.site.schema import load_site
 
 ROOT = Path(__file__).resolve().parents[1]
 MINING = ROOT / "examples" / "west-texas-fixed-block.yaml"

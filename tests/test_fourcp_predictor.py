@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from powerfirst.cli_fourcp import fourcp_app
+from powerfirst.cli.fourcp import fourcp_app
 from powerfirst.fourcp import FourCpPredictor, curtail_hours, expected_charge_usd_per_mw
 from powerfirst.fourcp.evaluate import FourCpEvaluationRow, evaluate_fourcp, market_data_for_years
 from powerfirst.market.grid_programs import FOURCP_MONTHS, fourcp_peaks_bundled

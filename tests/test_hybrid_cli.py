@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
-from powerfirst.cli import app
+from powerfirst.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[1]
 HYBRID = ROOT / "examples" / "west-texas-hybrid.yaml"

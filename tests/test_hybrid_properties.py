@@ -36,14 +36,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from powerfirst.accounting import Ledger, account
+from powerfirst.accounting.ledger import Ledger, account
 from powerfirst.backtest.engine import PolicyRun, run_policy
-from powerfirst.dispatch.inputs import DispatchInputs, build_inputs
+from powerfirst.backtest.realised import build_inputs
+from powerfirst.control.decision import Decision, Schedule
+from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
-from powerfirst.dispatch.schedule import Decision, Schedule
 from powerfirst.market.series import PriceSeries
 from powerfirst.policies import Observation, PerfectHindsightPolicy, Policy, make_policy
-from powerfirst.site import Site, parse_site
+from powerfirst.site.schema import Site, parse_site
 from site_strategies import block_within, contract_specs, fleet_specs
 
 Array = npt.NDArray[np.float64]

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from powerfirst.cli import app
+from powerfirst.cli.app import app
 from powerfirst.interrupt import FAULT_ENV
 from powerfirst.outputs import RunFolder
 from powerfirst.outputs.manifest import read_manifest, strays
@@ -219,7 +219,7 @@ def test_two_runs_into_one_folder_one_fails_clearly_one_complete_run_remains(out
 
 FALLBACK = (
     "import sys; import powerfirst.outputs.runfolder as r; r.exchange = lambda a, b: False; "
-    "from powerfirst.interrupt import main; main()"
+    "from powerfirst.cli.entry import main; main()"
 )
 
 
@@ -265,5 +265,5 @@ def test_the_console_script_installs_the_handlers_before_the_heavy_cli() -> None
     )
     loaded = probe.stdout
     assert "'powerfirst.interrupt'" in loaded
-    for heavy in ("'pandas'", "'numpy'", "'highspy'", "'typer'", "'powerfirst.cli'"):
+    for heavy in ("'pandas'", "'numpy'", "'highspy'", "'typer'", "'powerfirst.cli.app'"):
         assert heavy not in loaded

@@ -19,13 +19,13 @@ import pytest
 from typer.testing import CliRunner
 
 from powerfirst.backtest.runner import prepare_backtest
-from powerfirst.cli import app
+from powerfirst.cli.app import app
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.information import MarketData, day_ahead_published_until
 from powerfirst.market.markets import MARKETS, find_market
 from powerfirst.market.sources import parse_source, read_bundled_table
 from powerfirst.market.window import parse_window
-from powerfirst.site import Site, load_site, parse_site
+from powerfirst.site.schema import Site, load_site, parse_site
 
 ROOT = Path(__file__).resolve().parents[1]
 WEST_TEXAS = ROOT / "examples" / "west-texas-fixed-block.yaml"  # contract: ercot-rt:HB_WEST

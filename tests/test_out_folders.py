@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from powerfirst.cli import app
+from powerfirst.cli.app import app
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SITE = str(EXAMPLES / "west-texas-fixed-block.yaml")

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from powerfirst.backtest.engine import run_policy
-from powerfirst.dispatch.inputs import DispatchInputs, site_params
+from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.errors import ConfigError, PolicyError
 from powerfirst.policies import (
     STRATEGIES,
@@ -26,7 +26,8 @@ from powerfirst.policies import (
     Policy,
     make_policy,
 )
-from powerfirst.site import Site
+from powerfirst.site.compile import site_params
+from powerfirst.site.schema import Site
 
 Array = npt.NDArray[np.float64]
 SiteFactory = Callable[..., Site]

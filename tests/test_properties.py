@@ -13,12 +13,13 @@ import numpy.typing as npt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from powerfirst.accounting import Ledger, account
+from powerfirst.accounting.ledger import Ledger, account
 from powerfirst.backtest.engine import PolicyRun
-from powerfirst.dispatch.inputs import DispatchInputs, site_params
+from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.optimize import optimize_dispatch
 from powerfirst.policies import fill_merit_order
-from powerfirst.site import Site
+from powerfirst.site.compile import site_params
+from powerfirst.site.schema import Site
 from site_strategies import block_within, contract_specs, fleet_specs
 
 Array = npt.NDArray[np.float64]

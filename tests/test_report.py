@@ -17,11 +17,11 @@ import pytest
 import yaml
 from plotly.offline import get_plotlyjs
 
-from powerfirst import report as report_module
 from powerfirst.backtest.outputs import write_outputs
 from powerfirst.backtest.runner import Backtest, StrategyResult, comparison, prepare_backtest, run_strategy
-from powerfirst.report import render_report
-from powerfirst.site import Site, load_site, parse_site
+from powerfirst.reporting import html as report_module
+from powerfirst.reporting.html import render_report
+from powerfirst.site.schema import Site, load_site, parse_site
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 STRATEGIES = ("perfect", "breakeven", "always-on")

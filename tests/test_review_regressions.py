@@ -14,13 +14,14 @@ from typer.testing import CliRunner
 
 from powerfirst.backtest.engine import run_policy
 from powerfirst.backtest.runner import prepare_backtest
-from powerfirst.cli import app
-from powerfirst.dispatch.inputs import DispatchInputs, site_params
+from powerfirst.cli.app import app
+from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.sources import CsvPriceSource
 from powerfirst.market.window import parse_window
 from powerfirst.policies import AlwaysOnPolicy, Observation
-from powerfirst.site import Site, load_site, parse_site
+from powerfirst.site.compile import site_params
+from powerfirst.site.schema import Site, load_site, parse_site
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

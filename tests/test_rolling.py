@@ -22,9 +22,9 @@ import pytest
 
 from powerfirst.backtest.engine import PolicyRun, run_policy
 from powerfirst.backtest.runner import Backtest, prepare_backtest, run_strategy
+from powerfirst.control.decision import Schedule
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.optimize import optimize_dispatch
-from powerfirst.dispatch.schedule import Schedule
 from powerfirst.dispatch.state import StartState
 from powerfirst.forecast.base import make_forecaster
 from powerfirst.fourcp.predictor import FourCpPredictor
@@ -33,7 +33,7 @@ from powerfirst.market.information import MarketData, day_ahead_published_until
 from powerfirst.market.markets import MARKETS
 from powerfirst.market.sources import parse_source
 from powerfirst.policies import Observation, PerfectHindsightPolicy, Policy, RollingPolicy, make_policy
-from powerfirst.site import Site, load_site, parse_site
+from powerfirst.site.schema import Site, load_site, parse_site
 
 ROOT = Path(__file__).resolve().parents[1]
 HYBRID = ROOT / "examples" / "west-texas-hybrid.yaml"
@@ -267,7 +267,7 @@ def test_fourcp_predictor_is_optional_without_peaks() -> None:
 def _cli(args: list[str]) -> Any:
     from typer.testing import CliRunner
 
-    from powerfirst.cli import app
+    from powerfirst.cli.app import app
 
     return CliRunner().invoke(app, args)
 
@@ -393,7 +393,7 @@ def test_what_a_policy_holds_has_nothing_after_tau(august: Backtest) -> None:
 def test_a_resolve_charges_a_jobs_start_by_whether_it_has_run(
     has_run: bool, running: bool, feasible: bool, site_factory: Any, tmp_path: Path
 ) -> None:
-    from powerfirst.dispatch.inputs import build_inputs
+    from powerfirst.backtest.realised import build_inputs
     from powerfirst.errors import InfeasibleError
     from powerfirst.market.sources import CsvPriceSource
 
@@ -582,7 +582,7 @@ def test_horizon_calendar_from_the_cached_chunk_matches_the_calendar_of_its_time
     """Months, clock hours and rental slices of each horizon are sliced from arrays computed for
     weeks at a time: they equal those computed for the horizon's own times, also over the end of
     daylight saving time (2023-11-05) and a month's end inside the horizon."""
-    from powerfirst.dispatch.streams import calendar_ids
+    from powerfirst.calendar import calendar_ids
 
     bt = prepare_backtest(load_site(HYBRID), "2023-10-30", "2023-11-06")
     assert bt.market is not None

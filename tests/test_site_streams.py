@@ -17,11 +17,11 @@ import yaml
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from powerfirst.cli import app
-from powerfirst.dispatch.inputs import site_params
+from powerfirst.cli.app import app
 from powerfirst.errors import ConfigError
-from powerfirst.site import Site, load_site, parse_site
-from powerfirst.site_streams import CsvDemand, TraceDemand
+from powerfirst.site.compile import site_params
+from powerfirst.site.schema import Site, load_site, parse_site
+from powerfirst.site.streams import CsvDemand, TraceDemand
 
 ROOT = Path(__file__).resolve().parents[1]
 HYBRID = ROOT / "examples" / "west-texas-hybrid.yaml"

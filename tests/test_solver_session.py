@@ -18,12 +18,12 @@ import pytest
 import scipy.sparse as sp
 
 import powerfirst.policies.rolling as rolling_module
-from powerfirst.accounting import account
+from powerfirst.accounting.ledger import account
 from powerfirst.backtest.engine import run_policy
 from powerfirst.backtest.runner import Backtest, prepare_backtest
 from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
 from powerfirst.policies import RollingPolicy, make_policy
-from powerfirst.site import load_site
+from powerfirst.site.schema import load_site
 from powerfirst.solver import HighsSession, HighsSolver, LinearProgram, SolveStatus
 
 ROOT = Path(__file__).resolve().parents[1]

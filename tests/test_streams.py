@@ -20,12 +20,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from powerfirst.accounting import Ledger, account
-from powerfirst.dispatch.inputs import DispatchInputs, build_inputs
+from powerfirst.accounting.ledger import Ledger, account
+from powerfirst.backtest.realised import build_inputs
+from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
 from powerfirst.errors import DataError, InfeasibleError
 from powerfirst.market.sources import CsvPriceSource
-from powerfirst.site import Site
+from powerfirst.site.schema import Site
 
 RATE = 10_000 / 24 / 3  # USD/MWh earned by the reference fleet at 0.1 USD/TH/day
 HASHPRICE = 0.1  # USD/TH/day

@@ -17,13 +17,13 @@ import yaml
 from typer.testing import CliRunner
 
 from powerfirst.backtest.runner import comparison, prepare_backtest, run_strategy
-from powerfirst.cli import app
+from powerfirst.cli.app import app
 from powerfirst.errors import DataError
 from powerfirst.market.grid_programs import fourcp_gap_warnings, fourcp_peaks_csv, fourcp_weights
 from powerfirst.market.information import bundled_system_load
 from powerfirst.market.sources import parse_source, read_bundled_table
-from powerfirst.report import render_report
-from powerfirst.site import load_site
+from powerfirst.reporting.html import render_report
+from powerfirst.site.schema import load_site
 
 ROOT = Path(__file__).resolve().parents[1]
 MINING = ROOT / "examples" / "west-texas-fixed-block.yaml"

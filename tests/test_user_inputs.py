@@ -21,7 +21,7 @@ import yaml
 from typer.testing import CliRunner
 
 from powerfirst.backtest.runner import _peaks_known_before, prepare_backtest, run_strategy
-from powerfirst.cli import app
+from powerfirst.cli.app import app
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.forecast.data import load_market_data
 from powerfirst.forecast.gbm import GbmQuantileForecaster
@@ -32,7 +32,7 @@ from powerfirst.market.information import MarketData, bundled_system_load
 from powerfirst.market.markets import find_market
 from powerfirst.market.sources import parse_source, read_bundled_table
 from powerfirst.market.user_inputs import read_load_csv
-from powerfirst.site import load_site
+from powerfirst.site.schema import load_site
 
 ROOT = Path(__file__).resolve().parents[1]
 HYBRID = ROOT / "examples" / "west-texas-hybrid.yaml"

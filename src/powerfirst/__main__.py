@@ -1,12 +1,10 @@
-"""``python -m powerfirst`` and the ``powerfirst`` console script.
-
-Tiny on purpose: the signal handlers go in before the CLI (and pandas, highspy …) is imported,
-so Ctrl-C during start-up ends with one line, not a traceback.
-"""
+"""``python -m powerfirst`` and the ``powerfirst`` console script (see :mod:`powerfirst.cli.entry`)."""
 
 from __future__ import annotations
 
-from powerfirst.interrupt import main
+from powerfirst.cli.entry import main
+
+__all__ = ["main"]
 
 if __name__ == "__main__":
     main()

@@ -1,7 +1,7 @@
 """SIGINT and SIGTERM end a command with one line saying what was kept, never a traceback.
 
 :func:`install` turns both signals into :class:`Interrupted` (a ``BaseException``, so ``except
-Exception`` does not swallow it); :func:`main` installs the handlers *before* importing the CLI
+Exception`` does not swallow it); :func:`powerfirst.cli.entry.main` installs the handlers *before* importing the CLI
 (pandas, highspy …), runs it, and turns an :class:`Interrupted` into ``interrupted (SIGINT): …``
 on stderr and exit code 128 + the signal number (130 for SIGINT, 143 for SIGTERM).
 
@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import NoReturn
 
-__all__ = ["FAULT_ENV", "Interrupted", "checkpoint", "deferred", "install", "main"]
+__all__ = ["FAULT_ENV", "Interrupted", "checkpoint", "deferred", "install"]
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -88,24 +86,3 @@ def checkpoint(step: str) -> None:
     at, _, name = wanted.partition(":")
     if at == step:
         os.kill(os.getpid(), signal.Signals[name or "SIGKILL"])
-
-
-def main() -> NoReturn:
-    """Run the ``powerfirst`` CLI with the signal handlers in place from the first moment."""
-    install()
-    try:
-        checkpoint("startup")
-        from powerfirst.cli import app
-
-        app()
-        sys.exit(0)
-    except Interrupted as exc:
-        print(
-            f"interrupted ({signal.Signals(exc.signum).name}): {exc.kept or 'nothing was written'}",
-            file=sys.stderr,
-            flush=True,
-        )
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        print("interrupted (SIGINT): nothing was written", file=sys.stderr, flush=True)
-        sys.exit(130)

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from powerfirst._types import Array
 from powerfirst.errors import SolverError
 
 __all__ = [
@@ -40,7 +41,6 @@ __all__ = [
 INF = float("inf")
 _EMPTY_MATRIX = sp.csc_array((0, 0))
 """The matrix of :meth:`LinearProgram.empty` (made once: scipy takes a while to make one)."""
-Array = npt.NDArray[np.float64]
 
 
 class SolveStatus(Enum):

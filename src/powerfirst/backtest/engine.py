@@ -17,16 +17,18 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from powerfirst.backtest.hall import HallState
+from powerfirst._types import Array
+from powerfirst.control.contract import Observation, Policy
+from powerfirst.control.decision import Decision, Schedule
+from powerfirst.control.hall import HallState
+from powerfirst.control.plant import fill_merit_order
 from powerfirst.dispatch.inputs import DispatchInputs
-from powerfirst.dispatch.schedule import Decision, Schedule
 from powerfirst.errors import InfeasibleError, PolicyError
 from powerfirst.market.information import MarketData
-from powerfirst.policies.base import HindsightPolicy, Observation, Policy, fill_merit_order
+from powerfirst.policies.hindsight import HindsightPolicy
 
 __all__ = ["PolicyRun", "run_policy"]
 
-Array = npt.NDArray[np.float64]
 _TOLERANCE_MW = 1e-6
 
 

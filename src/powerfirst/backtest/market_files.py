@@ -20,7 +20,7 @@ from powerfirst.market.grid_programs import fourcp_peaks_csv
 from powerfirst.market.sources import CsvPriceSource, parse_source
 from powerfirst.market.user_inputs import read_ancillary_csv, read_load_csv, split_source
 from powerfirst.market.window import check_local_zone
-from powerfirst.site import Site
+from powerfirst.site.schema import Site
 
 __all__ = ["MarketFile", "check_market_files", "market_files", "price_interval"]
 

@@ -13,7 +13,7 @@ from typing import Any
 from powerfirst.backtest.runner import Backtest, StrategyResult, comparison
 from powerfirst.errors import ConfigError
 from powerfirst.outputs.runfolder import RunFolder
-from powerfirst.report import write_report
+from powerfirst.reporting.html import write_report
 
 __all__ = ["write_outputs"]
 

@@ -19,16 +19,17 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from powerfirst.accounting import Ledger, account
+from powerfirst._types import Array
+from powerfirst.accounting.ledger import Ledger, account
 from powerfirst.backtest.engine import PolicyRun, run_policy
 from powerfirst.backtest.market_files import check_market_files, market_files
+from powerfirst.backtest.realised import build_inputs, inference_demand_gpus
 from powerfirst.backtest.summary import hours_without_price, optimum, strategy_summary
-from powerfirst.bitcoin.hashprice import BundledHashprice, HashpriceSource, hashprice_source
-from powerfirst.dispatch.inputs import DispatchInputs, build_inputs
-from powerfirst.dispatch.streams import inference_demand_gpus
+from powerfirst.bitcoin.hashprice import BundledHashprice, HashpriceSource
+from powerfirst.control.contract import Policy
+from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.forecast.base import PriceForecaster
 from powerfirst.forecast.data import load_market_data, load_source
@@ -46,12 +47,11 @@ from powerfirst.market.series import GapReport, PriceSeries
 from powerfirst.market.sources import parse_source
 from powerfirst.market.window import Window, check_on_grid, parse_window, resolve_market, resolve_timezone
 from powerfirst.policies import make_policy
-from powerfirst.policies.base import Policy
-from powerfirst.site import Site
+from powerfirst.site.compile import hashprice_source
+from powerfirst.site.schema import Site
 
 __all__ = ["Backtest", "StrategyResult", "comparison", "prepare_backtest", "run_strategy"]
 
-Array = npt.NDArray[np.float64]
 HISTORY_DAYS = 28
 """Days of market data before the window that policies may see from its first interval [days]."""
 PAST_DAYS = 731

@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from powerfirst.accounting import Ledger
+from powerfirst.accounting.ledger import Ledger
 from powerfirst.backtest.engine import PolicyRun
-from powerfirst.policies.base import Policy
+from powerfirst.control.contract import Policy
 from powerfirst.policies.perfect import PerfectHindsightPolicy
 
 if TYPE_CHECKING:

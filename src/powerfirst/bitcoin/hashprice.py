@@ -27,7 +27,6 @@ from powerfirst._paths import DATA_DIR
 from powerfirst.bitcoin.economics import hashprice_usd_per_th_day, network_hashrate_ths
 from powerfirst.csv_input import read_table
 from powerfirst.errors import DataError
-from powerfirst.site import BitcoinConfig
 
 __all__ = [
     "BundledHashprice",
@@ -35,7 +34,6 @@ __all__ = [
     "CsvHashprice",
     "HashpriceSource",
     "NetworkCsvHashprice",
-    "hashprice_source",
     "subsidy_btc_per_block_daily",
 ]
 
@@ -267,17 +265,3 @@ class NetworkCsvHashprice(HashpriceSource):
         )
         self.tx_fees_btc_per_block = float(np.mean(fees))
         return pd.Series(values, index=days, name="hashprice_usd_per_th_day")
-
-
-def hashprice_source(config: BitcoinConfig) -> HashpriceSource:
-    """The source a site's ``bitcoin`` section asks for."""
-    if config.source == "constant":
-        assert config.constant_usd_per_ph_day is not None  # validated by BitcoinConfig
-        return ConstantHashprice(config.constant_usd_per_ph_day)
-    if config.source == "csv":
-        assert config.csv_path is not None
-        return CsvHashprice(config.csv_path)
-    if config.source == "network_csv":
-        assert config.csv_path is not None
-        return NetworkCsvHashprice(config.csv_path)
-    return BundledHashprice(config.tx_fees_btc_per_block)

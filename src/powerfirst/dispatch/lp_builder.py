@@ -17,12 +17,11 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 
+from powerfirst._types import Array, IntArray
 from powerfirst.solver import LinearProgram
 
 __all__ = ["LpBuilder"]
 
-Array = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 Numbers = npt.NDArray[Any]
 """Any numeric array (converted to float64 or int64 on the way in)."""
 

@@ -39,7 +39,7 @@ Objective (maximised; built as minimisation of its negative), with c[t] = (price
 where the constant (:meth:`DispatchInputs.constant_margin_usd`) is the block's value at the
 real-time price less its cost, minus the hall's idle power and the SLA penalty on all demand, plus
 the value of the training jobs that must finish in the window. The objective equals the net margin
-that :mod:`powerfirst.accounting` books for the same schedule; a test checks it. (A MILP stopped
+that :mod:`powerfirst.accounting.ledger` books for the same schedule; a test checks it. (A MILP stopped
 within its gap may leave a start column above the power actually started; its objective is then
 below the booked margin, which stays within the proven bound.)
 """
@@ -49,20 +49,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from powerfirst._types import Array, IntArray
+from powerfirst.control.decision import Schedule
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.lp_builder import LpBuilder
-from powerfirst.dispatch.schedule import Schedule
 from powerfirst.dispatch.state import StartState
-from powerfirst.dispatch.streams import TrainingParams
+from powerfirst.site.params import TrainingParams
 from powerfirst.solver import INF, LinearProgram
 
 __all__ = ["DispatchModel", "build_dispatch_model"]
 
-Array = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 _MARGIN = 1e-7
 """Relative margin on the SLA and job-completion rows, so that a solution within the solver's
 feasibility tolerance still meets them when booked."""

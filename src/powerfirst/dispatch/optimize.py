@@ -7,12 +7,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 
 import numpy as np
-import numpy.typing as npt
 
+from powerfirst._types import Array
+from powerfirst.control.decision import Schedule
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.model import build_dispatch_model
 from powerfirst.dispatch.rounding import relax_and_round
-from powerfirst.dispatch.schedule import Schedule
 from powerfirst.dispatch.state import StartState
 from powerfirst.errors import InfeasibleError, SolverError
 from powerfirst.solver import (
@@ -26,8 +26,6 @@ from powerfirst.solver import (
 )
 
 __all__ = ["DispatchPlan", "explain_infeasible", "optimize_dispatch"]
-
-Array = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

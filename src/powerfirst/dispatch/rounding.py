@@ -19,14 +19,12 @@ import time
 from dataclasses import replace
 
 import numpy as np
-import numpy.typing as npt
 
+from powerfirst._types import Array
 from powerfirst.dispatch.model import DispatchModel, JobSwitch
 from powerfirst.solver import INF, Solver, SolveResult, SolveStatus
 
 __all__ = ["relax_and_round", "round_switches"]
-
-Array = npt.NDArray[np.float64]
 
 
 def round_switches(relaxed_gpus: Array, job: JobSwitch, *, fill_pauses: bool) -> Array:

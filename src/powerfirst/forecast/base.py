@@ -12,10 +12,10 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from powerfirst._types import Array
+from powerfirst.calendar import NS_PER_HOUR
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.information import MarketData, MarketHistory
 
@@ -29,7 +29,6 @@ __all__ = [
     "make_forecaster",
 ]
 
-Array = npt.NDArray[np.float64]
 
 QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 """Quantile levels of every forecast, the columns of :meth:`PriceForecaster.predict` [-]."""
@@ -45,9 +44,6 @@ FORECASTERS: dict[str, str] = {
 class NothingKnownError(DataError):
     """At an issue time nothing a forecaster needs is known (a hole in the data longer than its
     look-back): it cannot forecast there. An evaluation skips such issue times and says so."""
-
-
-_HOUR_NS = 3_600_000_000_000
 
 
 @dataclass
@@ -73,13 +69,13 @@ class DayAheadGaps:
         """Count one forecast issued at ``issued_ns`` whose latest known day-ahead hour starts at
         ``last_da_ns`` [UTC ns] (None: none known)."""
         self.issues += 1
-        if last_da_ns is not None and last_da_ns + _HOUR_NS > issued_ns - issued_ns % _HOUR_NS:
+        if last_da_ns is not None and last_da_ns + NS_PER_HOUR > issued_ns - issued_ns % NS_PER_HOUR:
             return
         if last_da_ns is None:
             self.missing += 1
         else:
             self.stale += 1
-            self.oldest_hours = max(self.oldest_hours, (issued_ns - last_da_ns - _HOUR_NS) / _HOUR_NS)
+            self.oldest_hours = max(self.oldest_hours, (issued_ns - last_da_ns - NS_PER_HOUR) / NS_PER_HOUR)
         if self.first_utc is None:
             self.first_utc = pd.Timestamp(issued_ns, unit="ns", tz="UTC").isoformat()
 

@@ -26,10 +26,11 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import pandas as pd
 
+from powerfirst._types import Array, IntArray
 from powerfirst.errors import ConfigError, DataError
-from powerfirst.forecast.base import QUANTILES, Array, NothingKnownError, make_forecaster
+from powerfirst.forecast.base import QUANTILES, NothingKnownError, make_forecaster
 from powerfirst.forecast.data import load_market_data
-from powerfirst.forecast.known import Ints, hour_starts_ns, lookup
+from powerfirst.forecast.known import hour_starts_ns, lookup
 from powerfirst.forecast.walk import hourly_mean_rt, lead_hours, walk
 from powerfirst.market.markets import Market, market_names
 from powerfirst.market.sources import parse_source
@@ -224,7 +225,7 @@ def evaluate_forecasts(
     )
     total = int(np.ceil((end - start) / pd.Timedelta(hours=issue_every_hours)))
     quantiles: dict[str, list[Array]] = {name: [] for name in models}
-    leads: list[Ints] = []
+    leads: list[IntArray] = []
     actual: list[Array] = []
     skipped: list[pd.Timestamp] = []
     for done, (history, targets) in enumerate(walk(test, start, end, issue_every_hours, horizon_hours)):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from powerfirst.forecast.base import Array
-from powerfirst.forecast.known import DAY_NS, HOUR_NS, Ints, KnownArrays, local_offsets_ns, lookup
+from powerfirst._types import Array, IntArray
+from powerfirst.calendar import NS_PER_DAY, NS_PER_HOUR
+from powerfirst.forecast.known import KnownArrays, local_offsets_ns, lookup
 from powerfirst.forecast.walk import lead_hours
 
 __all__ = ["FEATURE_INPUTS", "FEATURE_NAMES", "forecast_features"]
@@ -47,12 +48,12 @@ ANCHOR_RT_UP_TO_LEAD_HOURS = 1.0
 """Up to this lead the anchor is the last settled real-time price; beyond it the day-ahead price [h]."""
 
 
-def _days_back_to_ended(target_ns: Ints, known_until_ns: int) -> Ints:
+def _days_back_to_ended(target_ns: IntArray, known_until_ns: int) -> IntArray:
     """Whole days to step back from each target hour so that the hour has ended by ``known_until_ns``."""
-    return np.maximum(-((known_until_ns - target_ns - HOUR_NS) // DAY_NS), 1)
+    return np.maximum(-((known_until_ns - target_ns - NS_PER_HOUR) // NS_PER_DAY), 1)
 
 
-def forecast_features(known: KnownArrays, target_ns: Ints) -> tuple[Array, Array]:
+def forecast_features(known: KnownArrays, target_ns: IntArray) -> tuple[Array, Array]:
     """Feature matrix (one row per target hour start [UTC ns], columns :data:`FEATURE_NAMES`) and
     the anchor of each row [USD/MWh].
 
@@ -66,19 +67,19 @@ def forecast_features(known: KnownArrays, target_ns: Ints) -> tuple[Array, Array
     issued = known.issued_ns
     offsets = local_offsets_ns(target_ns, known.timezone)
     wall = target_ns + offsets
-    days = wall // DAY_NS
+    days = wall // NS_PER_DAY
     lead = lead_hours(issued, target_ns)
 
     hour_ns, hour_usd = known.rt_hourly_means()
-    rt_same_hour = lookup(hour_ns, hour_usd, target_ns - _days_back_to_ended(target_ns, issued) * DAY_NS)
+    rt_same_hour = lookup(hour_ns, hour_usd, target_ns - _days_back_to_ended(target_ns, issued) * NS_PER_DAY)
 
     da_target = lookup(known.da_ns, known.da_usd_per_mwh, target_ns)
-    day_start = days * DAY_NS - offsets
+    day_start = days * NS_PER_DAY - offsets
     da_day_mean = _day_mean(known, day_start)
     if known.da_ns.size:
         last_da = int(known.da_ns[-1])
-        back = np.maximum(-((last_da - target_ns) // DAY_NS), 0)
-        da_latest = lookup(known.da_ns, known.da_usd_per_mwh, target_ns - back * DAY_NS)
+        back = np.maximum(-((last_da - target_ns) // NS_PER_DAY), 0)
+        da_latest = lookup(known.da_ns, known.da_usd_per_mwh, target_ns - back * NS_PER_DAY)
     else:
         da_latest = np.full(n, np.nan)
 
@@ -89,19 +90,19 @@ def forecast_features(known: KnownArrays, target_ns: Ints) -> tuple[Array, Array
     anchor = np.where(use_da, da_latest, rt_last)
     spread = _rt_minus_da(known, hour_ns, hour_usd)
     load_same_hour = lookup(
-        known.load_ns, known.load_mw, target_ns - _days_back_to_ended(target_ns, issued) * DAY_NS
+        known.load_ns, known.load_mw, target_ns - _days_back_to_ended(target_ns, issued) * NS_PER_DAY
     )
     load_last = float(known.load_mw[-1]) if known.load_mw.size else np.nan
 
     columns = [
         lead,
-        ((wall // HOUR_NS) % 24).astype(np.float64),
+        ((wall // NS_PER_HOUR) % 24).astype(np.float64),
         ((days + 3) % 7).astype(np.float64),  # 1970-01-01 was a Thursday
         anchor,
         rt_last - anchor,
-        known.rt_mean_since(issued - HOUR_NS) - anchor,
-        known.rt_mean_since(issued - DAY_NS) - anchor,
-        known.rt_max_since(issued - DAY_NS) - anchor,
+        known.rt_mean_since(issued - NS_PER_HOUR) - anchor,
+        known.rt_mean_since(issued - NS_PER_DAY) - anchor,
+        known.rt_max_since(issued - NS_PER_DAY) - anchor,
         rt_same_hour - anchor,
         da_target - anchor,
         da_day_mean - anchor,
@@ -113,23 +114,23 @@ def forecast_features(known: KnownArrays, target_ns: Ints) -> tuple[Array, Array
     return np.column_stack(columns), anchor
 
 
-def _day_mean(known: KnownArrays, day_start_ns: Ints) -> Array:
+def _day_mean(known: KnownArrays, day_start_ns: IntArray) -> Array:
     """Mean published day-ahead price of each market-local day starting at ``day_start_ns``, when
     the whole day (its last hour) is published; NaN otherwise [USD/MWh]."""
     if known.da_ns.size == 0:
         return np.full(day_start_ns.shape, np.nan)
     cumulative = np.concatenate(([0.0], np.cumsum(known.da_usd_per_mwh)))
     lo = np.searchsorted(known.da_ns, day_start_ns, side="left")
-    hi = np.searchsorted(known.da_ns, day_start_ns + DAY_NS - HOUR_NS, side="right")
-    complete = known.da_ns[-1] >= day_start_ns + DAY_NS - HOUR_NS
+    hi = np.searchsorted(known.da_ns, day_start_ns + NS_PER_DAY - NS_PER_HOUR, side="right")
+    complete = known.da_ns[-1] >= day_start_ns + NS_PER_DAY - NS_PER_HOUR
     count = hi - lo
     total = cumulative[hi] - cumulative[lo]
     return np.where(complete & (count > 0), total / np.maximum(count, 1), np.nan)
 
 
-def _rt_minus_da(known: KnownArrays, hour_ns: Ints, hour_usd: Array) -> float:
+def _rt_minus_da(known: KnownArrays, hour_ns: IntArray, hour_usd: Array) -> float:
     """Mean of (hourly real-time − day-ahead) over the ended hours of the last day [USD/MWh]."""
-    recent = (hour_ns >= known.issued_ns - DAY_NS) & (hour_ns + HOUR_NS <= known.issued_ns)
+    recent = (hour_ns >= known.issued_ns - NS_PER_DAY) & (hour_ns + NS_PER_HOUR <= known.issued_ns)
     spread = hour_usd[recent] - lookup(known.da_ns, known.da_usd_per_mwh, hour_ns[recent])
     spread = spread[~np.isnan(spread)]
     return float(spread.mean()) if spread.size else float("nan")

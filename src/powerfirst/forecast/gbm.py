@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from powerfirst._types import Array
 from powerfirst.errors import DataError
-from powerfirst.forecast.base import QUANTILES, Array, DayAheadGaps, NothingKnownError, PriceForecaster
+from powerfirst.forecast.base import QUANTILES, DayAheadGaps, NothingKnownError, PriceForecaster
 from powerfirst.forecast.features import FEATURE_INPUTS, FEATURE_NAMES, forecast_features
 from powerfirst.forecast.known import TAIL_HOURS, KnownArrays, hour_starts_ns, lookup
 from powerfirst.forecast.trees import CompiledForest, ModelStack, fast_forest

@@ -10,38 +10,32 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from powerfirst.forecast.base import Array
+from powerfirst._types import Array, IntArray
+from powerfirst.calendar import NS_PER_HOUR
 from powerfirst.market.information import MarketHistory
 
 __all__ = [
-    "DAY_NS",
-    "HOUR_NS",
-    "Ints",
     "KnownArrays",
     "hour_starts_ns",
     "local_offsets_ns",
     "lookup",
 ]
 
-Ints = npt.NDArray[np.int64]
 
-HOUR_NS = 3_600_000_000_000
-DAY_NS = 24 * HOUR_NS
 TAIL_HOURS = 72
 """History kept for features [h]: enough for 'same hour on the previous day' at a 48 h lead."""
 
 
-def hour_starts_ns(index: pd.DatetimeIndex) -> Ints:
+def hour_starts_ns(index: pd.DatetimeIndex) -> IntArray:
     """UTC nanoseconds of a tz-aware index."""
     if not isinstance(index, pd.DatetimeIndex):
         index = pd.DatetimeIndex(index)
     return np.asarray(index.as_unit("ns").asi8, dtype=np.int64)
 
 
-def lookup(ns: Ints, values: Array, query_ns: Ints) -> Array:
+def lookup(ns: IntArray, values: Array, query_ns: IntArray) -> Array:
     """``values`` at exactly ``query_ns`` (sorted ``ns``); NaN where there is none."""
     if ns.size == 0:
         return np.full(query_ns.shape, np.nan)
@@ -49,7 +43,7 @@ def lookup(ns: Ints, values: Array, query_ns: Ints) -> Array:
     return np.where(ns[idx] == query_ns, values[idx], np.nan)
 
 
-def local_offsets_ns(ns: Ints, timezone: str) -> Ints:
+def local_offsets_ns(ns: IntArray, timezone: str) -> IntArray:
     """UTC offset of the market-local zone at each instant [ns] (local = UTC + offset)."""
     if ns.size == 0:
         return np.zeros(0, dtype=np.int64)
@@ -72,20 +66,20 @@ class KnownArrays:
     issued_ns: int
     """Issue time [UTC ns]."""
     timezone: str
-    rt_ns: Ints
+    rt_ns: IntArray
     """Start of each settled real-time interval [UTC ns]."""
     rt_usd_per_mwh: Array
-    da_ns: Ints
+    da_ns: IntArray
     """Start of each published day-ahead hour [UTC ns]."""
     da_usd_per_mwh: Array
-    load_ns: Ints
+    load_ns: IntArray
     """Start of each ended load hour [UTC ns]."""
     load_mw: Array
 
     @classmethod
     def of(cls, history: MarketHistory) -> KnownArrays:
         issued_ns = int(pd.Timestamp(history.issued_utc).as_unit("ns").value)
-        from_ns = issued_ns - TAIL_HOURS * HOUR_NS
+        from_ns = issued_ns - TAIL_HOURS * NS_PER_HOUR
         rt_ns, rt = history.recent("rt", from_ns)
         da_ns, da = history.recent("da", from_ns)
         load_ns, load = history.recent("load", from_ns)
@@ -106,11 +100,11 @@ class KnownArrays:
         k = int(np.searchsorted(self.rt_ns, from_ns, side="left"))
         return float(self.rt_usd_per_mwh[k:].max()) if k < self.rt_ns.size else float("nan")
 
-    def rt_hourly_means(self) -> tuple[Ints, Array]:
+    def rt_hourly_means(self) -> tuple[IntArray, Array]:
         """Hour starts [UTC ns] and mean settled real-time price of each hour that has one [USD/MWh]."""
         if self.rt_ns.size == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        hours = self.rt_ns - self.rt_ns % HOUR_NS
+        hours = self.rt_ns - self.rt_ns % NS_PER_HOUR
         first = np.flatnonzero(np.concatenate(([True], hours[1:] != hours[:-1])))
         sums = np.add.reduceat(self.rt_usd_per_mwh, first)
         counts = np.diff(np.append(first, hours.size))

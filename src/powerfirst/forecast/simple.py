@@ -14,17 +14,11 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from powerfirst._types import Array, IntArray
+from powerfirst.calendar import NS_PER_DAY
 from powerfirst.errors import DataError
-from powerfirst.forecast.base import QUANTILES, Array, DayAheadGaps, NothingKnownError, PriceForecaster
-from powerfirst.forecast.known import (
-    DAY_NS,
-    TAIL_HOURS,
-    Ints,
-    KnownArrays,
-    hour_starts_ns,
-    local_offsets_ns,
-    lookup,
-)
+from powerfirst.forecast.base import QUANTILES, DayAheadGaps, NothingKnownError, PriceForecaster
+from powerfirst.forecast.known import TAIL_HOURS, KnownArrays, hour_starts_ns, local_offsets_ns, lookup
 from powerfirst.forecast.walk import describe_missing, hourly_mean_rt, lead_hours, unfittable_options, walk
 from powerfirst.market.information import MarketData, MarketHistory
 
@@ -48,7 +42,7 @@ class _ErrorBandForecaster(PriceForecaster):
         """Error quantile added to the point forecast, by kind, lead hour and quantile [USD/MWh]."""
 
     @abstractmethod
-    def _point(self, known: KnownArrays, target_ns: Ints) -> tuple[Array, Ints]:
+    def _point(self, known: KnownArrays, target_ns: IntArray) -> tuple[Array, IntArray]:
         """Point forecast [USD/MWh] of each target hour and the index of its kind in :attr:`kinds`."""
 
     def predict(self, history: MarketHistory, target_hours_utc: pd.DatetimeIndex) -> Array:
@@ -96,13 +90,13 @@ class _ErrorBandForecaster(PriceForecaster):
         )
 
 
-def _lead_index(issued_ns: int, target_ns: Ints) -> Ints:
+def _lead_index(issued_ns: int, target_ns: IntArray) -> IntArray:
     """Whole lead hours (1 = the hour now running), clipped to 1..MAX_LEAD_HOURS."""
     lead = np.ceil(lead_hours(issued_ns, target_ns) - 1e-9).astype(np.int64)
     return np.clip(lead, 1, MAX_LEAD_HOURS)
 
 
-def _error_quantiles(errors: Array, kinds: Ints, leads: Ints, n_kinds: int) -> Array:
+def _error_quantiles(errors: Array, kinds: IntArray, leads: IntArray, n_kinds: int) -> Array:
     """Error quantiles by (kind, lead) [USD/MWh]; the median's offset stays 0 (the point forecast)."""
     levels = np.array([q for q in QUANTILES])
     offsets = np.zeros((n_kinds, MAX_LEAD_HOURS + 1, len(QUANTILES)))
@@ -126,7 +120,7 @@ class PersistenceForecaster(_ErrorBandForecaster):
     name: ClassVar[str] = "persistence"
     label: ClassVar[str] = "persistence"
 
-    def _point(self, known: KnownArrays, target_ns: Ints) -> tuple[Array, Ints]:
+    def _point(self, known: KnownArrays, target_ns: IntArray) -> tuple[Array, IntArray]:
         last = known.last_rt_usd_per_mwh
         if np.isnan(last):
             raise NothingKnownError(
@@ -164,7 +158,7 @@ class DayAheadForecaster(_ErrorBandForecaster):
                 "--day-ahead SOURCE (path.csv:COLUMN, hourly USD/MWh), or use --forecast persistence"
             )
 
-    def _point(self, known: KnownArrays, target_ns: Ints) -> tuple[Array, Ints]:
+    def _point(self, known: KnownArrays, target_ns: IntArray) -> tuple[Array, IntArray]:
         point = lookup(known.da_ns, known.da_usd_per_mwh, target_ns)
         kind = np.zeros(target_ns.shape, dtype=np.int64)
         missing = np.isnan(point)
@@ -186,14 +180,14 @@ class DayAheadForecaster(_ErrorBandForecaster):
         return point, kind
 
 
-def _same_local_hour_latest_day(known: KnownArrays, target_ns: Ints) -> Array:
+def _same_local_hour_latest_day(known: KnownArrays, target_ns: IntArray) -> Array:
     """Day-ahead price of each target's market-local hour on the latest published day [USD/MWh]
     (the hour before where that hour is missing, e.g. on a DST day)."""
     last_ns = known.da_ns[-1:]
     last_offset = int(local_offsets_ns(last_ns, known.timezone)[0])
     target_wall = target_ns + local_offsets_ns(target_ns, known.timezone)
     last_wall = int(last_ns[0]) + last_offset
-    days_back = np.maximum(-((last_wall - target_wall) // DAY_NS), 0)  # ceil((target − last) / day)
-    candidate = target_wall - days_back * DAY_NS - last_offset
+    days_back = np.maximum(-((last_wall - target_wall) // NS_PER_DAY), 0)  # ceil((target − last) / day)
+    candidate = target_wall - days_back * NS_PER_DAY - last_offset
     idx = np.searchsorted(known.da_ns, candidate, side="right") - 1
     return np.asarray(known.da_usd_per_mwh[np.maximum(idx, 0)], dtype=np.float64)

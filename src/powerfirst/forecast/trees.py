@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from powerfirst._types import Array
 from powerfirst.errors import DataError
-from powerfirst.forecast.base import Array
 
 __all__ = ["CompiledForest", "ModelStack", "fast_forest"]
 

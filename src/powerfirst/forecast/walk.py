@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from powerfirst.forecast.base import Array
-from powerfirst.forecast.known import HOUR_NS, Ints, hour_starts_ns
+from powerfirst._types import Array, IntArray
+from powerfirst.calendar import NS_PER_HOUR
+from powerfirst.forecast.known import hour_starts_ns
 from powerfirst.market.information import MarketData, MarketHistory
 
 __all__ = [
@@ -51,7 +52,7 @@ def hourly_mean_rt(data: MarketData) -> pd.Series:
     if rt.empty:
         return pd.Series(dtype="float64", index=pd.DatetimeIndex([], tz="UTC").as_unit("ns"))
     ns = hour_starts_ns(pd.DatetimeIndex(rt.index))
-    hours = ns - ns % HOUR_NS
+    hours = ns - ns % NS_PER_HOUR
     frame = pd.Series(rt.to_numpy(dtype=np.float64)).groupby(hours).mean()
     index = pd.DatetimeIndex(frame.index.to_numpy(dtype="datetime64[ns]"), tz="UTC")
     return pd.Series(frame.to_numpy(dtype=np.float64), index=index, name="rt_hourly_mean_usd_per_mwh")
@@ -134,9 +135,9 @@ def describe_missing(data: MarketData) -> str:
     return f"{text}; the longest hole: {hole}"
 
 
-def lead_hours(issued_ns: int, target_ns: Ints) -> Array:
+def lead_hours(issued_ns: int, target_ns: IntArray) -> Array:
     """Hours from the issue time to the *end* of each target hour [h]: 1 for the hour starting now."""
-    return np.asarray((target_ns + HOUR_NS - issued_ns) / HOUR_NS, dtype=np.float64)
+    return np.asarray((target_ns + NS_PER_HOUR - issued_ns) / NS_PER_HOUR, dtype=np.float64)
 
 
 def walk(

@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from powerfirst._types import Array, BoolArray
 from powerfirst.errors import ConfigError
 from powerfirst.fourcp.predictor import FourCpPredictor, curtail_hours
 from powerfirst.market.grid_programs import FOURCP_MONTHS, fourcp_peaks_bundled, fourcp_peaks_csv
@@ -33,12 +33,10 @@ from powerfirst.market.markets import MARKETS
 from powerfirst.market.sources import PriceSource, parse_source
 from powerfirst.market.user_inputs import read_load_csv
 from powerfirst.market.window import resolve_timezone
-from powerfirst.site_streams import RuleBasedStrategyConfig
+from powerfirst.site.streams import RuleBasedStrategyConfig
 
 __all__ = ["BUNDLED_YEARS", "MARKET_LINE", "FourCpEvaluationRow", "evaluate_fourcp", "market_data_for_years"]
 
-Array = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 
 BUNDLED_YEARS = (2021, 2022, 2023)
 """Years with bundled ERCOT native load and day-ahead prices."""

@@ -51,18 +51,16 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from powerfirst._types import Array, BoolArray, IntArray
+from powerfirst.calendar import NS_PER_HOUR
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.grid_programs import FOURCP_MONTHS
 from powerfirst.market.information import MarketData, MarketHistory
 
 __all__ = ["FourCpPredictor", "curtail_hours", "expected_charge_usd_per_mw"]
 
-Array = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
-_NS_PER_HOUR = 3_600_000_000_000
-_NS_PER_DAY = 24 * _NS_PER_HOUR
+_NS_PER_DAY = 24 * NS_PER_HOUR
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _FORECAST_DAYS = 3
 """Days with their own peak forecast: today, tomorrow and the day after (targets run ~48 h ahead)."""
@@ -117,7 +115,7 @@ def _offset_block_ns(timezone: str, block: int) -> IntArray:
 def _local_wall_ns(ns: IntArray, timezone: str) -> IntArray:
     """Local wall-clock time of UTC instants, as nanoseconds since 1970-01-01 local (offsets taken at
     the UTC hour start: zones that change offset within an hour are not supported)."""
-    hour = ns // _NS_PER_HOUR
+    hour = ns // NS_PER_HOUR
     block = hour >> _OFFSET_BLOCK_BITS
     within = hour - (block << _OFFSET_BLOCK_BITS)
     if len(ns) and block[0] == block[-1]:
@@ -174,7 +172,7 @@ class _DayTable:
         if len(ns):
             wall = _local_wall_ns(ns, timezone)
             day = wall // _NS_PER_DAY
-            hour = (wall - day * _NS_PER_DAY) // _NS_PER_HOUR
+            hour = (wall - day * _NS_PER_DAY) // NS_PER_HOUR
             keep = (day >= first_day) & (day <= last_day) & np.isfinite(values)
             self.values[day[keep] - first_day, hour[keep]] = values[keep]
         self.peak = np.fmax.reduce(self.values, axis=1) if len(self.values) else np.empty(0)
@@ -512,13 +510,13 @@ class FourCpPredictor:
         tz = history.timezone
         issued_ns = int(pd.Timestamp(history.issued_utc).as_unit("ns").value)
         target_ns = _utc_ns(target_hours_utc, "target hours")
-        target_ns = target_ns - target_ns % _NS_PER_HOUR
+        target_ns = target_ns - target_ns % NS_PER_HOUR
         wall = _local_wall_ns(np.append(target_ns, issued_ns), tz)
         wall_day = wall // _NS_PER_DAY
-        wall_hour = (wall - wall_day * _NS_PER_DAY) // _NS_PER_HOUR
+        wall_hour = (wall - wall_day * _NS_PER_DAY) // NS_PER_HOUR
         today, hour = int(wall_day[-1]), int(wall_hour[-1])
         target_day, target_hour = wall_day[:-1], wall_hour[:-1]
-        open_ = target_ns + _NS_PER_HOUR > issued_ns
+        open_ = target_ns + NS_PER_HOUR > issued_ns
         month_of_day = {int(d): _month_index(int(d)) for d in np.unique(target_day[open_])}
         live_days = [d for d, m in month_of_day.items() if m % 12 + 1 in FOURCP_MONTHS and d >= today]
         if not live_days:

@@ -17,9 +17,9 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from powerfirst._types import Array
 from powerfirst.csv_input import CsvTable, parse_instants, read_table
 from powerfirst.errors import DataError
 from powerfirst.market.sources import read_bundled_table
@@ -40,7 +40,6 @@ __all__ = [
     "fourcp_weights",
 ]
 
-Array = npt.NDArray[np.float64]
 FOURCP_MONTHS = (6, 7, 8, 9)
 AS_FILE = "ercot_dam_as_mcpc_hourly_2022_2023.csv.gz"
 _LOAD_YEARS = (2021, 2022, 2023)

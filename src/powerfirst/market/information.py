@@ -26,6 +26,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from powerfirst._types import Array
+from powerfirst.calendar import NS_PER_HOUR
 from powerfirst.errors import DataError
 from powerfirst.market.markets import Market, market_names
 from powerfirst.market.sources import read_bundled_table
@@ -39,7 +41,6 @@ __all__ = [
     "day_ahead_published_until",
 ]
 
-Array = npt.NDArray[np.float64]
 _LOAD_YEARS = (2021, 2022, 2023)
 
 
@@ -219,7 +220,6 @@ class MarketData:
 
 
 _NAT = np.iinfo(np.int64).min
-_HOUR_NS = 3_600_000_000_000
 
 
 class _Shown:
@@ -373,7 +373,7 @@ class MarketClock:
         # an interval has settled once it has ended; a load hour is metered once it has ended
         self._rt.reveal_before(now - self._rt_interval_ns + 1)
         self._da.reveal_before(published)
-        self._load.reveal_before(now - _HOUR_NS + 1)
+        self._load.reveal_before(now - NS_PER_HOUR + 1)
         for revealed in self._as.values():
             revealed.reveal_before(published)
         self.view.issued_utc = issued_utc

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from powerfirst.control.contract import Observation, Policy
+from powerfirst.control.plant import fill_merit_order
 from powerfirst.errors import ConfigError
 from powerfirst.forecast.base import make_forecaster
 from powerfirst.fourcp.predictor import FourCpPredictor
-from powerfirst.policies.base import HindsightPolicy, Observation, Policy, fill_merit_order
+from powerfirst.policies.hindsight import HindsightPolicy
 from powerfirst.policies.perfect import PerfectHindsightPolicy
 from powerfirst.policies.rolling import RollingPolicy
 from powerfirst.policies.rule_based import RuleBasedPolicy
 from powerfirst.policies.simple import AlwaysOnPolicy, BreakevenPolicy
-from powerfirst.site import Site
+from powerfirst.site.schema import Site
 
 __all__ = [
     "STRATEGIES",

@@ -1,6 +1,6 @@
 """The inputs of one rolling re-solve, from what is known when it is made.
 
-:class:`HorizonBuilder` turns an :class:`~powerfirst.policies.base.Observation` into the
+:class:`HorizonBuilder` turns an :class:`~powerfirst.control.contract.Observation` into the
 :class:`~powerfirst.dispatch.inputs.DispatchInputs` and :class:`~powerfirst.dispatch.state.StartState`
 of the next ``horizon_hours``:
 
@@ -28,19 +28,20 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from powerfirst.dispatch.inputs import DispatchInputs, SiteParams
+from powerfirst._types import Array
+from powerfirst.calendar import NS_PER_HOUR, calendar_ids
+from powerfirst.control.contract import Observation
+from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.state import StartState
-from powerfirst.dispatch.streams import StreamArrays, calendar_ids
+from powerfirst.dispatch.streams import StreamArrays
 from powerfirst.forecast.base import QUANTILES, PriceForecaster
 from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.information import MarketHistory
-from powerfirst.policies.base import Observation
-from powerfirst.site import RollingStrategyConfig
+from powerfirst.site.params import SiteParams
+from powerfirst.site.schema import RollingStrategyConfig
 
 __all__ = ["Horizon", "HorizonBuilder"]
 
-Array = npt.NDArray[np.float64]
-_NS_PER_HOUR = 3_600_000_000_000
 _MEDIAN = QUANTILES.index(0.5)
 _UPPER = QUANTILES.index(0.9)
 
@@ -138,7 +139,7 @@ class HorizonBuilder:
             slice_id - slice_id[0],
         )
         month_labels = tuple(f"{int(k) // 12:04d}-{int(k) % 12 + 1:02d}" for k in np.unique(month_key))
-        hour_ns = times_ns // _NS_PER_HOUR * _NS_PER_HOUR
+        hour_ns = times_ns // NS_PER_HOUR * NS_PER_HOUR
         hours = pd.DatetimeIndex(hour_ns[np.r_[True, np.diff(hour_index) > 0]], tz="UTC")
         median, risk = self.prices(history, hours, hour_index)
         # nowcast: the rest of this clock hour at the last settled price (at the market's own

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import numpy as np
-import numpy.typing as npt
-
-from powerfirst.dispatch.inputs import DispatchInputs, SiteParams
+from powerfirst._types import Array
+from powerfirst.control.contract import Observation
+from powerfirst.control.decision import Decision
+from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
-from powerfirst.dispatch.schedule import Decision
 from powerfirst.errors import PolicyError
-from powerfirst.policies.base import HindsightPolicy, Observation
+from powerfirst.policies.hindsight import HindsightPolicy
+from powerfirst.site.params import SiteParams
 from powerfirst.solver import Solver
 
 __all__ = ["PerfectHindsightPolicy"]
-
-Array = npt.NDArray[np.float64]
 
 
 class PerfectHindsightPolicy(HindsightPolicy):

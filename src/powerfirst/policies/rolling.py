@@ -22,20 +22,22 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from powerfirst.dispatch.inputs import SiteParams
+from powerfirst._types import Array
+from powerfirst.calendar import NS_PER_HOUR
+from powerfirst.control.contract import Observation, Policy
+from powerfirst.control.decision import Decision
+from powerfirst.control.plant import fill_merit_order
 from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
-from powerfirst.dispatch.schedule import Decision
 from powerfirst.errors import DataError, SolverError
 from powerfirst.forecast.base import DayAheadGaps, PriceForecaster
 from powerfirst.forecast.walk import TrainingHours, training_hours
 from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.information import MarketData
-from powerfirst.policies.base import Observation, Policy, fill_merit_order
 from powerfirst.policies.horizon import HorizonBuilder
-from powerfirst.site import RollingStrategyConfig
+from powerfirst.site.params import SiteParams
+from powerfirst.site.schema import RollingStrategyConfig
 from powerfirst.solver import Solver, SolverSession, default_solver
 
 __all__ = ["UNFITTED_NOTE", "RollingPolicy"]
@@ -45,9 +47,6 @@ UNFITTED_NOTE = (
 )
 """Stated when the forecaster could not be fitted (persistence and day-ahead run unfitted: their
 forecast is the point forecast at every quantile)."""
-
-Array = npt.NDArray[np.float64]
-_NS_PER_HOUR = 3_600_000_000_000
 
 
 class RollingPolicy(Policy):
@@ -175,9 +174,9 @@ class RollingPolicy(Policy):
             return None
         # integer nanoseconds (UTC): this runs for every interval of a backtest
         now_ns, plan_ns = int(obs.interval_start_utc.value), int(self.plan_start_utc.value)
-        k = round((now_ns - plan_ns) / (self.site.interval_hours * _NS_PER_HOUR))
+        k = round((now_ns - plan_ns) / (self.site.interval_hours * NS_PER_HOUR))
         every = self.config.resolve_every_intervals
-        due = k >= every if every is not None else now_ns // _NS_PER_HOUR != plan_ns // _NS_PER_HOUR
+        due = k >= every if every is not None else now_ns // NS_PER_HOUR != plan_ns // NS_PER_HOUR
         if due:
             return None
         if self.plan is None:  # a fallback holds until the next scheduled re-solve

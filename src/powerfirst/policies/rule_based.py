@@ -13,16 +13,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
-from powerfirst.dispatch.schedule import Decision
-from powerfirst.policies.base import Observation, fill_merit_order
+from powerfirst._types import Array
+from powerfirst.control.contract import Observation
+from powerfirst.control.decision import Decision
+from powerfirst.control.plant import fill_merit_order
 from powerfirst.policies.simple import BreakevenPolicy
-from powerfirst.site_streams import RuleBasedStrategyConfig
+from powerfirst.site.streams import RuleBasedStrategyConfig
 
 __all__ = ["RuleBasedPolicy"]
-
-Array = npt.NDArray[np.float64]
 
 
 class RuleBasedPolicy(BreakevenPolicy):

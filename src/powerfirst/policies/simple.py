@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
-from powerfirst.dispatch.inputs import SiteParams
-from powerfirst.dispatch.schedule import Decision
-from powerfirst.policies.base import Observation, Policy, fill_merit_order
+from powerfirst._types import Array
+from powerfirst.control.contract import Observation, Policy
+from powerfirst.control.decision import Decision
+from powerfirst.control.plant import fill_merit_order
+from powerfirst.site.params import SiteParams
 
 __all__ = ["AlwaysOnPolicy", "BreakevenPolicy"]
-
-Array = npt.NDArray[np.float64]
 
 
 class AlwaysOnPolicy(Policy):

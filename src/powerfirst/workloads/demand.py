@@ -23,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from powerfirst._paths import DATA_DIR
+from powerfirst._types import Array
 from powerfirst.csv_input import check_grid, describe_length, parse_instants, read_table
 from powerfirst.errors import DataError
 
@@ -36,7 +37,6 @@ __all__ = [
     "weekly_profile_from_trace",
 ]
 
-FloatArray = npt.NDArray[np.float64]
 
 HOURS_PER_WEEK = 168
 """Length of a weekly profile: hours of week 0 (Monday 00:00–01:00) to 167 (Sunday 23:00–24:00)."""
@@ -202,7 +202,7 @@ def _require_utc_index(times_utc: pd.DatetimeIndex) -> None:
 
 def demand_from_profile(
     profile: pd.Series, times_utc: pd.DatetimeIndex, timezone: str, peak_gpus: float
-) -> FloatArray:
+) -> Array:
     """Demand in GPUs per interval: ``peak_gpus × profile[hour of week of the interval start]``.
 
     ``profile`` is indexed by hour of week 0..167 (Monday 00:00 = 0) with fractions of the peak,
@@ -232,7 +232,7 @@ def demand_from_profile(
     return np.asarray(peak_gpus * values[_hour_of_week(local)], dtype=np.float64)
 
 
-def constant_demand(times_utc: pd.DatetimeIndex, gpus: float) -> FloatArray:
+def constant_demand(times_utc: pd.DatetimeIndex, gpus: float) -> Array:
     """A flat demand of ``gpus`` GPUs in every interval; float64 array of shape ``(len(times_utc),)``."""
     if not (np.isfinite(gpus) and gpus >= 0):
         raise ValueError(f"gpus = {gpus} GPUs: need a finite number ≥ 0")
@@ -245,7 +245,7 @@ def demand_from_csv(
     times_utc: pd.DatetimeIndex,
     what: str = "inference demand",
     unit: str = "GPUs",
-) -> FloatArray:
+) -> Array:
     """Demand in GPUs per interval, read from column ``column`` of a CSV file (``what`` and
     ``unit`` name the series in messages: the same reader serves rental prices [USD/GPU-hour]).
 

@@ -29,12 +29,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
+from powerfirst._types import Array
 from powerfirst.bitcoin.economics import mining_revenue_usd_per_mwh
+from powerfirst.control.decision import Schedule
 from powerfirst.dispatch.inputs import DispatchInputs
-from powerfirst.dispatch.schedule import Schedule
 
 __all__ = ["FINISH_TOLERANCE", "JobOutcome", "Ledger", "account", "started_mw"]
 
@@ -45,8 +45,6 @@ FINISH_TOLERANCE = 1e-6
 """A job counts as finished when its progress reaches its GPU-hours within this relative tolerance
 (above the solver's primal feasibility tolerance of 1e-7, at which a plan that needs every GPU-hour
 of the job's window may fall short by a few 1e-8 of the job)."""
-
-Array = npt.NDArray[np.float64]
 
 
 def started_mw(power_mw: Array, initial_power_mw: Array) -> Array:

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from powerfirst.accounting import FINISH_TOLERANCE
+from powerfirst._types import Array
+from powerfirst.accounting.ledger import FINISH_TOLERANCE
+from powerfirst.control.decision import Decision
 from powerfirst.dispatch.inputs import DispatchInputs
-from powerfirst.dispatch.schedule import Decision
-from powerfirst.dispatch.streams import HallParams
+from powerfirst.site.params import HallParams
 
 __all__ = ["HallDecision", "HallState"]
 
-Array = npt.NDArray[np.float64]
 _RESERVE_DAYS = 7
 """The default rule keeps room for inference at the highest demand seen in the same clock hours
 (the rental slice ahead) on each of the last seven days."""

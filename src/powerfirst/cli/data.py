@@ -12,7 +12,7 @@ import pandas as pd
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from powerfirst.cli_common import console, err_console, fail
+from powerfirst.cli.common import console, err_console, fail
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.fetch.bitcoin import CHARTS, bitcoin_table, fetch_bitcoin_daily
 from powerfirst.fetch.ercot import ErcotApi, ErcotCredentials, local_days

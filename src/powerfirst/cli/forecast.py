@@ -11,7 +11,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from powerfirst.backtest.runner import default_day_ahead
-from powerfirst.cli_common import console, err_console, fail
+from powerfirst.cli.common import console, err_console, fail
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.forecast import FORECASTERS, QUANTILES, ForecastScore, evaluate_forecasts
 from powerfirst.forecast.evaluate import evaluation_zone

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
+
+from powerfirst._types import Array
 
 __all__ = ["Decision", "Schedule"]
-
-Array = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ Sign and unit conventions used throughout powerfirst:
   ``min_off_time_min``); fractions are ``_fraction`` in [0, 1].
 
 Validation errors become :class:`~powerfirst.errors.ConfigError` with the field, the value, the
-unit and the limit (see :func:`powerfirst.site_errors.format_validation_error`).
+unit and the limit (see :func:`powerfirst.site.messages.format_validation_error`).
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from powerfirst import site_limits as limits
-from powerfirst.asic_catalog import asic_models, lookup_asic_model
 from powerfirst.errors import ConfigError
-from powerfirst.site_errors import format_validation_error
-from powerfirst.site_streams import (
+from powerfirst.site import limits
+from powerfirst.site.asic_catalog import asic_models, lookup_asic_model
+from powerfirst.site.files import read_site_yaml
+from powerfirst.site.messages import format_validation_error
+from powerfirst.site.streams import (
     AncillaryConfig,
     ConstantDemand,
     CsvDemand,
@@ -37,7 +38,6 @@ from powerfirst.site_streams import (
     RuleBasedStrategyConfig,
     TraceDemand,
 )
-from powerfirst.site_yaml import read_site_yaml
 
 __all__ = [
     "BitcoinConfig",

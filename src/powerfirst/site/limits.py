@@ -6,7 +6,7 @@ run into a result such as an all-in power cost of 1e302 USD/MWh. The limits are 
 site, contract and fleet of today lies well inside them.
 
 Each constant is an :class:`annotated_types.Interval` used as ``Annotated[float, LIMIT]`` on the
-fields of :mod:`powerfirst.site` and :mod:`powerfirst.site_streams`. Limits that compare two fields
+fields of :mod:`powerfirst.site.schema` and :mod:`powerfirst.site.streams`. Limits that compare two fields
 are checked by the models' validators; they are listed here as constants too:
 
 * ``contract.block_mw`` ≤ ``grid.connection_limit_mw`` (a block the site can never draw is a

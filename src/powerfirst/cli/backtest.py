@@ -1,4 +1,4 @@
-"""The ``powerfirst`` command line (Typer + Rich)."""
+"""``powerfirst backtest``: run strategies over a window and print the comparison."""
 
 from __future__ import annotations
 
@@ -10,57 +10,22 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from powerfirst.asic_catalog import asic_models
-from powerfirst.backtest.market_files import check_market_files, market_files, price_interval
 from powerfirst.backtest.outputs import write_outputs
 from powerfirst.backtest.runner import (
     Backtest,
     StrategyResult,
     comparison,
-    market_timezone,
     prepare_backtest,
     run_strategy,
 )
-from powerfirst.bitcoin.economics import breakeven_usd_per_mwh
-from powerfirst.cli_common import console, err_console, fail
-from powerfirst.cli_data import data_app
-from powerfirst.cli_forecast import forecast_app
-from powerfirst.cli_fourcp import fourcp_app
-from powerfirst.dispatch.inputs import SiteParams, site_params
-from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
+from powerfirst.cli.common import console, err_console, fail
+from powerfirst.cli.options import END_HELP, SOURCES_HELP, START_HELP
+from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.forecast.base import FORECASTERS
 from powerfirst.market.markets import market_names
-from powerfirst.market.sources import bundled_sources, parse_source
-from powerfirst.market.window import check_on_grid, parse_window, resolve_market, resolve_timezone
 from powerfirst.outputs import RunFolder
 from powerfirst.policies import STRATEGIES, RollingPolicy, make_policy
-from powerfirst.site import Site, load_site, parse_site
-
-app = typer.Typer(
-    name="powerfirst",
-    help="Decide where every megawatt of a power-first compute site goes, with real market data.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(forecast_app, name="forecast")
-app.add_typer(fourcp_app, name="fourcp")
-app.add_typer(data_app, name="data")
-
-_START_HELP = (
-    "First day: a market-local date YYYY-MM-DD (inclusive), or an ISO time: with Z or a UTC offset "
-    "that instant, without one (naive, e.g. 2023-07-01T14:00) a market-local time. Must be on the "
-    "prices' interval grid."
-)
-_END_HELP = (
-    "Last day: a market-local date YYYY-MM-DD (inclusive), or an ISO time (exclusive; naive = "
-    "market-local, as --start). Must be on the prices' interval grid."
-)
-_SOURCES_HELP = (
-    "Price SOURCE: "
-    + "; ".join(f"{k}:POINT ({v})" for k, v in bundled_sources().items())
-    + "; or path/to/file.csv:COLUMN (a CSV with an interval_start_utc column)."
-)
+from powerfirst.site.schema import Site, load_site, parse_site
 
 
 def input_lines(bt: Backtest, results: list[StrategyResult]) -> list[str]:
@@ -163,11 +128,10 @@ def _with_overrides(site: Site, overrides: dict[str, tuple[tuple[str, ...], obje
     return parse_site(data, source=None, options={path: flag for flag, (path, _) in given.items()})
 
 
-@app.command()
 def backtest(
     site_file: Annotated[Path, typer.Argument(help="Site YAML file.", metavar="SITE.yaml")],
-    start: Annotated[str, typer.Option(help=_START_HELP)],
-    end: Annotated[str, typer.Option(help=_END_HELP)],
+    start: Annotated[str, typer.Option(help=START_HELP)],
+    end: Annotated[str, typer.Option(help=END_HELP)],
     out: Annotated[
         Path,
         typer.Option(
@@ -184,7 +148,7 @@ def backtest(
         ),
     ] = None,
     prices: Annotated[
-        str | None, typer.Option(help=_SOURCES_HELP + " Overrides the site's price series.")
+        str | None, typer.Option(help=SOURCES_HELP + " Overrides the site's price series.")
     ] = None,
     tx_fees_btc_per_block: Annotated[
         float | None,
@@ -375,207 +339,3 @@ def backtest(
     for note in notes:
         console.print(f"note: {note}", highlight=False)
     console.print(f"report: {paths['report.html']}")
-
-
-@app.command()
-def breakeven(
-    hashprice_usd_per_ph_day: Annotated[float, typer.Option(help="Hashprice [USD per PH/s per day].")],
-    efficiency_j_per_th: Annotated[float, typer.Option(help="Miner efficiency [J/TH].")],
-    pue: Annotated[float, typer.Option(help="Meter power / machine power [-].")] = 1.0,
-    pool_fee_fraction: Annotated[float, typer.Option(help="Pool fee [0-1].")] = 0.0,
-) -> None:
-    """Print the power price [USD/MWh] at which a miner breaks even: hashprice / (0.024 × J/TH)."""
-    checks = [
-        (
-            "--hashprice-usd-per-ph-day",
-            hashprice_usd_per_ph_day,
-            "USD/PH/day",
-            0 < hashprice_usd_per_ph_day <= 1_000_000,
-            "in (0, 1,000,000]",
-        ),
-        (
-            "--efficiency-j-per-th",
-            efficiency_j_per_th,
-            "J/TH",
-            1.0 <= efficiency_j_per_th <= 500.0,
-            "in [1, 500]",
-        ),
-        ("--pue", pue, "ratio", 1.0 <= pue <= 3.0, "between 1 and 3"),
-        ("--pool-fee-fraction", pool_fee_fraction, "fraction", 0.0 <= pool_fee_fraction < 1.0, "in [0, 1)"),
-    ]
-    for flag, value, unit, ok, limit in checks:
-        if not ok:
-            fail(ConfigError(f"{flag} = {value:g} {unit}: must be {limit}"))
-    value = float(
-        breakeven_usd_per_mwh(
-            hashprice_usd_per_ph_day, efficiency_j_per_th, pue=pue, pool_fee_fraction=pool_fee_fraction
-        )
-    )
-    console.print(f"{value:.2f} USD/MWh")
-
-
-def _streams_lines(site: Site, params: SiteParams) -> list[str]:
-    """One line per stream beyond mining, for ``validate``."""
-    lines = []
-    hall, cfg = params.hall, site.gpu_hall
-    if hall is not None and cfg is not None:
-        lines.append(
-            f"GPU hall {hall.name!r}: {hall.gpus:,.0f} GPUs, {hall.idle_power_mw:.2f} MW idle, "
-            f"{hall.max_power_mw:.2f} MW with every GPU working (PUE {cfg.pue:g})"
-        )
-        if cfg.inference is not None:
-            inf = cfg.inference
-            lines.append(
-                f"  inference: demand {inf.demand.kind}, {inf.price_usd_per_gpu_hour:g} USD/GPU-hour, "
-                f"SLA {inf.sla_availability_fraction:g} per month, penalty {inf.penalty_usd_per_gpu_hour:g} USD/GPU-hour"
-            )
-        for job in hall.jobs:
-            lines.append(
-                f"  training {job.name!r}: {job.gpu_hours:,.0f} GPU-hours on {job.min_gpus:g}-{job.max_gpus:g} GPUs "
-                f"from {job.release_utc.isoformat()} to {job.deadline_utc.isoformat()}, value {job.value_usd:,.0f} USD"
-            )
-        if cfg.rental is not None:
-            price = (
-                f"{cfg.rental.price_usd_per_gpu_hour:g} USD/GPU-hour"
-                if cfg.rental.price_usd_per_gpu_hour is not None
-                else f"price series {cfg.rental.price_series}"
-            )
-            lines.append(
-                f"  rentals: {price}, slices of {hall.rental_slice_hours:g} h, up to {hall.rental_max_gpus:,.0f} GPUs"
-            )
-    if site.heat_offtake is not None:
-        h = site.heat_offtake
-        lines.append(
-            f"heat offtake: up to {h.max_mwth:g} MW thermal at {h.price_usd_per_mwh_thermal:g} USD/MWh thermal, "
-            f"{h.recovery_mwth_per_mw:g} MW thermal per MW of ASIC power"
-        )
-    if site.fourcp is not None:
-        lines.append(
-            f"4CP: {site.fourcp.rate_usd_per_mw_year:,.0f} USD per MW-year of load at the June-September peaks"
-        )
-    if site.ancillary is not None:
-        cap = site.ancillary.max_offer_mw
-        lines.append(
-            f"ancillary offers: {', '.join(site.ancillary.products)}"
-            + (f", up to {cap:g} MW" if cap is not None else ", up to the running curtailable ASIC power")
-        )
-    return lines
-
-
-@app.command()
-def validate(site_file: Annotated[Path, typer.Argument(metavar="SITE.yaml")]) -> None:
-    """Check a site file and show its fleets."""
-    try:
-        site = load_site(site_file)
-        zone, origin, iso, _ = market_timezone(site, site.contract.price_series)
-        files = check_market_files(
-            market_files(site),
-            products=tuple(site.ancillary.products) if site.ancillary else (),
-            timezone=zone,
-            origin=origin,
-            interval=price_interval(site.contract.price_series, zone),
-            used={"ancillary_prices": site.ancillary is not None, "fourcp_peaks": site.fourcp is not None},
-        )
-    except PowerfirstError as exc:
-        fail(exc)
-        return
-    table = Table(
-        title=f"{site.name}: grid limit {site.grid.connection_limit_mw:g} MW, contract {site.contract.kind}"
-    )
-    for column in ("fleet", "units", "TH/s", "J/TH", "PUE", "max MW", "must-run MW", "min off min"):
-        table.add_column(column, justify="left" if column == "fleet" else "right")
-    for f in site.fleets:
-        table.add_row(
-            f.name,
-            f"{f.units:,}",
-            f"{f.hashrate_ths_total:,.0f}",
-            f"{f.efficiency_j_per_th:.1f}",
-            f"{f.effective_pue:.2f}",
-            f"{f.max_power_mw:.2f}",
-            f"{f.min_power_mw:.2f}",
-            f"{f.min_off_time_min:g}",
-        )
-    console.print(table)
-    console.print(f"all fleets at full power: {site.max_load_mw:.2f} MW; must-run: {site.must_run_mw:.2f} MW")
-    console.print(
-        f"market: {iso.label if iso else 'not named'}; dates read in {zone} ({origin})",
-        highlight=False,
-        soft_wrap=True,
-    )
-    for line in files:
-        console.print(line, highlight=False, soft_wrap=True)
-    try:
-        params = site_params(site, 0.25, zone)
-    except PowerfirstError as exc:
-        fail(exc)
-        return
-    for line in _streams_lines(site, params):
-        console.print(line, highlight=False)
-    conflict = params.must_run_conflict()
-    if conflict:
-        fail(InfeasibleError("the site cannot be dispatched", explanation=[conflict]))
-
-
-@app.command()
-def prices(
-    source: Annotated[str, typer.Argument(help=_SOURCES_HELP, metavar="SOURCE")],
-    start: Annotated[str, typer.Option(help=_START_HELP)],
-    end: Annotated[str, typer.Option(help=_END_HELP)],
-    timezone: Annotated[str | None, typer.Option(help="Market-local zone for a CSV source.")] = None,
-    market: Annotated[
-        str | None, typer.Option(help=f"Market of a CSV source ({market_names()}); sets the zone of dates.")
-    ] = None,
-) -> None:
-    """Show what a price source holds for a window: intervals, gaps and price statistics."""
-    try:
-        iso, market_origin = resolve_market(parse_source(source), option=market)
-        zone, origin = resolve_timezone(
-            parse_source(source, market=iso),
-            site_timezone=timezone,
-            market=iso,
-            market_origin=market_origin,
-            timezone_label="--timezone",
-            advice="give --timezone (an IANA zone, e.g. America/New_York) or --market (one of {markets})",
-            none_named="neither --timezone nor --market is given",
-        )
-        src = parse_source(source, timezone=zone, market=iso)
-        window = parse_window(start, end, zone, origin)
-        series = src.load(window.start_utc, window.end_utc)
-        check_on_grid(window, series, start, end)
-        gaps = series.gaps(window.start_utc, window.end_utc)
-    except PowerfirstError as exc:
-        fail(exc)
-        return
-    values = series.prices.dropna()
-    console.print(f"{series.name}: {window.describe()}")
-    console.print(window.zone_line(), highlight=False)
-    console.print(
-        f"interval {series.interval_hours * 60:g} min; {len(values)} of {gaps.expected_intervals} intervals "
-        f"have a price; {gaps.describe()}",
-        highlight=False,
-        soft_wrap=True,
-    )
-    if len(values):
-        console.print(
-            f"USD/MWh: mean {values.mean():.2f}, min {values.min():.2f}, max {values.max():.2f}, "
-            f"negative in {(values < 0).mean():.1%} of intervals"
-        )
-
-
-@app.command()
-def models() -> None:
-    """List the bundled ASIC models (usable as ``model:`` in a fleet)."""
-    table = Table(title="Bundled ASIC models")
-    for column in ("model", "TH/s", "W", "J/TH", "source"):
-        table.add_column(column, justify="left" if column in {"model", "source"} else "right")
-    for m in asic_models().values():
-        table.add_row(
-            m.model, f"{m.hashrate_ths:g}", f"{m.power_w:g}", f"{m.efficiency_j_per_th:.1f}", m.source
-        )
-    console.print(table)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    from powerfirst.interrupt import main
-
-    main()

@@ -8,7 +8,7 @@ hashprice published (the previous UTC day's), the site's own state, and through
 far (:mod:`powerfirst.market.information`). A policy therefore cannot read the future, even by
 mistake.
 
-The one exception is a :class:`HindsightPolicy` (``perfect``): the backtest hands it the realised
+The one exception is a :class:`~powerfirst.policies.hindsight.HindsightPolicy` (``perfect``): the backtest hands it the realised
 data of the whole window before the run. Its results are an upper bound, never a strategy, and
 every output labels them so.
 """
@@ -24,14 +24,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from powerfirst.dispatch.inputs import DispatchInputs, SiteParams
-from powerfirst.dispatch.schedule import Decision
+from powerfirst._types import Array
+from powerfirst.control.decision import Decision
 from powerfirst.errors import PolicyError
 from powerfirst.market.information import MarketData, MarketHistory
+from powerfirst.site.params import SiteParams
 
-__all__ = ["HindsightPolicy", "Observation", "Policy", "fill_merit_order"]
-
-Array = npt.NDArray[np.float64]
+__all__ = ["Decision", "Observation", "Policy"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,51 +126,3 @@ class Policy(ABC):
         """The decision for the interval of ``obs``: a :class:`Decision`, or just each fleet's power
         (F,) [MW], leaving the GPU hall, heat and ancillary offers to the site's default rule. The
         site clips it to what is feasible."""
-
-
-class HindsightPolicy(Policy):
-    """A policy that is given the realised data of the whole window: an upper bound, not a strategy."""
-
-    uses_hindsight: ClassVar[bool] = True
-
-    @abstractmethod
-    def prepare(self, realised: DispatchInputs, initial_power_mw: Array) -> None:
-        """Receive the realised window before the run (only the backtest calls this)."""
-
-
-def _whole_blocks(power_mw: Array, block_mw: Array) -> Array:
-    """Round power down to whole switch blocks where a fleet has them (block 0: unchanged)."""
-    blocked = block_mw > 0
-    if not blocked.any():
-        return power_mw
-    rounded = power_mw.copy()
-    rounded[blocked] = np.floor(power_mw[blocked] / block_mw[blocked] + 1e-6) * block_mw[blocked]
-    return rounded
-
-
-def fill_merit_order(
-    wanted_mw: Array, site: SiteParams, available_mw: Array, *, grid_limit_mw: float | None = None
-) -> Array:
-    """Clip wanted fleet power to [min, available] and to the grid limit, keeping the most
-    profitable fleets (highest mining revenue per MWh, i.e. lowest J/TH × PUE) first.
-
-    Must-run power is placed first; the rest of the grid limit goes down the merit order. A fleet
-    that switches in blocks gets whole blocks only (rounded down). ``grid_limit_mw`` is what the
-    fleets may draw together (default: the site's limit; less when a GPU hall takes its share).
-    """
-    limit = site.grid_limit_mw if grid_limit_mw is None else grid_limit_mw
-    low = site.min_power_mw
-    blocks = site.switch_block_mw
-    high = np.maximum(np.minimum(available_mw, site.max_power_mw), low)
-    target = np.maximum(_whole_blocks(np.clip(wanted_mw, low, high), blocks), low)
-    if target.sum() <= limit + 1e-9:
-        return target
-    result = low.copy()
-    headroom = limit - result.sum()
-    for f in site.merit_order:
-        extra = min(target[f] - low[f], max(headroom, 0.0))
-        if blocks[f] > 0:
-            extra = float(np.floor(extra / blocks[f] + 1e-6) * blocks[f])
-        result[f] += extra
-        headroom -= extra
-    return result

@@ -1,7 +1,7 @@
 """Site file sections for the streams beyond mining: the GPU hall and its workloads, heat offtake,
 ERCOT 4CP and ancillary-service offers.
 
-Units follow :mod:`powerfirst.site`: every field name carries its unit. GPU counts are treated as
+Units follow :mod:`powerfirst.site.schema`: every field name carries its unit. GPU counts are treated as
 continuous in the optimizer (a hall has thousands of GPUs; the rounding is below one GPU).
 Times (``release``, ``deadline``) are read like ``--start``/``--end``: a plain date is a
 market-local day (a deadline date includes that day), an ISO time with an offset is that instant.
@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from powerfirst import site_limits as limits
+from powerfirst.site import limits
 
 __all__ = [
     "AncillaryConfig",

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from powerfirst.cli_common import console, fail
+from powerfirst.cli.common import console, fail
 from powerfirst.errors import PowerfirstError
 from powerfirst.fourcp.evaluate import BUNDLED_YEARS, MARKET_LINE, evaluate_fourcp
 from powerfirst.outputs.onefile import OutputFile

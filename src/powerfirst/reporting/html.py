@@ -33,7 +33,7 @@ from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
 from powerfirst.backtest.runner import Backtest, StrategyResult
-from powerfirst.report_tables import inputs_section, strategy_heading, streams_section, usd
+from powerfirst.reporting.tables import inputs_section, strategy_heading, streams_section, usd
 
 __all__ = ["render_report", "write_report"]
 

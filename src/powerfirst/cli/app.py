@@ -1,0 +1,28 @@
+"""The ``powerfirst`` command line (Typer + Rich): one module per command group."""
+
+from __future__ import annotations
+
+import typer
+
+from powerfirst.cli.backtest import backtest
+from powerfirst.cli.data import data_app
+from powerfirst.cli.forecast import forecast_app
+from powerfirst.cli.fourcp import fourcp_app
+from powerfirst.cli.market import breakeven, prices
+from powerfirst.cli.site import models, validate
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="powerfirst",
+    help="Decide where every megawatt of a power-first compute site goes, with real market data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(forecast_app, name="forecast")
+app.add_typer(fourcp_app, name="fourcp")
+app.add_typer(data_app, name="data")
+
+for command in (backtest, breakeven, validate, prices, models):
+    app.command()(command)
