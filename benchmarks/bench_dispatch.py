@@ -49,7 +49,7 @@ import xarray as xr
 from powerfirst.backtest.runner import Backtest, comparison, prepare_backtest, run_strategy
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.model import build_dispatch_model
-from powerfirst.site.schema import load_site
+from powerfirst.policies.registry import load_site
 from powerfirst.solver import HighsSolver, SolveStatus
 
 ROOT = Path(__file__).resolve().parents[1]

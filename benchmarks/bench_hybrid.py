@@ -62,7 +62,8 @@ from powerfirst.backtest.runner import Backtest, StrategyResult, comparison, pre
 from powerfirst.dispatch.model import build_dispatch_model
 from powerfirst.dispatch.optimize import EXACT_MILP_MAX_INTEGERS, DispatchPlan, optimize_dispatch
 from powerfirst.policies.perfect import PerfectHindsightPolicy
-from powerfirst.site.schema import Site, load_site, parse_site
+from powerfirst.policies.registry import load_site, parse_site
+from powerfirst.site.schema import Site
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE_FILE = ROOT / "examples" / "west-texas-hybrid.yaml"

@@ -52,7 +52,8 @@ from bench_dispatch import (
 from powerfirst.backtest import runner
 from powerfirst.backtest.runner import prepare_backtest, run_strategy
 from powerfirst.policies import Policy, RollingPolicy, make_policy
-from powerfirst.site.schema import Site, load_site, parse_site
+from powerfirst.policies.registry import load_site, parse_site
+from powerfirst.site.schema import Site
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTION = "rolling"

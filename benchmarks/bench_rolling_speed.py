@@ -50,7 +50,7 @@ def measure(example: str, year: int, forecast: str, arrays: Path, end: str) -> d
     import numpy as np
 
     from powerfirst.backtest.runner import prepare_backtest, run_strategy
-    from powerfirst.site.schema import load_site, parse_site
+    from powerfirst.policies.registry import load_site, parse_site
 
     data = load_site(EXAMPLES[example]).model_dump(exclude_none=True)
     data.setdefault("strategies", {}).setdefault("rolling", {})["forecast"] = forecast

@@ -22,8 +22,9 @@ from powerfirst.backtest.realised import build_inputs
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.market.series import PriceSeries
 from powerfirst.policies import make_policy
+from powerfirst.policies.registry import parse_site
 from powerfirst.site.compile import site_params
-from powerfirst.site.schema import Site, parse_site
+from powerfirst.site.schema import Site
 
 Array = npt.NDArray[np.float64]
 

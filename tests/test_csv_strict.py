@@ -26,7 +26,7 @@ from powerfirst.forecast import evaluate_forecasts
 from powerfirst.market.grid_programs import fourcp_peaks_csv
 from powerfirst.market.sources import parse_source
 from powerfirst.market.user_inputs import read_ancillary_csv, read_load_csv
-from powerfirst.site.schema import load_site, parse_site
+from powerfirst.policies.registry import load_site, parse_site
 from powerfirst.workloads.demand import demand_from_csv
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -34,8 +34,8 @@ from powerfirst.market.information import bundled_system_load
 from powerfirst.market.markets import find_market
 from powerfirst.market.sources import parse_source
 from powerfirst.policies import make_policy
+from powerfirst.policies.registry import load_site
 from powerfirst.policies.rolling import UNFITTED_NOTE, RollingPolicy
-from powerfirst.site.schema import load_site
 
 ROOT = Path(__file__).resolve().parents[1]
 MINING = ROOT / "examples" / "west-texas-fixed-block.yaml"

@@ -44,7 +44,8 @@ from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
 from powerfirst.market.series import PriceSeries
 from powerfirst.policies import Observation, PerfectHindsightPolicy, Policy, make_policy
-from powerfirst.site.schema import Site, parse_site
+from powerfirst.policies.registry import parse_site
+from powerfirst.site.schema import Site
 from site_strategies import block_within, contract_specs, fleet_specs
 
 Array = npt.NDArray[np.float64]

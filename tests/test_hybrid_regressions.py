@@ -12,7 +12,7 @@ import yaml
 
 from powerfirst.backtest.runner import prepare_backtest, run_strategy
 from powerfirst.market.sources import parse_source
-from powerfirst.site.schema import load_site
+from powerfirst.policies.registry import load_site
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "west-texas-hybrid.yaml"
 

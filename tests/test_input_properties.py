@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from powerfirst.backtest.runner import prepare_backtest, run_strategy
 from powerfirst.errors import PowerfirstError
-from powerfirst.site.schema import parse_site
+from powerfirst.policies.registry import parse_site
 
 START = pd.Timestamp("2023-03-01T06:00Z")  # 2023-03-01 00:00 Central: the window's first day
 WINDOW = ("2023-03-01", "2023-03-01")  # one market-local day (ERCOT)

@@ -13,8 +13,8 @@ import yaml
 
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.sources import parse_source
+from powerfirst.policies.registry import load_site, parse_site
 from powerfirst.site.compile import hall_params
-from powerfirst.site.schema import load_site, parse_site
 
 ROOT = Path(__file__).resolve().parents[1]
 MINING = ROOT / "examples" / "west-texas-fixed-block.yaml"

@@ -112,7 +112,7 @@ def test_rolling_decides_the_same_from_lazy_and_eagerly_built_histories(
     from powerfirst.backtest.runner import prepare_backtest
     from powerfirst.market.information import MarketView
     from powerfirst.policies import RollingPolicy, make_policy
-    from powerfirst.site.schema import load_site
+    from powerfirst.policies.registry import load_site
 
     site = load_site(Path(__file__).resolve().parents[1] / "examples" / "west-texas-fixed-block.yaml")
     settings = site.strategies.rolling.model_copy(update={"forecast": "persistence"})

@@ -25,7 +25,8 @@ from powerfirst.market.information import MarketData, day_ahead_published_until
 from powerfirst.market.markets import MARKETS, find_market
 from powerfirst.market.sources import parse_source, read_bundled_table
 from powerfirst.market.window import parse_window
-from powerfirst.site.schema import Site, load_site, parse_site
+from powerfirst.policies.registry import load_site, parse_site
+from powerfirst.site.schema import Site
 
 ROOT = Path(__file__).resolve().parents[1]
 WEST_TEXAS = ROOT / "examples" / "west-texas-fixed-block.yaml"  # contract: ercot-rt:HB_WEST

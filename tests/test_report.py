@@ -19,9 +19,10 @@ from plotly.offline import get_plotlyjs
 
 from powerfirst.backtest.outputs import write_outputs
 from powerfirst.backtest.runner import Backtest, StrategyResult, comparison, prepare_backtest, run_strategy
+from powerfirst.policies.registry import load_site, parse_site
 from powerfirst.reporting import html as report_module
 from powerfirst.reporting.html import render_report
-from powerfirst.site.schema import Site, load_site, parse_site
+from powerfirst.site.schema import Site
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 STRATEGIES = ("perfect", "breakeven", "always-on")

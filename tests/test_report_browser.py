@@ -12,7 +12,7 @@ import pytest
 
 from powerfirst.backtest.outputs import write_outputs
 from powerfirst.backtest.runner import prepare_backtest, run_strategy
-from powerfirst.site.schema import load_site
+from powerfirst.policies.registry import load_site
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -20,8 +20,9 @@ from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.sources import CsvPriceSource
 from powerfirst.market.window import parse_window
 from powerfirst.policies import AlwaysOnPolicy, Observation
+from powerfirst.policies.registry import load_site, parse_site
 from powerfirst.site.compile import site_params
-from powerfirst.site.schema import Site, load_site, parse_site
+from powerfirst.site.schema import Site
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -26,14 +26,15 @@ from powerfirst.control.decision import Schedule
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.optimize import optimize_dispatch
 from powerfirst.dispatch.state import StartState
-from powerfirst.forecast.base import make_forecaster
+from powerfirst.forecast.registry import make_forecaster
 from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.grid_programs import fourcp_peaks_bundled
 from powerfirst.market.information import MarketData, day_ahead_published_until
 from powerfirst.market.markets import MARKETS
 from powerfirst.market.sources import parse_source
 from powerfirst.policies import Observation, PerfectHindsightPolicy, Policy, RollingPolicy, make_policy
-from powerfirst.site.schema import Site, load_site, parse_site
+from powerfirst.policies.registry import load_site, parse_site
+from powerfirst.site.schema import Site
 
 ROOT = Path(__file__).resolve().parents[1]
 HYBRID = ROOT / "examples" / "west-texas-hybrid.yaml"

@@ -13,8 +13,9 @@ import yaml
 from pydantic import ValidationError
 
 from powerfirst.errors import ConfigError, PowerfirstError
+from powerfirst.policies.registry import load_site, parse_site
 from powerfirst.site.asic_catalog import asic_models, lookup_asic_model
-from powerfirst.site.schema import FixedBlockContract, IndexContract, Site, load_site, parse_site
+from powerfirst.site.schema import FixedBlockContract, IndexContract, Site
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))

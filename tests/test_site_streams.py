@@ -19,8 +19,9 @@ from typer.testing import CliRunner
 
 from powerfirst.cli.app import app
 from powerfirst.errors import ConfigError
+from powerfirst.policies.registry import load_site, parse_site
 from powerfirst.site.compile import site_params
-from powerfirst.site.schema import Site, load_site, parse_site
+from powerfirst.site.schema import Site
 from powerfirst.site.streams import CsvDemand, TraceDemand
 
 ROOT = Path(__file__).resolve().parents[1]

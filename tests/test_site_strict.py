@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from powerfirst.cli.app import app
 from powerfirst.errors import ConfigError
+from powerfirst.policies.registry import load_site, parse_site
 from powerfirst.site.compile import site_params
-from powerfirst.site.schema import load_site, parse_site
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 MINING = EXAMPLES / "west-texas-fixed-block.yaml"

@@ -23,7 +23,7 @@ from powerfirst.backtest.engine import run_policy
 from powerfirst.backtest.runner import Backtest, prepare_backtest
 from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
 from powerfirst.policies import RollingPolicy, make_policy
-from powerfirst.site.schema import load_site
+from powerfirst.policies.registry import load_site
 from powerfirst.solver import HighsSession, HighsSolver, LinearProgram, SolveStatus
 
 ROOT = Path(__file__).resolve().parents[1]

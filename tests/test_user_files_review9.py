@@ -22,8 +22,8 @@ from powerfirst.errors import DataError
 from powerfirst.market.grid_programs import fourcp_gap_warnings, fourcp_peaks_csv, fourcp_weights
 from powerfirst.market.information import bundled_system_load
 from powerfirst.market.sources import parse_source, read_bundled_table
+from powerfirst.policies.registry import load_site
 from powerfirst.reporting.html import render_report
-from powerfirst.site.schema import load_site
 
 ROOT = Path(__file__).resolve().parents[1]
 MINING = ROOT / "examples" / "west-texas-fixed-block.yaml"

@@ -32,7 +32,7 @@ from powerfirst.market.information import MarketData, bundled_system_load
 from powerfirst.market.markets import find_market
 from powerfirst.market.sources import parse_source, read_bundled_table
 from powerfirst.market.user_inputs import read_load_csv
-from powerfirst.site.schema import load_site
+from powerfirst.policies.registry import load_site
 
 ROOT = Path(__file__).resolve().parents[1]
 HYBRID = ROOT / "examples" / "west-texas-hybrid.yaml"

@@ -21,11 +21,12 @@ from powerfirst.backtest.runner import (
 from powerfirst.cli.common import console, err_console, fail
 from powerfirst.cli.options import END_HELP, SOURCES_HELP, START_HELP
 from powerfirst.errors import ConfigError, PowerfirstError
-from powerfirst.forecast.base import FORECASTERS
+from powerfirst.forecast.registry import FORECASTERS
 from powerfirst.market.markets import market_names
 from powerfirst.outputs import RunFolder
 from powerfirst.policies import STRATEGIES, RollingPolicy, make_policy
-from powerfirst.site.schema import Site, load_site, parse_site
+from powerfirst.policies.registry import load_site, parse_site
+from powerfirst.site.schema import Site
 
 
 def input_lines(bt: Backtest, results: list[StrategyResult]) -> list[str]:

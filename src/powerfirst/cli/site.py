@@ -14,10 +14,11 @@ from powerfirst.backtest.runner import (
 )
 from powerfirst.cli.common import console, fail
 from powerfirst.errors import InfeasibleError, PowerfirstError
+from powerfirst.policies.registry import load_site
 from powerfirst.site.asic_catalog import asic_models
 from powerfirst.site.compile import site_params
 from powerfirst.site.params import SiteParams
-from powerfirst.site.schema import Site, load_site
+from powerfirst.site.schema import Site
 
 
 def _streams_lines(site: Site, params: SiteParams) -> list[str]:

@@ -6,10 +6,11 @@ mean real-time price [USD/MWh] of the coming hours, from a
 on past years and scores them walk-forward on a held-out year.
 """
 
-from powerfirst.forecast.base import FORECASTERS, QUANTILES, PriceForecaster, make_forecaster
+from powerfirst.forecast.base import QUANTILES, PriceForecaster
 from powerfirst.forecast.data import load_market_data
 from powerfirst.forecast.evaluate import LEAD_BUCKETS, ForecastScore, evaluate_forecasts
 from powerfirst.forecast.gbm import GbmQuantileForecaster
+from powerfirst.forecast.registry import FORECASTERS, make_forecaster
 from powerfirst.forecast.simple import DayAheadForecaster, PersistenceForecaster
 
 __all__ = [

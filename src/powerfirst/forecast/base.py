@@ -1,4 +1,5 @@
-"""The one interface of every price forecaster, and the registry the CLI picks from.
+"""The one interface of every price forecaster (the registry the CLI picks from is
+:mod:`powerfirst.forecast.registry`).
 
 A forecaster answers, at an issue time τ and from what is known at τ only (a
 :class:`~powerfirst.market.information.MarketHistory`), quantiles of the **hourly mean real-time
@@ -16,29 +17,20 @@ import pandas as pd
 
 from powerfirst._types import Array
 from powerfirst.calendar import NS_PER_HOUR
-from powerfirst.errors import ConfigError, DataError
+from powerfirst.errors import DataError
 from powerfirst.market.information import MarketData, MarketHistory
 
 __all__ = [
-    "FORECASTERS",
     "QUANTILES",
     "Array",
     "DayAheadGaps",
     "NothingKnownError",
     "PriceForecaster",
-    "make_forecaster",
 ]
 
 
 QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 """Quantile levels of every forecast, the columns of :meth:`PriceForecaster.predict` [-]."""
-
-FORECASTERS: dict[str, str] = {
-    "persistence": "last settled real-time price, error bands by lead",
-    "day-ahead": "published day-ahead price, error bands by lead",
-    "gbm": "gradient-boosted quantile trees on prices, day-ahead and load",
-}
-"""Forecaster name (the ``--forecast`` value) → label."""
 
 
 class NothingKnownError(DataError):
@@ -136,17 +128,3 @@ class PriceForecaster(ABC):
         ``history.issued_utc``. Returns shape ``(len(target_hours_utc), len(QUANTILES))``, each row
         non-decreasing. Only ``history`` may be used: nothing after the issue time.
         """
-
-
-def make_forecaster(name: str) -> PriceForecaster:
-    """A fresh (unfitted) forecaster by registry name; ConfigError names ``--forecast`` and the choices."""
-    # imported here: the implementations import this module
-    from powerfirst.forecast.gbm import GbmQuantileForecaster
-    from powerfirst.forecast.simple import DayAheadForecaster, PersistenceForecaster
-
-    classes: dict[str, type[PriceForecaster]] = {
-        cls.name: cls for cls in (PersistenceForecaster, DayAheadForecaster, GbmQuantileForecaster)
-    }
-    if name not in classes:
-        raise ConfigError(f"--forecast = {name!r}: unknown forecaster; choices: {', '.join(FORECASTERS)}")
-    return classes[name]()

@@ -28,9 +28,10 @@ import pandas as pd
 
 from powerfirst._types import Array, IntArray
 from powerfirst.errors import ConfigError, DataError
-from powerfirst.forecast.base import QUANTILES, NothingKnownError, make_forecaster
+from powerfirst.forecast.base import QUANTILES, NothingKnownError
 from powerfirst.forecast.data import load_market_data
 from powerfirst.forecast.known import hour_starts_ns, lookup
+from powerfirst.forecast.registry import make_forecaster
 from powerfirst.forecast.walk import hourly_mean_rt, lead_hours, walk
 from powerfirst.market.markets import Market, market_names
 from powerfirst.market.sources import parse_source

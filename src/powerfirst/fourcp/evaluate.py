@@ -27,13 +27,18 @@ import pandas as pd
 from powerfirst._types import Array, BoolArray
 from powerfirst.errors import ConfigError
 from powerfirst.fourcp.predictor import FourCpPredictor, curtail_hours
+from powerfirst.fourcp.window import (
+    RULE_WINDOW_END_HOUR,
+    RULE_WINDOW_MONTHS,
+    RULE_WINDOW_START_HOUR,
+    RULE_WINDOW_WEEKDAYS_ONLY,
+)
 from powerfirst.market.grid_programs import FOURCP_MONTHS, fourcp_peaks_bundled, fourcp_peaks_csv
 from powerfirst.market.information import MarketData, bundled_system_load
 from powerfirst.market.markets import MARKETS
 from powerfirst.market.sources import PriceSource, parse_source
 from powerfirst.market.user_inputs import read_load_csv
 from powerfirst.market.window import resolve_timezone
-from powerfirst.site.streams import RuleBasedStrategyConfig
 
 __all__ = ["BUNDLED_YEARS", "MARKET_LINE", "FourCpEvaluationRow", "evaluate_fourcp", "market_data_for_years"]
 
@@ -139,11 +144,10 @@ def _summer_hours_utc(year: int) -> pd.DatetimeIndex:
 
 
 def _rule_mask(hours_utc: pd.DatetimeIndex) -> BoolArray:
-    cfg = RuleBasedStrategyConfig()
     local = hours_utc.tz_convert(TIMEZONE)
-    mask = np.isin(local.month, cfg.fourcp_months)
-    mask &= (local.hour >= cfg.fourcp_start_hour) & (local.hour < cfg.fourcp_end_hour)
-    if cfg.weekdays_only:
+    mask = np.isin(local.month, list(RULE_WINDOW_MONTHS))
+    mask &= (local.hour >= RULE_WINDOW_START_HOUR) & (local.hour < RULE_WINDOW_END_HOUR)
+    if RULE_WINDOW_WEEKDAYS_ONLY:
         mask &= local.day_of_week < 5
     return np.asarray(mask, dtype=bool)
 

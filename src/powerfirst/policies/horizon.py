@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -38,12 +39,32 @@ from powerfirst.forecast.base import QUANTILES, PriceForecaster
 from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.information import MarketHistory
 from powerfirst.site.params import SiteParams
-from powerfirst.site.schema import RollingStrategyConfig
 
-__all__ = ["Horizon", "HorizonBuilder"]
+__all__ = ["Horizon", "HorizonBuilder", "HorizonSettings"]
 
 _MEDIAN = QUANTILES.index(0.5)
 _UPPER = QUANTILES.index(0.9)
+
+
+class HorizonSettings(Protocol):
+    """The settings a horizon is built with (``rolling``'s, see
+    :class:`~powerfirst.policies.rolling.RollingStrategyConfig`)."""
+
+    @property
+    def horizon_hours(self) -> int:
+        """Hours each re-solve looks ahead [h]."""
+
+    @property
+    def risk_quantile(self) -> float:
+        """Forecast quantile GPU power is costed at [-]."""
+
+    @property
+    def training_reserve_fraction(self) -> float:
+        """Share of a job's GPU-hours after the horizon that is not counted on [-]."""
+
+    @property
+    def demand_weeks(self) -> int:
+        """Weeks of inference demand history looked at [weeks]."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +79,7 @@ class HorizonBuilder:
     def __init__(
         self,
         site: SiteParams,
-        config: RollingStrategyConfig,
+        config: HorizonSettings,
         forecaster: PriceForecaster,
         timezone: str,
         fourcp: FourCpPredictor | None,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import BaseModel
+
 from powerfirst._types import Array
 from powerfirst.control.contract import Observation
 from powerfirst.control.decision import Decision
@@ -12,6 +14,7 @@ from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
 from powerfirst.errors import PolicyError
 from powerfirst.policies.hindsight import HindsightPolicy
 from powerfirst.site.params import SiteParams
+from powerfirst.site.schema import Site
 from powerfirst.solver import Solver
 
 __all__ = ["PerfectHindsightPolicy"]
@@ -27,6 +30,11 @@ class PerfectHindsightPolicy(HindsightPolicy):
     def __init__(self, solver: Solver | None = None) -> None:
         self.solver = solver
         self.plan: DispatchPlan | None = None
+
+    @classmethod
+    def from_settings(cls, site: Site, strategies: BaseModel, timezone: str) -> PerfectHindsightPolicy:
+        """The policy for ``site`` (it has no settings)."""
+        return cls()
 
     def reset(self, site: SiteParams) -> None:
         super().reset(site)

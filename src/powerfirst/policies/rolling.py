@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, Field
 
 from powerfirst._types import Array
 from powerfirst.calendar import NS_PER_HOUR
@@ -32,15 +33,42 @@ from powerfirst.control.plant import fill_merit_order
 from powerfirst.dispatch.optimize import DispatchPlan, optimize_dispatch
 from powerfirst.errors import DataError, SolverError
 from powerfirst.forecast.base import DayAheadGaps, PriceForecaster
+from powerfirst.forecast.registry import make_forecaster
 from powerfirst.forecast.walk import TrainingHours, training_hours
 from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.information import MarketData
 from powerfirst.policies.horizon import HorizonBuilder
+from powerfirst.policies.settings import StrategySettings, settings_of
 from powerfirst.site.params import SiteParams
-from powerfirst.site.schema import RollingStrategyConfig
+from powerfirst.site.schema import Site
 from powerfirst.solver import Solver, SolverSession, default_solver
 
-__all__ = ["UNFITTED_NOTE", "RollingPolicy"]
+__all__ = ["UNFITTED_NOTE", "RollingPolicy", "RollingStrategyConfig"]
+
+
+class RollingStrategyConfig(StrategySettings):
+    """Parameters of the ``rolling`` strategy (``strategies.rolling``; see :class:`RollingPolicy`)."""
+
+    forecast: str = Field(default="gbm", min_length=1, max_length=40)
+    """Price forecaster: persistence, day-ahead or gbm (``powerfirst forecast evaluate`` compares them)."""
+    horizon_hours: int = Field(default=48, ge=2, le=168)
+    """Hours each re-solve looks ahead [h]."""
+    resolve_every_intervals: int | None = Field(default=None, ge=1, le=96)
+    """Re-solve every this many price intervals; default: at every clock hour."""
+    resolve_on_price_move_usd_per_mwh: float | None = Field(default=10.0, gt=0.0, le=10_000.0)
+    """Between scheduled re-solves, re-solve when the last settled price is further than this from
+    the price the plan assumed for that interval [USD/MWh]; None: never. Only on sites without a
+    GPU hall or ancillary offers (their GPU and AS commitments are hourly)."""
+    risk_quantile: float = Field(default=0.9, ge=0.5, le=0.9)
+    """Forecast quantile of the price that GPU power is costed at: rental slices and training runs
+    cannot be undone within the hour, so they are priced for the risk, not the median [-]."""
+    training_reserve_fraction: float = Field(default=0.25, ge=0.0, lt=1.0)
+    """Share of the GPU-hours a job could still get after the horizon that is not counted on:
+    a job starts early enough to finish even if that share is lost [-]."""
+    demand_weeks: int = Field(default=4, ge=1, le=12)
+    """Weeks of inference demand history the demand forecast looks at: GPUs are kept free for the
+    highest demand at the same time of week in these weeks [weeks]."""
+
 
 UNFITTED_NOTE = (
     "not fitted: no history before the window; no error bands (the risk quantile equals the median)"
@@ -90,6 +118,18 @@ class RollingPolicy(Policy):
         self.fourcp_note: str | None = None
 
     learns: ClassVar[bool] = True
+
+    @classmethod
+    def from_settings(cls, site: Site, strategies: BaseModel, timezone: str) -> RollingPolicy:
+        """The policy with ``strategies.rolling``'s settings and forecaster; the 4CP predictor
+        when the site pays 4CP; ``timezone`` is the market-local zone."""
+        rolling = settings_of(strategies, RollingStrategyConfig)
+        return cls(
+            rolling,
+            make_forecaster(rolling.forecast),
+            timezone,
+            fourcp=FourCpPredictor() if site.fourcp is not None else None,
+        )
 
     @property
     def needs_history(self) -> str | None:

@@ -1,18 +1,30 @@
-"""The rules fleets run today: always on, and the strike-price (breakeven) rule."""
+"""The rules fleets run today: always on, and the strike-price (breakeven) rule with its settings."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
 import numpy as np
+from pydantic import BaseModel, Field
 
 from powerfirst._types import Array
 from powerfirst.control.contract import Observation, Policy
 from powerfirst.control.decision import Decision
 from powerfirst.control.plant import fill_merit_order
+from powerfirst.policies.settings import StrategySettings, settings_of
 from powerfirst.site.params import SiteParams
+from powerfirst.site.schema import Site
 
-__all__ = ["AlwaysOnPolicy", "BreakevenPolicy"]
+__all__ = ["AlwaysOnPolicy", "BreakevenPolicy", "BreakevenStrategyConfig"]
+
+
+class BreakevenStrategyConfig(StrategySettings):
+    """Parameters of the strike-price rule (``strategies.breakeven``; see :class:`BreakevenPolicy`)."""
+
+    hysteresis_usd_per_mwh: float = Field(default=5.0, ge=0.0, le=1_000.0)
+    """A fleet that was switched off returns only below breakeven minus this [USD/MWh]."""
+    confirm_intervals: int = Field(default=1, ge=1, le=96)
+    """Consecutive observed intervals past the threshold before switching [-]."""
 
 
 class AlwaysOnPolicy(Policy):
@@ -20,6 +32,11 @@ class AlwaysOnPolicy(Policy):
 
     name: ClassVar[str] = "always-on"
     label: ClassVar[str] = "always on: every fleet at full power"
+
+    @classmethod
+    def from_settings(cls, site: Site, strategies: BaseModel, timezone: str) -> AlwaysOnPolicy:
+        """The policy for ``site`` (it has no settings)."""
+        return cls()
 
     def decide(self, obs: Observation) -> Decision | Array:
         return fill_merit_order(self.site.max_power_mw, self.site, obs.available_mw)
@@ -41,6 +58,12 @@ class BreakevenPolicy(Policy):
     def __init__(self, hysteresis_usd_per_mwh: float = 5.0, confirm_intervals: int = 1) -> None:
         self.hysteresis_usd_per_mwh = hysteresis_usd_per_mwh
         self.confirm_intervals = confirm_intervals
+
+    @classmethod
+    def from_settings(cls, site: Site, strategies: BaseModel, timezone: str) -> BreakevenPolicy:
+        """The policy with ``strategies.breakeven``'s settings."""
+        cfg = settings_of(strategies, BreakevenStrategyConfig)
+        return cls(cfg.hysteresis_usd_per_mwh, cfg.confirm_intervals)
 
     def reset(self, site: SiteParams) -> None:
         super().reset(site)

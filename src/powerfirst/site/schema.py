@@ -14,13 +14,22 @@ unit and the limit (see :func:`powerfirst.site.messages.format_validation_error`
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from powerfirst.errors import ConfigError
 from powerfirst.site import limits
@@ -35,23 +44,21 @@ from powerfirst.site.streams import (
     GpuHall,
     HeatOfftake,
     MarketDataConfig,
-    RuleBasedStrategyConfig,
     TraceDemand,
 )
 
 __all__ = [
     "BitcoinConfig",
-    "BreakevenStrategyConfig",
     "Contract",
     "FixedBlockContract",
     "Fleet",
     "Grid",
     "IndexContract",
-    "RollingStrategyConfig",
     "Site",
-    "StrategiesConfig",
     "load_site",
     "parse_site",
+    "site_error",
+    "site_model",
 ]
 
 
@@ -301,45 +308,6 @@ class BitcoinConfig(_Strict):
         return self
 
 
-class BreakevenStrategyConfig(_Strict):
-    """Parameters of the strike-price rule (see ``powerfirst.policies.breakeven``)."""
-
-    hysteresis_usd_per_mwh: float = Field(default=5.0, ge=0.0, le=1_000.0)
-    """A fleet that was switched off returns only below breakeven minus this [USD/MWh]."""
-    confirm_intervals: int = Field(default=1, ge=1, le=96)
-    """Consecutive observed intervals past the threshold before switching [-]."""
-
-
-class RollingStrategyConfig(_Strict):
-    """Parameters of the ``rolling`` strategy (see ``powerfirst.policies.rolling``)."""
-
-    forecast: str = Field(default="gbm", min_length=1, max_length=40)
-    """Price forecaster: persistence, day-ahead or gbm (``powerfirst forecast evaluate`` compares them)."""
-    horizon_hours: int = Field(default=48, ge=2, le=168)
-    """Hours each re-solve looks ahead [h]."""
-    resolve_every_intervals: int | None = Field(default=None, ge=1, le=96)
-    """Re-solve every this many price intervals; default: at every clock hour."""
-    resolve_on_price_move_usd_per_mwh: float | None = Field(default=10.0, gt=0.0, le=10_000.0)
-    """Between scheduled re-solves, re-solve when the last settled price is further than this from
-    the price the plan assumed for that interval [USD/MWh]; None: never. Only on sites without a
-    GPU hall or ancillary offers (their GPU and AS commitments are hourly)."""
-    risk_quantile: float = Field(default=0.9, ge=0.5, le=0.9)
-    """Forecast quantile of the price that GPU power is costed at: rental slices and training runs
-    cannot be undone within the hour, so they are priced for the risk, not the median [-]."""
-    training_reserve_fraction: float = Field(default=0.25, ge=0.0, lt=1.0)
-    """Share of the GPU-hours a job could still get after the horizon that is not counted on:
-    a job starts early enough to finish even if that share is lost [-]."""
-    demand_weeks: int = Field(default=4, ge=1, le=12)
-    """Weeks of inference demand history the demand forecast looks at: GPUs are kept free for the
-    highest demand at the same time of week in these weeks [weeks]."""
-
-
-class StrategiesConfig(_Strict):
-    breakeven: BreakevenStrategyConfig = Field(default_factory=BreakevenStrategyConfig)
-    rule_based: RuleBasedStrategyConfig = Field(default_factory=RuleBasedStrategyConfig)
-    rolling: RollingStrategyConfig = Field(default_factory=RollingStrategyConfig)
-
-
 class Site(_Strict):
     """A power-first compute site."""
 
@@ -359,7 +327,10 @@ class Site(_Strict):
     ancillary: AncillaryConfig | None = None
     market_data: MarketDataConfig = Field(default_factory=MarketDataConfig)
     """The user's own load, ancillary-price and 4CP-peak files (default: bundled ERCOT series)."""
-    strategies: StrategiesConfig = Field(default_factory=StrategiesConfig)
+    strategies: dict[str, Any] = Field(default_factory=dict)
+    """Each strategy's settings, by strategy. The strategies own their settings models: this layer
+    keeps the section as raw mappings, and :func:`parse_site` given the registry's section model
+    (``strategies=``, see :mod:`powerfirst.policies.registry`) validates it with the rest of the file."""
 
     @field_validator("timezone")
     @classmethod
@@ -434,38 +405,72 @@ _UNION_TAGS: dict[str, type[BaseModel]] = {
 """Tags of the discriminated unions (pydantic puts them in an error's location)."""
 
 
+def site_model(strategies: type[BaseModel] | None = None) -> type[Site]:
+    """The model a site file is validated with: :class:`Site`, with its ``strategies`` section
+    validated by ``strategies`` when given (the section model of the strategies' settings; None:
+    kept as raw mappings)."""
+    return Site if strategies is None else _site_with(strategies)
+
+
+@functools.cache
+def _site_with(strategies: type[BaseModel]) -> type[Site]:
+    return create_model(
+        "Site",
+        __base__=Site,
+        __module__=Site.__module__,
+        strategies=(strategies, Field(default_factory=strategies)),
+    )
+
+
+def site_error(
+    exc: ValidationError,
+    model: type[BaseModel],
+    data: Mapping[str, Any],
+    *,
+    source: str | None,
+    options: Mapping[tuple[str, ...], str] | None = None,
+) -> ConfigError:
+    """The :class:`ConfigError` of a site (``data``) that ``model`` refused: one line per problem."""
+    fleets = data.get("fleets") if isinstance(data.get("fleets"), list) else None
+    lines = format_validation_error(exc, model, _UNION_TAGS, fleets, options)
+    header = "invalid option" if options else "invalid site file"
+    if len(lines) == 1 and options:
+        return ConfigError(f"{header}: {lines[0]}", source=source)
+    return ConfigError(f"{header}:\n" + "\n".join(f"  - {line}" for line in lines), source=source)
+
+
 def parse_site(
-    data: Any, *, source: str | None = "<site>", options: Mapping[tuple[str, ...], str] | None = None
+    data: Any,
+    *,
+    source: str | None = "<site>",
+    options: Mapping[tuple[str, ...], str] | None = None,
+    strategies: type[BaseModel] | None = None,
 ) -> Site:
     """Validate a site given as a mapping (already parsed YAML).
 
     ``options`` names the command-line flag that set a field (see :func:`format_validation_error`):
     errors then say "invalid option" and name the flag rather than the site file's field.
+    ``strategies`` validates the ``strategies`` section (see :func:`site_model`).
     """
     if not isinstance(data, dict):
         raise ConfigError(
             f"the site file must be a mapping of fields, got {type(data).__name__}", source=source
         )
+    model = site_model(strategies)
     try:
-        return Site.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        fleets = data.get("fleets") if isinstance(data.get("fleets"), list) else None
-        lines = format_validation_error(exc, Site, _UNION_TAGS, fleets, options)
-        header = "invalid option" if options else "invalid site file"
-        if len(lines) == 1 and options:
-            raise ConfigError(f"{header}: {lines[0]}", source=source) from None
-        raise ConfigError(
-            f"{header}:\n" + "\n".join(f"  - {line}" for line in lines), source=source
-        ) from None
+        raise site_error(exc, model, data, source=source, options=options) from None
 
 
-def load_site(path: str | Path) -> Site:
-    """Read and validate a site YAML file. Nothing is run on an invalid file."""
+def load_site(path: str | Path, *, strategies: type[BaseModel] | None = None) -> Site:
+    """Read and validate a site YAML file (``strategies``: see :func:`parse_site`). Nothing is run
+    on an invalid file."""
     path = Path(path)
     data = read_site_yaml(path)
     if isinstance(data, dict):
         _resolve_paths(data, path.parent)
-    return parse_site(data, source=str(path))
+    return parse_site(data, source=str(path), strategies=strategies)
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:

@@ -28,7 +28,6 @@ __all__ = [
     "InferenceService",
     "MarketDataConfig",
     "RentalPool",
-    "RuleBasedStrategyConfig",
     "TraceDemand",
     "TrainingJob",
 ]
@@ -276,29 +275,4 @@ class AncillaryConfig(_Strict):
     def _unique(self) -> AncillaryConfig:
         if len(set(self.products)) != len(self.products):
             raise ValueError("products must not repeat")
-        return self
-
-
-class RuleBasedStrategyConfig(_Strict):
-    """Parameters of the ``rule-based`` strategy (hybrid sites as run today).
-
-    ASICs follow the strike-price rule; in the 4CP window (``fourcp_start_hour`` to
-    ``fourcp_end_hour``, market-local, on weekdays of ``fourcp_months``) they are curtailed to
-    must-run. GPUs always serve at full load; no ancillary services are offered.
-    """
-
-    fourcp_months: list[int] = Field(default_factory=lambda: [6, 7, 8, 9], max_length=12)
-    fourcp_start_hour: int = Field(default=15, ge=0, le=23)
-    fourcp_end_hour: int = Field(default=19, ge=1, le=24)
-    weekdays_only: bool = True
-
-    @model_validator(mode="after")
-    def _check(self) -> RuleBasedStrategyConfig:
-        if self.fourcp_end_hour <= self.fourcp_start_hour:
-            raise ValueError(
-                f"fourcp_end_hour {self.fourcp_end_hour} must be after fourcp_start_hour {self.fourcp_start_hour}"
-            )
-        bad = [m for m in self.fourcp_months if not 1 <= m <= 12]
-        if bad:
-            raise ValueError(f"fourcp_months must be month numbers 1-12; got {bad}")
         return self
