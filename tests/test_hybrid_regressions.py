@@ -40,8 +40,9 @@ def test_a_job_released_within_an_hour_runs_from_its_release(tmp_path: Path) -> 
     assert result.run.adjusted_intervals == 0
     assert np.allclose(result.run.schedule.training_gpus, plan.schedule.training_gpus, atol=1e-6)
     assert np.isclose(result.ledger.net_margin_usd, plan.net_margin_usd, rtol=1e-9)
-    job = result.summary["training_jobs"][1]
-    assert job["in_window"] and job["met_deadline"]
+    assert result.summary.training_jobs is not None
+    job = result.summary.training_jobs[1]
+    assert job.in_window and job.met_deadline
 
 
 def test_a_missing_price_at_the_window_edge_keeps_a_job_inside_the_window(tmp_path: Path) -> None:
@@ -72,7 +73,7 @@ def test_a_missing_price_at_the_window_edge_keeps_a_job_inside_the_window(tmp_pa
     assert bt.gaps.outside_intervals == 1
     assert bt.inputs.stream.jobs_in_window == (False, True)  # the deadline is the window's end
     result = run_strategy(bt, "rule-based")
-    assert result.summary["training_jobs"][1]["value_usd"] == 1_200_000
+    assert result.summary.training_jobs[1].value_usd == 1_200_000  # type: ignore[index]
 
 
 def test_the_4cp_summary_reports_the_load_that_was_charged(tmp_path: Path) -> None:
@@ -85,11 +86,12 @@ def test_the_4cp_summary_reports_the_load_that_was_charged(tmp_path: Path) -> No
     )
     bt = prepare_backtest(load_site(path), "2023-08-09", "2023-08-11")
     result = run_strategy(bt, "rule-based")
-    fourcp = result.summary["fourcp"]
-    charged_mw = fourcp["charge_usd"] / (fourcp["rate_usd_per_mw_year"] / 4)
+    fourcp = result.summary.fourcp
+    assert fourcp is not None
+    charged_mw = fourcp.charge_usd / (fourcp.rate_usd_per_mw_year / 4)
     peak_load = float(result.ledger.intervals.loc[pd.Timestamp("2023-08-10T21:30Z"), "load_mw"])
     assert np.isclose(charged_mw, peak_load, rtol=1e-9)
-    assert np.isclose(fourcp["peaks"][0]["site_load_mw"], peak_load, rtol=1e-9)
+    assert np.isclose(fourcp.peaks[0].site_load_mw, peak_load, rtol=1e-9)
 
 
 def test_training_gpus_held_for_the_hour_are_not_rented_out_when_the_job_finishes(tmp_path: Path) -> None:
@@ -111,4 +113,4 @@ def test_training_gpus_held_for_the_hour_are_not_rented_out_when_the_job_finishe
     assert job[at["08-07 03:00"]] == 0.0  # finished: released at the next hour
     used = schedule.inference_gpus + schedule.training_gpus.sum(axis=0) + schedule.rental_gpus
     assert used.max() <= 14_000 + 1e-6
-    assert result.summary["training_jobs"][1]["met_deadline"]
+    assert result.summary.training_jobs[1].met_deadline  # type: ignore[index]

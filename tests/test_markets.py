@@ -141,9 +141,9 @@ def test_csv_without_local_column_and_no_zone_is_an_error_naming_the_options(
     assert bt.window.timezone == NY
     assert bt.window.start_utc == pd.Timestamp("2023-07-03T04:00Z")
     assert "PJM" in bt.window.origin and "--market" in bt.window.origin
-    facts = bt.window_dict()
-    assert facts["market"] == "pjm" and facts["market_source"] == "--market"
-    assert facts["market_facts"]["da_publish_local_time"] == "13:30"
+    facts = bt.window_summary()
+    assert facts.market == "pjm" and facts.market_source == "--market"
+    assert facts.market_facts is not None and facts.market_facts.da_publish_local_time == "13:30"
 
 
 def test_local_offsets_that_conflict_with_the_site_zone_or_market_are_errors(nyiso_csv: Path) -> None:

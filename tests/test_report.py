@@ -17,7 +17,7 @@ import pytest
 import yaml
 from plotly.offline import get_plotlyjs
 
-from powerfirst.backtest.outputs import write_outputs
+from powerfirst.backtest.outputs import report_input, write_outputs
 from powerfirst.backtest.runner import Backtest, StrategyResult, comparison, prepare_backtest, run_strategy
 from powerfirst.policies.registry import load_site, parse_site
 from powerfirst.reporting import html as report_module
@@ -122,7 +122,7 @@ def test_report_states_gaps_from_caiso_data() -> None:
     bt = prepare_backtest(site, "2023-07-23", "2023-07-25")
     assert bt.gaps.count > 0
     results = [run_strategy(bt, "always-on")]
-    text = render_report(bt, results, comparison(bt, results))
+    text = render_report(report_input(bt, results, comparison(bt, results)))
     assert f"{bt.gaps.count} missing intervals" in text
     assert "excluded, not filled" in text
     assert f"{bt.inputs.num_intervals} intervals" in text
@@ -270,7 +270,9 @@ def test_hall_figure_matches_the_ledger(hybrid: Hybrid) -> None:
             _array(panel["inference demand"]["y"]), hourly["inference_demand_gpus"].to_numpy(), atol=1e-6
         )
         trained = float(_array(panel["training: finetune-b"]["customdata"]).sum())  # hourly means x 1 h
-        assert trained == pytest.approx(result.summary["gpu_hours"]["training"]["finetune-b"], rel=1e-9)
+        gpu_hours = result.summary.gpu_hours
+        assert gpu_hours is not None
+        assert trained == pytest.approx(gpu_hours.training["finetune-b"], rel=1e-9)
 
 
 def test_summary_table_has_the_stream_columns(hybrid: Hybrid) -> None:
@@ -293,9 +295,9 @@ def test_summary_table_has_the_stream_columns(hybrid: Hybrid) -> None:
         s = result.summary
         assert cell["strategy"] == _strategy_label(result)
         for column, key in revenue.items():
-            assert _number(cell[column]) == pytest.approx(s["revenue_usd"][key], abs=0.5)
+            assert _number(cell[column]) == pytest.approx(getattr(s.revenue_usd, key), abs=0.5)
         for column, key in cost.items():
-            assert _number(cell[column]) == pytest.approx(s["cost_usd"][key], abs=0.5)
+            assert _number(cell[column]) == pytest.approx(getattr(s.cost_usd, key), abs=0.5)
         frame = result.ledger.intervals
         assert _number(cell["GPU hall energy (MWh)"]) == pytest.approx(
             frame["hall_power_mw"].sum() * hybrid.bt.inputs.interval_hours, abs=0.5
@@ -375,7 +377,7 @@ def test_fourcp_table_shows_the_site_load_at_each_peak(hybrid: Hybrid) -> None:
         loads[result.name] = _number(row["site load at the peak (MW)"])
         assert loads[result.name] == pytest.approx(frame["load_mw"][inside].mean(), abs=0.005)
         assert _number(row["4CP charge (USD)"]) == pytest.approx(
-            result.summary["cost_usd"]["fourcp_charge"], abs=0.5
+            result.summary.cost_usd.fourcp_charge, abs=0.5
         )
     assert loads["perfect"] < loads["rule-based"]  # hindsight knows the peak hour
 
@@ -440,7 +442,7 @@ def test_hall_figure_shows_gaps_as_bands() -> None:
     bt = prepare_backtest(_hybrid_site(), "2023-11-30", "2023-12-01", prices=spec)
     assert bt.gaps.count > 0
     results = [run_strategy(bt, "rule-based")]
-    page = render_report(bt, results, comparison(bt, results)).replace(get_plotlyjs(), "")
+    page = render_report(report_input(bt, results, comparison(bt, results))).replace(get_plotlyjs(), "")
     traces, layout = _hall_figure(page)
     bands = [s for s in layout["shapes"] if s.get("fillcolor") == "#bbbbbb"]
     assert bands

@@ -177,14 +177,14 @@ def test_rolling_honours_contracts_and_beats_todays_rules(august: Backtest) -> N
     bt = august
     results = {name: run_strategy(bt, name) for name in ("perfect", "rule-based", "rolling")}
     rolling = results["rolling"]
-    details = rolling.summary["policy"]
+    details = rolling.summary.policy
     assert details["fallbacks"] == 0, details["fallback_notes"]
     assert details["solves"] == 96  # one per clock hour of four days
     assert rolling.run.adjusted_intervals == 0
     margin = {name: r.ledger.net_margin_usd for name, r in results.items()}
     assert margin["rule-based"] < margin["rolling"] <= margin["perfect"]
     # day-ahead ancillary prices are known a day ahead: rolling earns most of what hindsight does
-    ancillary = {name: r.summary["revenue_usd"]["ancillary"] for name, r in results.items()}
+    ancillary = {name: r.summary.revenue_usd.ancillary for name, r in results.items()}
     assert ancillary["rolling"] > 0.8 * ancillary["perfect"]
 
 

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from powerfirst.backtest.outputs import report_input
 from powerfirst.backtest.runner import comparison, prepare_backtest, run_strategy
 from powerfirst.cli.app import app
 from powerfirst.errors import DataError
@@ -124,15 +125,19 @@ def test_a_4cp_peak_in_a_price_hole_is_said_not_silently_free(files: dict[str, P
     site = load_site(_site(files["folder"]))
     bt = prepare_backtest(site, *WINDOW, prices=f"{files['holed']}:west")
     result = run_strategy(bt, "always-on")
-    peaks = result.summary["fourcp"]["peaks"]
-    assert [(p["month"], p["charge_unknown"], p["charge_usd"]) for p in peaks] == [(7, True, None)]
-    assert result.summary["fourcp"]["peaks_charge_unknown"] == 1
-    warning = next(w for w in result.summary["warnings"] if w.startswith("4CP peak of 2024-07"))
+    fourcp = result.summary.fourcp
+    assert fourcp is not None
+    peaks = fourcp.peaks
+    assert [(p.month, p.charge_unknown, p.charge_usd) for p in peaks] == [(7, True, None)]
+    assert fourcp.peaks_charge_unknown == 1
+    warning = next(w for w in result.summary.warnings if w.startswith("4CP peak of 2024-07"))
     assert "falls in a price gap" in warning and "up to 1,375,000 USD" in warning  # 55,000/4 × 100 MW
-    assert warning in comparison(bt, [result])["notes"]
+    assert warning in comparison(bt, [result]).notes
     with_prices = run_strategy(prepare_backtest(site, *WINDOW), "always-on")
-    assert with_prices.summary["warnings"] == []
-    assert with_prices.summary["fourcp"]["peaks"][0]["charge_usd"] > 0
+    assert with_prices.summary.warnings == []
+    assert with_prices.summary.fourcp is not None
+    charge = with_prices.summary.fourcp.peaks[0].charge_usd
+    assert charge is not None and charge > 0
 
 
 def test_a_4cp_peak_in_a_gap_at_the_end_of_the_window_is_listed(files: dict[str, Path]) -> None:
@@ -275,7 +280,7 @@ def test_day_ahead_prices_from_the_site_file(files: dict[str, Path]) -> None:
 def test_notes_about_perfect_only_when_perfect_ran(files: dict[str, Path]) -> None:
     site = load_site(_site(files["folder"]))
     bt = prepare_backtest(site, *WINDOW)
-    notes = comparison(bt, [run_strategy(bt, "always-on")])["notes"]
+    notes = comparison(bt, [run_strategy(bt, "always-on")]).notes
     assert not any(n.startswith("'perfect'") for n in notes), notes
     assert any("needs the 'perfect' strategy" in n for n in notes)
 
@@ -285,14 +290,14 @@ def test_the_ercot_rules_note_names_the_users_files_and_an_unnamed_market(files:
     market named (a CSV dated by the site's timezone) there was no note at all."""
     ny = load_site(_site(files["folder"], {"ancillary": None}, name="ny.yaml", market=False))
     bt = prepare_backtest(ny, *WINDOW, prices=f"{files['prices_utc']}:west", market="nyiso")
-    notes = comparison(bt, [run_strategy(bt, "always-on")])["notes"]
+    notes = comparison(bt, [run_strategy(bt, "always-on")]).notes
     note = next(n for n in notes if n.startswith("4CP: modelled on ERCOT's rules"))
     assert f"4CP peaks {files['peaks']}" in note and "bundled" not in note and "NYISO's (--market)" in note
     unnamed = load_site(
         _site(files["folder"], {"ancillary": None, "timezone": CENTRAL}, name="tz.yaml", market=False)
     )
     bt = prepare_backtest(unnamed, *WINDOW, prices=f"{files['prices_utc']}:west")
-    notes = comparison(bt, [run_strategy(bt, "always-on")])["notes"]
+    notes = comparison(bt, [run_strategy(bt, "always-on")]).notes
     assert any(n.startswith("4CP: modelled on ERCOT's rules") and "market not named" in n for n in notes), (
         notes
     )
@@ -351,9 +356,10 @@ def test_empty_cells_in_the_ancillary_file_are_counted_and_said(files: dict[str,
         f"ancillary prices ({files['as_empty']}): no RRS price in 6 of the window's 48 hours (empty cells): "
         "RRS is not offered in those hours"
     ]
-    summary = run_strategy(bt, "always-on").summary
-    assert summary["ancillary"]["RRS"]["hours_without_price"] == 6
-    assert summary["ancillary"]["NSPIN"]["hours_without_price"] == 0
+    ancillary = run_strategy(bt, "always-on").summary.ancillary
+    assert ancillary is not None
+    assert ancillary["RRS"].hours_without_price == 6
+    assert ancillary["NSPIN"].hours_without_price == 0
 
 
 # --- finding 21: a bundled source's zone against the site's timezone ----------------------------------------
@@ -390,7 +396,7 @@ def test_the_report_names_the_users_files_and_the_forecaster(files: dict[str, Pa
         load=f"{files['load']}:mw",
     )
     results = [run_strategy(bt, "rolling")]
-    page = render_report(bt, results, comparison(bt, results))
+    page = render_report(report_input(bt, results, comparison(bt, results)))
     for name in ("as.csv", "peaks.csv", "da.csv:da_west", "sysload.csv:mw"):
         assert str(files["folder"] / name) in page, name
     assert "rolling: forecaster persistence fitted with" in page

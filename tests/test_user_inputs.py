@@ -199,7 +199,7 @@ def test_day_ahead_forecast_without_day_ahead_prices_is_an_error(files: dict[str
         _rolling(path, "day-ahead"), *WINDOW, day_ahead=f"{files['day_ahead']}:west_da"
     )
     result = run_strategy(with_da, "rolling")
-    assert result.summary["policy"]["forecast_inputs"] == ["day-ahead prices", "real-time prices"]
+    assert result.summary.policy["forecast_inputs"] == ["day-ahead prices", "real-time prices"]
 
 
 def test_rolling_gbm_on_a_csv_market_runs_and_reports_its_inputs(files: dict[str, Path]) -> None:
@@ -208,10 +208,11 @@ def test_rolling_gbm_on_a_csv_market_runs_and_reports_its_inputs(files: dict[str
     path = _site_file(files["folder"], MINING, name="mining.yaml")
     bt = prepare_backtest(_rolling(path, "gbm"), *WINDOW)
     result = run_strategy(bt, "rolling")
-    policy = result.summary["policy"]
+    policy = result.summary.policy
     assert policy["forecast_inputs"] == ["real-time prices"]
-    assert result.summary["market_inputs"]["system_load"] is None
-    assert result.summary["market_inputs"]["real_time_prices"].endswith("rt_west.csv:west_rt")
+    assert result.summary.market_inputs["system_load"] is None
+    rt = result.summary.market_inputs["real_time_prices"]
+    assert rt is not None and rt.endswith("rt_west.csv:west_rt")
 
 
 # --- 1. every input from the user's files -------------------------------------------------------------

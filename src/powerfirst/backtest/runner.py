@@ -23,6 +23,15 @@ import pandas as pd
 
 from powerfirst._types import Array
 from powerfirst.accounting.ledger import Ledger, account
+from powerfirst.accounting.results import (
+    Comparison,
+    DataGaps,
+    HashpriceSummary,
+    MarketFacts,
+    StrategyComparison,
+    StrategySummary,
+    WindowSummary,
+)
 from powerfirst.backtest.engine import PolicyRun, run_policy
 from powerfirst.backtest.market_files import check_market_files, market_files
 from powerfirst.backtest.realised import build_inputs, inference_demand_gpus
@@ -92,21 +101,26 @@ class Backtest:
     """What the results could not account for (a 4CP peak in a price gap, hours without an
     ancillary price), stated in the console, each summary.json and comparison.json."""
 
-    def window_dict(self) -> dict[str, Any]:
+    def window_summary(self) -> WindowSummary:
+        """The window, its zone and its market, as the results state them."""
         tz = self.window.timezone
-        return {
-            "start_utc": self.window.start_utc.isoformat(),
-            "end_utc": self.window.end_utc.isoformat(),
-            "timezone": tz,
-            "timezone_source": self.window.origin,
-            "statement": self.window.zone_line(),
-            "market": self.iso_market.key if self.iso_market else None,
-            "market_source": self.market_origin or None,
-            "market_facts": self.iso_market.as_dict() if self.iso_market else None,
-            "start_local": self.window.start_utc.tz_convert(tz).isoformat(),
-            "end_local": self.window.end_utc.tz_convert(tz).isoformat(),
-            "end": "exclusive",
-        }
+        return WindowSummary(
+            start_utc=self.window.start_utc.isoformat(),
+            end_utc=self.window.end_utc.isoformat(),
+            timezone=tz,
+            timezone_source=self.window.origin,
+            statement=self.window.zone_line(),
+            market=self.iso_market.key if self.iso_market else None,
+            market_source=self.market_origin or None,
+            market_facts=MarketFacts.model_validate(self.iso_market.as_dict()) if self.iso_market else None,
+            start_local=self.window.start_utc.tz_convert(tz).isoformat(),
+            end_local=self.window.end_utc.tz_convert(tz).isoformat(),
+            end="exclusive",
+        )
+
+    def data_gaps(self) -> DataGaps:
+        """The window's intervals without a price, as the results state them."""
+        return DataGaps.model_validate(self.gaps.as_dict())
 
     @property
     def fees_note(self) -> str:
@@ -115,15 +129,16 @@ class Backtest:
             return FEES_NOTE
         return ""
 
-    def hashprice_dict(self) -> dict[str, Any]:
+    def hashprice_summary(self) -> HashpriceSummary:
+        """Where the hashprice came from and its mean over the window."""
         fees = getattr(self.hashprice, "tx_fees_btc_per_block", None)
-        return {
-            "source": self.hashprice.description,
-            "tx_fees_btc_per_block": fees,
-            "fees_included": bool(fees) if fees is not None else None,
-            "note": self.fees_note,
-            "mean_usd_per_ph_day": float(np.mean(self.inputs.hashprice_usd_per_th_day) * 1000.0),
-        }
+        return HashpriceSummary(
+            source=self.hashprice.description,
+            tx_fees_btc_per_block=fees,
+            fees_included=bool(fees) if fees is not None else None,
+            note=self.fees_note,
+            mean_usd_per_ph_day=float(np.mean(self.inputs.hashprice_usd_per_th_day) * 1000.0),
+        )
 
 
 def market_timezone(site: Site, spec: str, market: str | None = None) -> tuple[str, str, Market | None, str]:
@@ -369,7 +384,7 @@ class StrategyResult:
     policy: Policy
     run: PolicyRun
     ledger: Ledger
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: StrategySummary
 
     @property
     def name(self) -> str:
@@ -433,7 +448,7 @@ def run_strategy(bt: Backtest, name: str, *, progress: Callable[[int], None] | N
     return StrategyResult(policy, run, ledger, strategy_summary(bt, policy, run, ledger))
 
 
-def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
+def comparison(bt: Backtest, results: list[StrategyResult]) -> Comparison:
     """Net margin per strategy and the share of the hindsight bound each captures."""
     bound = next((r for r in results if r.policy.uses_hindsight), None)
     bound_margin = bound.ledger.net_margin_usd if bound is not None else None
@@ -445,8 +460,8 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
             "the hindsight bound's net margin is not positive, so value_captured_pct is undefined (null)"
         )
     proven = optimum(bound.policy) if bound is not None else None
-    proven_bound = proven["upper_bound_usd"] if proven else None
-    strategies = {}
+    proven_bound = proven.upper_bound_usd if proven is not None else None
+    strategies: dict[str, StrategyComparison] = {}
     for r in results:
         captured = None
         captured_of_proven = None
@@ -454,13 +469,13 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
             captured = 100.0 * r.ledger.net_margin_usd / bound_margin
         if proven_bound is not None and proven_bound > 0:
             captured_of_proven = 100.0 * r.ledger.net_margin_usd / proven_bound
-        strategies[r.name] = {
-            "label": r.policy.label,
-            "is_upper_bound": r.policy.uses_hindsight,
-            "net_margin_usd": r.ledger.net_margin_usd,
-            "value_captured_pct": captured,
-            "value_captured_pct_of_proven_bound": captured_of_proven,
-        }
+        strategies[r.name] = StrategyComparison(
+            label=r.policy.label,
+            is_upper_bound=r.policy.uses_hindsight,
+            net_margin_usd=r.ledger.net_margin_usd,
+            value_captured_pct=captured,
+            value_captured_pct_of_proven_bound=captured_of_proven,
+        )
     if bound is not None:
         notes.append("'perfect' knows every future price: it is an upper bound on what any strategy can earn")
     if bound is not None and bt.inputs.site.hall is not None:
@@ -468,9 +483,9 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
             "'perfect' honours every contract: each month's inference SLA and every training deadline; it bounds "
             "the strategies that do too (a strategy that misses a deadline or an SLA is not held to the same terms)"
         )
-    if proven and proven["mip_gap"] is not None and proven["mip_gap"] > 1e-4:
+    if proven is not None and proven.mip_gap is not None and proven.mip_gap > 1e-4:
         notes.append(
-            f"the hindsight optimum is a MILP solved to a gap of {100 * proven['mip_gap']:.2f} %: no schedule "
+            f"the hindsight optimum is a MILP solved to a gap of {100 * proven.mip_gap:.2f} %: no schedule "
             f"earns more than the proven bound {proven_bound:,.0f} USD (value_captured_pct_of_proven_bound)"
         )
     iso = bt.iso_market
@@ -494,14 +509,14 @@ def comparison(bt: Backtest, results: list[StrategyResult]) -> dict[str, Any]:
         )
     notes += bt.warnings
     notes.append(bt.fees_note)
-    return {
-        "site": bt.site.name,
-        "price_source": bt.prices.name,
-        "window": bt.window_dict(),
-        "reference": bound.name if bound is not None else None,
-        "strategies": strategies,
-        "data_gaps": bt.gaps.as_dict(),
-        "market_inputs": bt.market_inputs,
-        "warnings": list(bt.warnings),
-        "notes": [n for n in notes if n],
-    }
+    return Comparison(
+        site=bt.site.name,
+        price_source=bt.prices.name,
+        window=bt.window_summary(),
+        reference=bound.name if bound is not None else None,
+        strategies=strategies,
+        data_gaps=bt.data_gaps(),
+        market_inputs=bt.market_inputs,
+        warnings=list(bt.warnings),
+        notes=[n for n in notes if n],
+    )

@@ -34,15 +34,14 @@ def input_lines(bt: Backtest, results: list[StrategyResult]) -> list[str]:
     and the training jobs not scheduled because their dates lie outside the window."""
     lines = [f"input {name}: {source}" for name, source in bt.market_inputs.items() if source is not None]
     for r in results:
-        details = r.summary.get("policy") or {}
+        details = r.summary.policy
         if "forecast_inputs" in details:
             lines += _forecast_lines(r.name, details)
     if results:
-        for job in results[0].summary.get("training_jobs", []):
-            if not job["in_window"]:
-                lines.append(
-                    f"training job {job['name']!r} (deadline {job['deadline_utc']}): {job.get('note', 'not scheduled')}"
-                )
+        for job in results[0].summary.training_jobs or []:
+            if not job.in_window:
+                note = job.note if job.note is not None else "not scheduled"
+                lines.append(f"training job {job.name!r} (deadline {job.deadline_utc}): {note}")
     return lines
 
 
@@ -301,29 +300,27 @@ def backtest(
             table.add_column(column, justify="right")
     for r in results:
         s = r.summary
-        captured = compared["strategies"][r.name]["value_captured_pct"]
-        all_in = s["all_in_power_cost_usd_per_mwh"]
-        uptime = sum(s["uptime"].values()) / len(s["uptime"])
-        revenue, cost = s["revenue_usd"], s["cost_usd"]
+        captured = compared.strategies[r.name].value_captured_pct
+        all_in = s.all_in_power_cost_usd_per_mwh
+        uptime = sum(s.uptime.values()) / len(s.uptime)
+        revenue, cost = s.revenue_usd, s.cost_usd
         row = [
-            r.name + (" (upper bound)" if r.policy.uses_hindsight else ""),
-            _money(s["net_margin_usd"]),
+            r.name + (" (upper bound)" if s.is_upper_bound else ""),
+            _money(s.net_margin_usd),
             "—" if captured is None else f"{captured:.1f} %",
-            _money(revenue["mining"]),
+            _money(revenue.mining),
         ]
         if hybrid:
-            row.append(
-                _money(revenue["inference"] + revenue["training"] + revenue["rental"] - cost["sla_penalty"])
-            )
+            row.append(_money(revenue.inference + revenue.training + revenue.rental - cost.sla_penalty))
         if programs:
-            row.append(_money(revenue["ancillary"] + revenue["heat"] - cost["fourcp_charge"]))
+            row.append(_money(revenue.ancillary + revenue.heat - cost.fourcp_charge))
         table.add_row(
             *row,
-            _money(s["revenue_usd"]["power_sellback"]),
-            _money(s["cost_usd"]["energy"] + s["cost_usd"]["adders"]),
+            _money(revenue.power_sellback),
+            _money(cost.energy + cost.adders),
             "—" if all_in is None else f"{all_in:.2f}",
             f"{uptime:.1%}",
-            f"{s['solve_seconds']:.2f}",
+            f"{s.solve_seconds:.2f}",
         )
     console.print(table)
     console.print(bt.window.zone_line(), highlight=False, soft_wrap=True)
@@ -334,7 +331,7 @@ def backtest(
         console.print(line, highlight=False)
     for warning in bt.warnings:
         console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
-    for note in compared["notes"]:
+    for note in compared.notes:
         if note not in bt.warnings:
             console.print(f"note: {note}", highlight=False)
     for note in notes:

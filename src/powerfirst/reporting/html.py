@@ -22,9 +22,7 @@ gap bands) so a year's report stays a few MB.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,8 +30,9 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from powerfirst.backtest.runner import Backtest, StrategyResult
-from powerfirst.reporting.tables import inputs_section, strategy_heading, streams_section, usd
+from powerfirst.reporting.data import ReportInput, StrategyRun
+from powerfirst.reporting.render import render
+from powerfirst.reporting.tables import gap_text, input_items, stream_sections, summary_table
 
 __all__ = ["render_report", "write_report"]
 
@@ -61,12 +60,12 @@ def _bin_local(frame: pd.DataFrame, timezone: str, freq: str) -> pd.DataFrame:
     return local.resample(freq).mean()
 
 
-def _gap_runs(bt: Backtest, freq: str) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+def _gap_runs(data: ReportInput, freq: str) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     """[start, end) of runs of ``freq`` bins (market-local, as the charts bin) with no price at all
     (at most _MAX_BANDS)."""
-    grid = bt.prices.expected_index(bt.window.start_utc, bt.window.end_utc)
-    local = grid.tz_convert(bt.window.timezone)
-    present = pd.Series(grid.isin(bt.inputs.times_utc), index=local).resample(freq).sum()
+    grid = data.expected_utc
+    local = grid.tz_convert(data.window.timezone)
+    present = pd.Series(grid.isin(data.times_utc), index=local).resample(freq).sum()
     empty = (present == 0).to_numpy()
     runs: list[tuple[pd.Timestamp, pd.Timestamp]] = []
     start = None
@@ -100,18 +99,18 @@ def _shade_gaps(fig: go.Figure, runs: list[tuple[pd.Timestamp, pd.Timestamp]], t
         )
 
 
-def _dispatch_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
-    tz = bt.window.timezone
+def _dispatch_figure(data: ReportInput, results: list[StrategyRun]) -> go.Figure:
+    tz = data.window.timezone
     fig = make_subplots(
         rows=len(results),
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.04,
-        subplot_titles=[f"{r.name} — {r.policy.label}" for r in results],
+        subplot_titles=[f"{r.name} — {r.label}" for r in results],
         specs=[[{"secondary_y": True}] for _ in results],
     )
     # hours without any price stay empty (NaN): lines and fills break there, nothing is drawn as 0 MW
-    price = bt.prices.prices.dropna().resample("1h").mean()
+    price = data.prices_usd_per_mwh.dropna().resample("1h").mean()
     hourly_prices = price.dropna().to_numpy()
     price_range = (
         [
@@ -122,13 +121,11 @@ def _dispatch_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
         else None
     )
     for row, result in enumerate(results, start=1):
-        frame = result.ledger.intervals
-        hourly = {
-            name: frame[f"power_mw__{name}"].resample("1h").mean() for name in result.ledger.fleet_names
-        }
+        frame = result.intervals
+        hourly = {name: frame[f"power_mw__{name}"].resample("1h").mean() for name in result.fleet_names}
         for seg, (first, last) in enumerate(_segments(next(iter(hourly.values())).notna().to_numpy())):
             stacked = None
-            for i, name in enumerate(result.ledger.fleet_names):
+            for i, name in enumerate(result.fleet_names):
                 part = hourly[name].iloc[first:last]
                 stacked = part if stacked is None else stacked + part
                 fig.add_trace(
@@ -165,7 +162,7 @@ def _dispatch_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
         )
         fig.update_yaxes(title_text="MW", row=row, col=1, secondary_y=False)
         fig.update_yaxes(title_text="USD/MWh", range=price_range, row=row, col=1, secondary_y=True)
-    _shade_gaps(fig, _gap_runs(bt, "1h"), tz)
+    _shade_gaps(fig, _gap_runs(data, "1h"), tz)
     fig.update_xaxes(title_text=f"local time ({tz})", row=len(results), col=1)
     fig.update_layout(
         height=320 * len(results) + 80,
@@ -178,15 +175,15 @@ def _dispatch_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
     return fig
 
 
-def _cumulative_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
-    tz = bt.window.timezone
+def _cumulative_figure(data: ReportInput, results: list[StrategyRun]) -> go.Figure:
+    tz = data.window.timezone
     fig = go.Figure()
     for i, result in enumerate(results):
-        margin = result.ledger.intervals["net_margin_usd"]
+        margin = result.intervals["net_margin_usd"]
         local = margin.set_axis(pd.DatetimeIndex(margin.index).tz_convert(tz))
         # days without any price stay NaN, so the line breaks instead of running flat
         daily = local.resample("1D").sum(min_count=1).cumsum()
-        label = f"{result.name} (upper bound)" if result.policy.uses_hindsight else result.name
+        label = f"{result.name} (upper bound)" if result.uses_hindsight else result.name
         fig.add_trace(
             go.Scatter(
                 x=pd.DatetimeIndex(daily.index).tz_localize(None),
@@ -195,11 +192,11 @@ def _cumulative_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure
                 connectgaps=False,
                 line={
                     "color": _PALETTE[i % len(_PALETTE)],
-                    "dash": "dot" if result.policy.uses_hindsight else "solid",
+                    "dash": "dot" if result.uses_hindsight else "solid",
                 },
             )
         )
-    _shade_gaps(fig, _gap_runs(bt, "1D"), tz)
+    _shade_gaps(fig, _gap_runs(data, "1D"), tz)
     fig.update_layout(
         title="Cumulative net margin (end of each local day)",
         xaxis_title=f"local date ({tz})",
@@ -210,15 +207,15 @@ def _cumulative_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure
     return fig
 
 
-def _duration_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
-    prices = np.sort(bt.inputs.price_usd_per_mwh)[::-1]
-    hours = np.arange(1, prices.size + 1) * bt.inputs.interval_hours
+def _duration_figure(data: ReportInput, results: list[StrategyRun]) -> go.Figure:
+    prices = np.sort(data.price_usd_per_mwh)[::-1]
+    hours = np.arange(1, prices.size + 1) * data.interval_hours
     if prices.size > _DURATION_POINTS:
         pick = np.unique(np.linspace(0, prices.size - 1, _DURATION_POINTS).astype(int))
         prices, hours = prices[pick], hours[pick]
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=hours, y=prices, name="real-time price", line={"color": "black"}))
-    breakevens: dict[str, Any] = results[0].summary["mean_breakeven_usd_per_mwh"] if results else {}
+    breakevens = results[0].summary.mean_breakeven_usd_per_mwh if results else {}
     for i, (name, value) in enumerate(breakevens.items()):
         fig.add_hline(
             y=value,
@@ -235,7 +232,7 @@ def _duration_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
         margin={"b": 110},
     )
     if prices.size:
-        all_prices = bt.inputs.price_usd_per_mwh
+        all_prices = data.price_usd_per_mwh
         top = max(2.5 * max(breakevens.values(), default=0.0), float(np.percentile(all_prices, 97.0)))
         low = min(0.0, float(np.percentile(all_prices, 0.5))) - 10.0
         fig.update_yaxes(range=[low, top])
@@ -254,24 +251,24 @@ def _duration_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
     return fig
 
 
-def _gpu_bin(bt: Backtest) -> str:
+def _gpu_bin(data: ReportInput) -> str:
     """The finest bin of ``_GPU_BINS`` that puts at most ``_GPU_POINTS`` bins in the window."""
-    hours = (bt.window.end_utc - bt.window.start_utc) / pd.Timedelta(hours=1)
+    hours = (data.window.end_utc - data.window.start_utc) / pd.Timedelta(hours=1)
     for freq in _GPU_BINS:
         if hours / (pd.Timedelta(freq) / pd.Timedelta(hours=1)) <= _GPU_POINTS:
             return freq
     return _GPU_BINS[-1]
 
 
-def _hall_layers(bt: Backtest) -> list[tuple[str, str, str]]:
+def _hall_layers(data: ReportInput) -> list[tuple[str, str, str]]:
     """(ledger column, legend name, colour) of each stacked workload of the hall, bottom first."""
-    hall = bt.inputs.site.hall
+    hall = data.hall
     if hall is None:
         return []
     layers = [("inference_gpus", "inference (served)", _INFERENCE_COLOR)] if hall.has_inference else []
     layers += [
-        (f"training_gpus__{job.name}", f"training: {job.name}", _JOB_PALETTE[k % len(_JOB_PALETTE)])
-        for k, job in enumerate(hall.jobs)
+        (f"training_gpus__{job}", f"training: {job}", _JOB_PALETTE[k % len(_JOB_PALETTE)])
+        for k, job in enumerate(hall.job_names)
     ]
     if hall.has_rental:
         layers.append(("rental_gpus", "rental", _RENTAL_COLOR))
@@ -279,23 +276,23 @@ def _hall_layers(bt: Backtest) -> list[tuple[str, str, str]]:
     return layers
 
 
-def _hall_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
+def _hall_figure(data: ReportInput, results: list[StrategyRun]) -> go.Figure:
     """GPUs per workload (bin means, stacked) with the inference demand, one panel per strategy."""
-    hall = bt.inputs.site.hall
+    hall = data.hall
     assert hall is not None
-    tz = bt.window.timezone
-    freq = _gpu_bin(bt)
-    layers = _hall_layers(bt)
+    tz = data.window.timezone
+    freq = _gpu_bin(data)
+    layers = _hall_layers(data)
     demand_column = ["inference_demand_gpus"] if hall.has_inference else []
     fig = make_subplots(
         rows=len(results),
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.08 if len(results) > 1 else 0.04,
-        subplot_titles=[f"{r.name} — {r.policy.label}" for r in results],
+        subplot_titles=[f"{r.name} — {r.label}" for r in results],
     )
     for row, result in enumerate(results, start=1):
-        binned = _bin_local(result.ledger.intervals[[c for c, _, _ in layers] + demand_column], tz, freq)
+        binned = _bin_local(result.intervals[[c for c, _, _ in layers] + demand_column], tz, freq)
         x = _local(pd.DatetimeIndex(binned.index), tz)
         for seg, (first, last) in enumerate(_segments(binned[layers[0][0]].notna().to_numpy())):
             stacked = None
@@ -335,7 +332,7 @@ def _hall_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
                 col=1,
             )
         fig.update_yaxes(title_text="GPUs", range=[0.0, hall.gpus * 1.04], row=row, col=1)
-    _shade_gaps(fig, _gap_runs(bt, freq), tz)
+    _shade_gaps(fig, _gap_runs(data, freq), tz)
     fig.update_xaxes(title_text=f"local time ({tz})", row=len(results), col=1)
     fig.update_layout(
         height=300 * len(results) + 80,
@@ -348,149 +345,34 @@ def _hall_figure(bt: Backtest, results: list[StrategyResult]) -> go.Figure:
     return fig
 
 
-def _has_streams(bt: Backtest) -> bool:
-    """The site has a GPU hall or a grid program (heat, 4CP, ancillary services)."""
-    site = bt.site
-    return any(x is not None for x in (site.gpu_hall, site.heat_offtake, site.fourcp, site.ancillary))
-
-
-def _stream_columns(bt: Backtest) -> list[tuple[str, str, str]]:
-    """(header, "revenue_usd" or "cost_usd", key) of each stream column the site has."""
-    site = bt.site
-    hall = site.gpu_hall
-    columns: list[tuple[str, str, str]] = []
-    if hall is not None and hall.inference is not None:
-        columns.append(("inference revenue", "revenue_usd", "inference"))
-    if hall is not None and hall.training_jobs:
-        columns.append(("training value", "revenue_usd", "training"))
-    if hall is not None and hall.rental is not None:
-        columns.append(("rental revenue", "revenue_usd", "rental"))
-    if site.heat_offtake is not None:
-        columns.append(("heat revenue", "revenue_usd", "heat"))
-    if site.ancillary is not None:
-        columns.append(("ancillary revenue", "revenue_usd", "ancillary"))
-    if hall is not None and hall.inference is not None:
-        columns.append(("SLA penalty (cost)", "cost_usd", "sla_penalty"))
-    if site.fourcp is not None:
-        columns.append(("4CP charge (cost)", "cost_usd", "fourcp_charge"))
-    return columns
-
-
-def _table(bt: Backtest, results: list[StrategyResult], comparison: dict[str, Any]) -> str:
-    streams = _stream_columns(bt)
-    revenues = [c for c in streams if c[1] == "revenue_usd"]
-    costs = [c for c in streams if c[1] == "cost_usd"]
-    hybrid = bt.site.gpu_hall is not None
-
-    def headers(columns: list[tuple[str, str, str]]) -> str:
-        return "".join(f"<th>{html.escape(h)}</th>" for h, _, _ in columns)
-
-    def cells(s: dict[str, Any], columns: list[tuple[str, str, str]]) -> str:
-        return "".join(f"<td>{usd(s[group][key])}</td>" for _, group, key in columns)
-
-    header = (
-        "<tr><th>strategy</th><th>net margin (USD)</th><th>value captured</th><th>mining revenue</th>"
-        f"<th>sell-back</th>{headers(revenues)}<th>energy cost</th><th>adders</th><th>pool fees</th>"
-        f"{headers(costs)}<th>all-in power cost (USD/MWh)</th>"
-        + (
-            "<th>ASIC energy (MWh)</th><th>GPU hall energy (MWh)</th></tr>"
-            if hybrid
-            else "<th>energy used (MWh)</th></tr>"
-        )
-    )
-    rows = []
-    for r in results:
-        s = r.summary
-        captured = comparison["strategies"][r.name]["value_captured_pct"]
-        all_in = s["all_in_power_cost_usd_per_mwh"]
-        energy = s["energy_mwh"]
-        hall_mwh = energy["inference"] + energy["training"] + energy["rental"] + energy["gpu_idle"]
-        rows.append(
-            "<tr>"
-            f"<td>{strategy_heading(r)}</td><td>{usd(s['net_margin_usd'])}</td>"
-            f"<td>{'—' if captured is None else f'{captured:.1f} %'}</td>"
-            f"<td>{usd(s['revenue_usd']['mining'])}</td><td>{usd(s['revenue_usd']['power_sellback'])}</td>"
-            f"{cells(s, revenues)}"
-            f"<td>{usd(s['cost_usd']['energy'])}</td><td>{usd(s['cost_usd']['adders'])}</td>"
-            f"<td>{usd(s['cost_usd']['pool_fees'])}</td>{cells(s, costs)}"
-            f"<td>{'—' if all_in is None else f'{all_in:.2f}'}</td><td>{usd(energy['mining'])}</td>"
-            + (f"<td>{usd(hall_mwh)}</td>" if hybrid else "")
-            + "</tr>"
-        )
-    return f"<table>{header}{''.join(rows)}</table>"
-
-
-def render_report(bt: Backtest, results: list[StrategyResult], comparison: dict[str, Any]) -> str:
+def render_report(data: ReportInput) -> str:
     """The report as one HTML document (plotly.js inlined once)."""
-    figures = [_dispatch_figure(bt, results), _cumulative_figure(bt, results), _duration_figure(bt, results)]
+    results = data.strategies
+    figures = [
+        _dispatch_figure(data, results),
+        _cumulative_figure(data, results),
+        _duration_figure(data, results),
+    ]
     divs = [fig.to_html(full_html=False, include_plotlyjs=False) for fig in figures]
-    hall = ""
-    if bt.inputs.site.hall is not None and results:
-        hall_div = _hall_figure(bt, results).to_html(full_html=False, include_plotlyjs=False)
-        hall = f"<h2>GPU hall by workload</h2>\n{hall_div}\n"
-    streams = ""
-    if _has_streams(bt) and results:
-        streams = (
-            "<h2>GPU hall and grid programs by strategy</h2>\n"
-            "<p>Training jobs, the inference SLA per month and the 4CP peaks, where the site has them. "
-            "Times are market-local. A job is scheduled only when its release and deadline both lie inside "
-            "the window; its deadline is the end of its last day. GPU-hours lost are the restarts and the "
-            "work repeated after each preemption (a full checkpoint interval). The site load at a 4CP peak "
-            "is its mean over the peak hour.</p>\n"
-            f"{streams_section(bt, results)}\n"
-        )
-    gaps = bt.gaps
-    gap_text = (
-        "no missing intervals inside the data"
-        if gaps.count == 0
-        else f"{gaps.count} missing intervals inside the data (longest {gaps.longest_intervals}, from "
-        f"{gaps.longest_start_utc}); they are excluded, not filled"
+    hall_div = None
+    if data.hall is not None and results:
+        hall_div = _hall_figure(data, results).to_html(full_html=False, include_plotlyjs=False)
+    return render(
+        "report.html.j2",
+        data=data,
+        plotly_js=get_plotlyjs(),
+        divs=divs,
+        hall_div=hall_div,
+        summary=summary_table(data),
+        sections=stream_sections(data),
+        inputs=input_items(data),
+        gap_text=gap_text(data.comparison.data_gaps),
+        interval_minutes=f"{data.price_interval_hours * 60:g}",
+        hashprice_mean=f"{data.hashprice.mean_usd_per_ph_day:.2f}",
     )
-    if gaps.outside_intervals:
-        spans = ", ".join(f"{a} to {b}" for a, b in gaps.outside_spans_utc)
-        covered = (
-            f" (the data covers {gaps.coverage_utc[0]} to {gaps.coverage_utc[1]})"
-            if gaps.coverage_utc
-            else ""
-        )
-        gap_text += (
-            f"; {gaps.outside_intervals} intervals of the window lie outside the data's coverage{covered}: "
-            f"{spans}; excluded"
-        )
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in comparison["notes"])
-    hp = bt.hashprice_dict()
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>powerfirst backtest — {html.escape(bt.site.name)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; color: #222; }}
-table {{ border-collapse: collapse; margin: 1rem 0; }}
-th, td {{ border: 1px solid #ccc; padding: 4px 8px; text-align: right; }}
-th:first-child, td:first-child {{ text-align: left; }}
-.note {{ background: #fff7e0; border-left: 4px solid #e0a800; padding: 0.5rem 1rem; }}
-</style>
-<script type="text/javascript">{get_plotlyjs()}</script>
-</head><body>
-<h1>Backtest: {html.escape(bt.site.name)}</h1>
-<p>Prices <code>{html.escape(bt.prices.name)}</code>, {html.escape(bt.window.describe())}
-— {html.escape(bt.window.zone_line())};
-{bt.inputs.num_intervals} intervals of {bt.prices.interval_hours * 60:g} minutes; data gaps: {html.escape(gap_text)}.
-Hashprice: {html.escape(hp["source"])} (mean {hp["mean_usd_per_ph_day"]:.2f} USD/PH/day).</p>
-<div class="note"><ul>{notes}</ul></div>
-{inputs_section(bt, results)}<h2>Summary</h2>
-{_table(bt, results, comparison)}
-<h2>Dispatch against price</h2>
-{divs[0]}
-{hall}{streams}<h2>Cumulative margin</h2>
-{divs[1]}
-<h2>Price duration and breakeven</h2>
-{divs[2]}
-<p>Generated by powerfirst. Per-interval results: <code>&lt;strategy&gt;/intervals.parquet</code>;
-totals: <code>&lt;strategy&gt;/summary.json</code>, <code>comparison.json</code>.</p>
-</body></html>
-"""
 
 
-def write_report(path: Path, bt: Backtest, results: list[StrategyResult], comparison: dict[str, Any]) -> Path:
-    path.write_text(render_report(bt, results, comparison), encoding="utf-8")
+def write_report(path: Path, data: ReportInput) -> Path:
+    """Write the report to ``path``."""
+    path.write_text(render_report(data), encoding="utf-8")
     return path
