@@ -12,7 +12,7 @@ import pytest
 
 from powerfirst.control.decision import Decision
 from powerfirst.control.plant import ADJUSTMENT_KINDS, IntervalInput, Plant
-from powerfirst.errors import InfeasibleError
+from powerfirst.errors import InfeasibleError, PolicyError
 from powerfirst.site.params import AncillaryParams, FleetParams, HallParams, HeatParams, SiteParams
 
 
@@ -188,3 +188,9 @@ def test_heat_above_what_the_fleets_recover_is_capped_and_counted() -> None:
 def test_must_run_above_the_grid_limit_cannot_be_a_plant() -> None:
     with pytest.raises(InfeasibleError, match="its constraints conflict"):
         Plant(_site(_fleet(min_power_mw=5.0), grid_limit_mw=4.0))
+
+
+def test_a_malformed_decision_is_refused() -> None:
+    plant = Plant(_site())
+    with pytest.raises(PolicyError, match="must give 1 finite fleet powers"):
+        plant.apply(Decision(power_mw=np.array([np.nan])), IntervalInput(hour_id=0))

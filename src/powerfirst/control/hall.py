@@ -91,7 +91,7 @@ class HallState:
         return max(max(past), float(demand[t]))
 
     def _held_training(self, interval: IntervalInput) -> Array:
-        """Training GPUs held from earlier in t's clock hour, (J,); NaN where the job is free to
+        """Training GPUs held from earlier in the interval's clock hour, (J,); NaN where the job is free to
         change (an hour's first interval, or the job's release within the hour).
 
         Training GPUs are allocated per clock hour, as in the optimizer: the hour's first decision

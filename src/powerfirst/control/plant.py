@@ -27,7 +27,7 @@ from powerfirst.control.cycling import AntiCycling
 from powerfirst.control.decision import Decision
 from powerfirst.control.hall import HallState
 from powerfirst.control.interval import IntervalInput
-from powerfirst.errors import InfeasibleError
+from powerfirst.errors import InfeasibleError, PolicyError
 from powerfirst.site.params import SiteParams
 
 __all__ = [
@@ -241,9 +241,17 @@ class Plant:
         )
 
     def apply(self, decision: Decision, interval: IntervalInput) -> AppliedInterval:
-        """Apply ``decision`` (fleet powers (F,) finite) in ``interval`` and advance to the next one."""
+        """Apply ``decision`` in ``interval`` and advance to the next one.
+
+        Raises :class:`~powerfirst.errors.PolicyError` unless the decision gives each fleet a
+        finite power, (F,) [MW].
+        """
         site = self.site
         wanted = np.asarray(decision.power_mw, dtype=np.float64)
+        if wanted.shape != (len(site.fleets),) or not np.all(np.isfinite(wanted)):
+            raise PolicyError(
+                f"a decision must give {len(site.fleets)} finite fleet powers [MW], got {wanted!r}"
+            )
         available = self.available_mw()
         kinds: set[str] = set()
         grid_for_fleets = site.grid_limit_mw
