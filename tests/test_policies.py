@@ -224,6 +224,8 @@ def test_anti_cycling_overrides_a_policy_and_is_counted(
     run = run_policy(Flapper(), inputs, inputs.hashprice_usd_per_th_day)
     assert run.power_mw[0].tolist() == pytest.approx([0.0, 0.0, 0.0, 3.0, 0.0, 0.0])
     assert run.adjusted_intervals == 2  # t=1 and t=5 asked for units still held off
+    assert run.adjustments["anti_cycling"] == 2
+    assert sum(run.adjustments.values()) == 2
 
 
 def test_a_decision_above_the_grid_limit_is_clipped_in_merit_order(
@@ -238,6 +240,7 @@ def test_a_decision_above_the_grid_limit_is_clipped_in_merit_order(
     run = run_policy(Greedy(), inputs, inputs.hashprice_usd_per_th_day)
     assert run.power_mw.tolist() == [pytest.approx([1.0, 1.0]), pytest.approx([3.0, 3.0])]
     assert run.adjusted_intervals == 2
+    assert run.adjustments["grid_limit"] == 2
 
 
 @pytest.mark.parametrize("bad", [[1.0, 2.0], [np.nan], [np.inf]])

@@ -35,16 +35,12 @@ from powerfirst._types import Array
 from powerfirst.bitcoin.economics import mining_revenue_usd_per_mwh
 from powerfirst.control.decision import Schedule
 from powerfirst.dispatch.inputs import DispatchInputs
+from powerfirst.site.params import FINISH_TOLERANCE
 
 __all__ = ["FINISH_TOLERANCE", "JobOutcome", "Ledger", "account", "started_mw"]
 
 RUNNING_GPUS = 1e-6
 """A training job with more GPUs than this in an interval is running."""
-
-FINISH_TOLERANCE = 1e-6
-"""A job counts as finished when its progress reaches its GPU-hours within this relative tolerance
-(above the solver's primal feasibility tolerance of 1e-7, at which a plan that needs every GPU-hour
-of the job's window may fall short by a few 1e-8 of the job)."""
 
 
 def started_mw(power_mw: Array, initial_power_mw: Array) -> Array:

@@ -23,6 +23,7 @@ from powerfirst._types import Array
 from powerfirst.bitcoin.economics import mining_revenue_usd_per_mwh
 
 __all__ = [
+    "FINISH_TOLERANCE",
     "AncillaryParams",
     "FleetParams",
     "HallParams",
@@ -30,6 +31,12 @@ __all__ = [
     "SiteParams",
     "TrainingParams",
 ]
+
+
+FINISH_TOLERANCE = 1e-6
+"""A job counts as finished when its progress reaches its GPU-hours within this relative tolerance
+(above the solver's primal feasibility tolerance of 1e-7, at which a plan that needs every GPU-hour
+of the job's window may fall short by a few 1e-8 of the job). The plant and the ledger share it."""
 
 
 @dataclass(frozen=True)
