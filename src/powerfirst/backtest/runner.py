@@ -43,6 +43,7 @@ from powerfirst.market.information import MarketData
 from powerfirst.market.loading import default_day_ahead, load_source, past_market_data, window_market_data
 from powerfirst.market.markets import Market, market_names
 from powerfirst.market.series import GapReport, PriceSeries
+from powerfirst.market.source_spec import price_spec
 from powerfirst.market.sources import parse_source
 from powerfirst.market.window import Window, check_on_grid, parse_window, resolve_market, resolve_timezone
 from powerfirst.policies import make_policy
@@ -129,8 +130,9 @@ def market_timezone(site: Site, spec: str, market: str | None = None) -> tuple[s
     """The zone plain dates and local-time features use and where it came from, and the market and
     where it was named, for the price source ``spec`` (the one read: ``--prices`` when given, not
     the site's replaced series) and ``--market`` (see market/window.py)."""
-    iso, market_origin = resolve_market(parse_source(spec), option=market, site_market=site.market)
-    source = parse_source(spec, market=iso)
+    parsed = price_spec(spec)  # the SOURCE text, parsed once
+    iso, market_origin = resolve_market(parse_source(parsed), option=market, site_market=site.market)
+    source = parse_source(parsed, market=iso)
     zone, origin = resolve_timezone(
         source, site_timezone=site.timezone, market=iso, market_origin=market_origin
     )

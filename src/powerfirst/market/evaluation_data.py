@@ -10,6 +10,7 @@ import pandas as pd
 
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.markets import Market, market_names
+from powerfirst.market.source_spec import price_spec
 from powerfirst.market.sources import parse_source
 from powerfirst.market.window import resolve_market, resolve_timezone
 
@@ -37,9 +38,10 @@ def evaluation_zone(
     ``interval_start_local`` → ``timezone`` (``--timezone``) → the market's zone (``market``,
     ``--market``, or a bundled source's own) → error. A day-ahead source of another market, or
     day-ahead prices with no market known (their publication time is the market's), is an error."""
-    iso, market_origin = resolve_market(parse_source(rt_source), option=market)
+    spec = price_spec(rt_source)  # the SOURCE text, parsed once
+    iso, market_origin = resolve_market(parse_source(spec), option=market)
     zone, origin = resolve_timezone(
-        parse_source(rt_source, market=iso), site_timezone=timezone, market=iso, market_origin=market_origin
+        parse_source(spec, market=iso), site_timezone=timezone, market=iso, market_origin=market_origin
     )
     origin = origin.replace("the site's timezone", "--timezone")
     if da_source is not None:
