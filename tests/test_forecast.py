@@ -21,11 +21,11 @@ from powerfirst.forecast import (
     GbmQuantileForecaster,
     PersistenceForecaster,
     evaluate_forecasts,
-    load_market_data,
     make_forecaster,
 )
 from powerfirst.forecast.trees import CompiledForest, ModelStack, fast_forest
 from powerfirst.market.information import MarketData, day_ahead_published_until
+from powerfirst.market.loading import load_market_data
 from powerfirst.market.markets import MARKETS
 
 TZ = "America/Chicago"

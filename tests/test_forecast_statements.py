@@ -23,7 +23,6 @@ from typer.testing import CliRunner
 
 from powerfirst.cli.app import app
 from powerfirst.errors import DataError
-from powerfirst.forecast.data import load_market_data
 from powerfirst.forecast.evaluate import evaluate_forecasts
 from powerfirst.forecast.features import forecast_features
 from powerfirst.forecast.gbm import GbmQuantileForecaster
@@ -31,6 +30,7 @@ from powerfirst.forecast.known import KnownArrays, hour_starts_ns
 from powerfirst.forecast.simple import DayAheadForecaster, PersistenceForecaster
 from powerfirst.fourcp.evaluate import evaluate_fourcp
 from powerfirst.market.information import bundled_system_load
+from powerfirst.market.loading import load_market_data
 from powerfirst.market.markets import find_market
 from powerfirst.market.sources import parse_source
 from powerfirst.policies import make_policy

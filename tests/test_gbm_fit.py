@@ -8,8 +8,9 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from powerfirst.forecast import QUANTILES, GbmQuantileForecaster, load_market_data
+from powerfirst.forecast import QUANTILES, GbmQuantileForecaster
 from powerfirst.forecast.trees import fast_forest
+from powerfirst.market.loading import load_market_data
 
 
 def test_models_fitted_side_by_side_predict_as_models_fitted_one_by_one() -> None:

@@ -23,12 +23,12 @@ from typer.testing import CliRunner
 from powerfirst.backtest.runner import _peaks_known_before, prepare_backtest, run_strategy
 from powerfirst.cli.app import app
 from powerfirst.errors import ConfigError, DataError
-from powerfirst.forecast.data import load_market_data
 from powerfirst.forecast.gbm import GbmQuantileForecaster
 from powerfirst.forecast.simple import DayAheadForecaster, PersistenceForecaster
 from powerfirst.fourcp.evaluate import evaluate_fourcp
 from powerfirst.market.grid_programs import fourcp_peaks_bundled, fourcp_peaks_csv, fourcp_weights
 from powerfirst.market.information import MarketData, bundled_system_load
+from powerfirst.market.loading import load_market_data
 from powerfirst.market.markets import find_market
 from powerfirst.market.sources import parse_source, read_bundled_table
 from powerfirst.market.user_inputs import read_load_csv

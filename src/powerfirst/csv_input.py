@@ -52,7 +52,6 @@ __all__ = [
     "describe_length",
     "parse_instants",
     "read_table",
-    "split_path_column",
 ]
 
 NA_TOKENS = frozenset(
@@ -93,21 +92,6 @@ class CsvTable:
     def error(self, message: str) -> DataError:
         """A DataError prefixed with the file's label."""
         return DataError(f"{self.label}: {message}")
-
-
-def split_path_column(spec: str) -> tuple[str, str] | None:
-    """``path.csv:COLUMN`` → (path, column), or None without a ':'. The split is at the ':' whose
-    head names an existing file, so a column may contain ':' (``prices.csv:HB:WEST``); when no
-    head is a file, at the last ':'."""
-    positions = [i for i, c in enumerate(spec) if c == ":"]
-    if not positions:
-        return None
-    for i in positions:
-        head = spec[:i]
-        if head.strip() and Path(head).is_file():
-            return head, spec[i + 1 :]
-    last = positions[-1]
-    return spec[:last], spec[last + 1 :]
 
 
 def _text(path: Path, label: str) -> str:

@@ -17,8 +17,9 @@ import pandas as pd
 
 from powerfirst.errors import DataError
 from powerfirst.market.grid_programs import fourcp_peaks_csv
-from powerfirst.market.sources import CsvPriceSource, parse_source
-from powerfirst.market.user_inputs import read_ancillary_csv, read_load_csv, split_source
+from powerfirst.market.source_spec import file_spec
+from powerfirst.market.sources import BundledPriceSource, CsvPriceSource, parse_source
+from powerfirst.market.user_inputs import read_ancillary_csv, read_load_csv
 from powerfirst.market.window import check_local_zone
 from powerfirst.site.schema import Site
 
@@ -62,7 +63,8 @@ def price_interval(spec: str, timezone: str) -> pd.Timedelta:
     source = parse_source(spec, timezone=timezone)
     if isinstance(source, CsvPriceSource):
         return source.load(*_WHOLE).interval
-    return pd.Timedelta(hours=1) if spec.startswith("ercot-da:") else pd.Timedelta(minutes=15)
+    assert isinstance(source, BundledPriceSource)
+    return source.interval
 
 
 def _span(index: pd.Index) -> str:
@@ -113,7 +115,7 @@ def check_market_files(
             lines.append(_check_day_ahead(item, timezone, origin) + unused)
         elif item.key == "load":
             load = read_load_csv(item.spec, what=item.field)
-            check_local_zone(split_source(item.spec, item.field)[0], item.field, timezone, origin)
+            check_local_zone(file_spec(item.spec, item.field).path, item.field, timezone, origin)
             lines.append(
                 f"{item.field}: {item.spec} (system load, {len(load)} hours, {_span(load.index)}){unused}"
             )

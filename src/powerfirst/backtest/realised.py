@@ -13,7 +13,6 @@ import pandas as pd
 
 from powerfirst._types import Array
 from powerfirst.calendar import calendar_ids
-from powerfirst.csv_input import split_path_column
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.streams import StreamArrays
 from powerfirst.errors import DataError
@@ -25,6 +24,7 @@ from powerfirst.market.grid_programs import (
     fourcp_weights,
 )
 from powerfirst.market.series import PriceSeries
+from powerfirst.market.source_spec import split_spec
 from powerfirst.site.compile import site_params
 from powerfirst.site.params import HallParams
 from powerfirst.site.schema import Site
@@ -127,7 +127,7 @@ def build_stream_arrays(
             demand = inference_demand_gpus(cfg, times_utc, timezone)
         if cfg.rental is not None:
             if cfg.rental.price_series is not None:
-                path, column = split_path_column(cfg.rental.price_series) or ("", cfg.rental.price_series)
+                path, column = split_spec(cfg.rental.price_series) or ("", cfg.rental.price_series)
                 rental_price = demand_from_csv(path, column, times_utc, "rental price", "USD/GPU-hour")
             else:
                 rental_price = np.full(t_count, float(cfg.rental.price_usd_per_gpu_hour or 0.0))

@@ -14,7 +14,7 @@ The data a backtest reads:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -41,18 +41,18 @@ from powerfirst.control.contract import Policy
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.forecast.base import PriceForecaster
-from powerfirst.forecast.data import load_market_data, load_source
 from powerfirst.market.grid_programs import (
     ERCOT_TIMEZONE,
     ancillary_source,
-    ancillary_table,
     fourcp_gap_warnings,
     fourcp_peaks,
     fourcp_source,
 )
 from powerfirst.market.information import MarketData
+from powerfirst.market.loading import default_day_ahead, load_source, past_market_data, window_market_data
 from powerfirst.market.markets import Market, market_names
 from powerfirst.market.series import GapReport, PriceSeries
+from powerfirst.market.source_spec import price_spec
 from powerfirst.market.sources import parse_source
 from powerfirst.market.window import Window, check_on_grid, parse_window, resolve_market, resolve_timezone
 from powerfirst.policies import make_policy
@@ -145,33 +145,13 @@ def market_timezone(site: Site, spec: str, market: str | None = None) -> tuple[s
     """The zone plain dates and local-time features use and where it came from, and the market and
     where it was named, for the price source ``spec`` (the one read: ``--prices`` when given, not
     the site's replaced series) and ``--market`` (see market/window.py)."""
-    iso, market_origin = resolve_market(parse_source(spec), option=market, site_market=site.market)
-    source = parse_source(spec, market=iso)
+    parsed = price_spec(spec)  # the SOURCE text, parsed once
+    iso, market_origin = resolve_market(parse_source(parsed), option=market, site_market=site.market)
+    source = parse_source(parsed, market=iso)
     zone, origin = resolve_timezone(
         source, site_timezone=site.timezone, market=iso, market_origin=market_origin
     )
     return zone, origin, iso, market_origin
-
-
-def default_day_ahead(spec: str) -> str | None:
-    """The day-ahead source that goes with a real-time source: ``ercot-rt:P`` → ``ercot-da:P`` when
-    the bundled day-ahead file has that point; else none."""
-    head, _, point = spec.rpartition(":")
-    if head != "ercot-rt":
-        return None
-    try:
-        parse_source(f"ercot-da:{point}")
-    except DataError:
-        return None
-    return f"ercot-da:{point}"
-
-
-def _ancillary_history(site: Site, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> dict[str, pd.Series]:
-    if site.ancillary is None:
-        return {}
-    table = ancillary_table(tuple(site.ancillary.products), site.market_data.ancillary_prices)
-    inside = table[(table.index >= start_utc) & (table.index < end_utc)]
-    return {p: inside[p].dropna().astype("float64") for p in site.ancillary.products}
 
 
 def _market(
@@ -182,38 +162,14 @@ def _market(
     window_end: pd.Timestamp,
     zone: tuple[str, Market | None],
 ) -> MarketData:
-    """The market data a clock reveals over the window: from ``start`` (history before the window)
-    to two days after it (day-ahead prices are published the day before), in the backtest's zone
-    and market."""
-    end = window_end + pd.Timedelta(days=2)
-    load = site.market_data.load
-    try:
-        data = load_market_data(spec, day_ahead, start, end, load)
-    except DataError:  # the real-time source ends with the window
-        data = load_market_data(spec, day_ahead, start, window_end, load)
-    return replace(
-        data,
-        as_price_usd_per_mw_hour=_ancillary_history(site, start, end),
-        timezone=zone[0],
-        market=zone[1],
+    """The market data a clock reveals over the window (see
+    :func:`powerfirst.market.loading.window_market_data`), with the site's load and ancillary files."""
+    ancillary = (
+        (tuple(site.ancillary.products), site.market_data.ancillary_prices)
+        if site.ancillary is not None
+        else None
     )
-
-
-def _past_market(
-    spec: str,
-    day_ahead: str | None,
-    load: str | None,
-    before_utc: pd.Timestamp,
-    zone: tuple[str, Market | None],
-) -> MarketData | None:
-    """Up to two years of market data before ``before_utc`` (None when the price source has none)."""
-    start = before_utc - pd.Timedelta(days=PAST_DAYS)
-    try:
-        parse_source(spec).load(start, before_utc)
-    except DataError:
-        return None
-    data = load_market_data(spec, day_ahead, start, before_utc, load)  # a bad load file fails here
-    return replace(data, timezone=zone[0], market=zone[1])
+    return window_market_data(spec, day_ahead, site.market_data.load, ancillary, start, window_end, zone)
 
 
 def _demand_before(
@@ -348,7 +304,15 @@ def prepare_backtest(
         inputs,
         known,
         data,
-        partial(_past_market, spec, da_spec, site.market_data.load, window.start_utc, (timezone, iso)),
+        partial(
+            past_market_data,
+            spec,
+            da_spec,
+            site.market_data.load,
+            window.start_utc,
+            (timezone, iso),
+            PAST_DAYS,
+        ),
         _demand_before(site, window.start_utc, series.interval, timezone),
         market_inputs(site, spec, da_spec),
         iso,

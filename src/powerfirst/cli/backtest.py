@@ -22,7 +22,7 @@ from powerfirst.cli.common import console, err_console, fail
 from powerfirst.cli.options import END_HELP, SOURCES_HELP, START_HELP
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.forecast.registry import FORECASTERS
-from powerfirst.market.markets import market_names
+from powerfirst.market.markets import ERCOT, market_names
 from powerfirst.outputs import RunFolder
 from powerfirst.policies import STRATEGIES, RollingPolicy, make_policy
 from powerfirst.policies.registry import load_site, parse_site
@@ -166,7 +166,7 @@ def backtest(
         str | None,
         typer.Option(
             help="Day-ahead price SOURCE (same syntax as --prices) that rolling may see once published "
-            "(at the market's publication time the day before, e.g. ERCOT 13:30 Central); overrides "
+            f"(at the market's publication time the day before, e.g. ERCOT {ERCOT.publish_time_text} Central); overrides "
             "market_data.day_ahead; default: ercot-da at the --prices point for bundled ERCOT."
         ),
     ] = None,

@@ -10,12 +10,12 @@ import typer
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from powerfirst.backtest.runner import default_day_ahead
 from powerfirst.cli.common import console, err_console, fail
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.forecast import FORECASTERS, QUANTILES, ForecastScore, evaluate_forecasts
-from powerfirst.forecast.evaluate import evaluation_zone
-from powerfirst.market.markets import market_names
+from powerfirst.market.evaluation_data import evaluation_zone
+from powerfirst.market.loading import default_day_ahead
+from powerfirst.market.markets import ERCOT, market_names
 from powerfirst.outputs.onefile import OutputFile
 
 __all__ = ["forecast_app"]
@@ -42,7 +42,7 @@ def evaluate(
     day_ahead: Annotated[
         str | None,
         typer.Option(
-            help="Day-ahead price SOURCE (revealed as published, e.g. ERCOT 13:30 Central the day before), "
+            help=f"Day-ahead price SOURCE (revealed as published, e.g. ERCOT {ERCOT.publish_time_text} Central the day before), "
             "or 'none'; default: ercot-da at the --prices point for bundled ercot-rt prices, else none."
         ),
     ] = None,

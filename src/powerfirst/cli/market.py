@@ -11,6 +11,7 @@ from powerfirst.cli.common import console, fail
 from powerfirst.cli.options import END_HELP, SOURCES_HELP, START_HELP
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.market.markets import market_names
+from powerfirst.market.source_spec import price_spec
 from powerfirst.market.sources import parse_source
 from powerfirst.market.window import check_on_grid, parse_window, resolve_market, resolve_timezone
 
@@ -62,9 +63,10 @@ def prices(
 ) -> None:
     """Show what a price source holds for a window: intervals, gaps and price statistics."""
     try:
-        iso, market_origin = resolve_market(parse_source(source), option=market)
+        spec = price_spec(source)  # the SOURCE text, parsed once
+        iso, market_origin = resolve_market(parse_source(spec), option=market)
         zone, origin = resolve_timezone(
-            parse_source(source, market=iso),
+            parse_source(spec, market=iso),
             site_timezone=timezone,
             market=iso,
             market_origin=market_origin,
@@ -72,7 +74,7 @@ def prices(
             advice="give --timezone (an IANA zone, e.g. America/New_York) or --market (one of {markets})",
             none_named="neither --timezone nor --market is given",
         )
-        src = parse_source(source, timezone=zone, market=iso)
+        src = parse_source(spec, timezone=zone, market=iso)
         window = parse_window(start, end, zone, origin)
         series = src.load(window.start_utc, window.end_utc)
         check_on_grid(window, series, start, end)

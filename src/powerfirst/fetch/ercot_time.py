@@ -1,13 +1,13 @@
 """ERCOT's report clock to UTC interval starts.
 
-ERCOT reports label time by the operating day (a local calendar date in America/Chicago), the
+ERCOT reports label time by the operating day (a local calendar date in ERCOT's zone, Central prevailing time), the
 **hour ending** (1–24, or "01:00"–"24:00") and, for 15-minute data, the interval of that hour
 (1–4). On the fall-back day the hour ending 02 appears twice: the second one, 01:00–02:00 Central
 *Standard* Time, carries ``DSTFlag = true`` (ERCOT's "repeated hour flag"); on the spring-forward
 day the hour ending 03 does not exist.
 
 The interval start is the wall-clock time ``day + (hour_ending − 1) h + (interval − 1) × 15 min``,
-read in America/Chicago: a wall time that occurs twice is the first (daylight) occurrence unless
+read in that zone: a wall time that occurs twice is the first (daylight) occurrence unless
 the DST flag is set; a wall time that does not exist is an error.
 """
 
@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from powerfirst.errors import DataError
+from powerfirst.market.isos.ercot import ERCOT
 
 __all__ = ["ERCOT_TZ", "hour_ending_number", "interval_start_utc"]
 
-ERCOT_TZ = "America/Chicago"
+ERCOT_TZ = ERCOT.timezone
 
 
 def hour_ending_number(values: pd.Series) -> pd.Series:

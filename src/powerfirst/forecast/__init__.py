@@ -7,7 +7,6 @@ on past years and scores them walk-forward on a held-out year.
 """
 
 from powerfirst.forecast.base import QUANTILES, PriceForecaster
-from powerfirst.forecast.data import load_market_data
 from powerfirst.forecast.evaluate import LEAD_BUCKETS, ForecastScore, evaluate_forecasts
 from powerfirst.forecast.gbm import GbmQuantileForecaster
 from powerfirst.forecast.registry import FORECASTERS, make_forecaster
@@ -23,6 +22,5 @@ __all__ = [
     "PersistenceForecaster",
     "PriceForecaster",
     "evaluate_forecasts",
-    "load_market_data",
     "make_forecaster",
 ]

@@ -29,13 +29,16 @@ import pandas as pd
 from powerfirst._types import Array, IntArray
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.forecast.base import QUANTILES, NothingKnownError
-from powerfirst.forecast.data import load_market_data
 from powerfirst.forecast.known import hour_starts_ns, lookup
 from powerfirst.forecast.registry import make_forecaster
 from powerfirst.forecast.walk import hourly_mean_rt, lead_hours, walk
-from powerfirst.market.markets import Market, market_names
-from powerfirst.market.sources import parse_source
-from powerfirst.market.window import resolve_market, resolve_timezone
+from powerfirst.market.evaluation_data import (
+    EvaluationZone,
+    earliest_training_start,
+    evaluation_zone,
+    year_start_utc,
+)
+from powerfirst.market.loading import load_market_data
 
 __all__ = ["LEAD_BUCKETS", "EvaluationZone", "ForecastScore", "evaluate_forecasts", "evaluation_zone"]
 
@@ -85,68 +88,6 @@ class ForecastScore:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class EvaluationZone:
-    """The zone test years are read in and the market the day-ahead clock follows."""
-
-    timezone: str
-    origin: str
-    """Where the zone came from, in words (e.g. 'from rt.csv's interval_start_local')."""
-    market: Market | None
-
-    def line(self) -> str:
-        """The console line: dates read in which zone, from where."""
-        return f"dates read in {self.timezone} ({self.origin})"
-
-
-def evaluation_zone(
-    rt_source: str, da_source: str | None, *, market: str | None = None, timezone: str | None = None
-) -> EvaluationZone:
-    """The zone and market of an evaluation, by the rule of ``backtest`` (market/window.py): a CSV's
-    ``interval_start_local`` → ``timezone`` (``--timezone``) → the market's zone (``market``,
-    ``--market``, or a bundled source's own) → error. A day-ahead source of another market, or
-    day-ahead prices with no market known (their publication time is the market's), is an error."""
-    iso, market_origin = resolve_market(parse_source(rt_source), option=market)
-    zone, origin = resolve_timezone(
-        parse_source(rt_source, market=iso), site_timezone=timezone, market=iso, market_origin=market_origin
-    )
-    origin = origin.replace("the site's timezone", "--timezone")
-    if da_source is not None:
-        da_market = parse_source(da_source, timezone=zone).market
-        if da_market is not None and iso is not None and da_market.key != iso.key:
-            raise ConfigError(
-                f"--day-ahead {da_source} is {da_market.label} data, but the market is {iso.label} ({market_origin})"
-            )
-        if iso is None:
-            raise ConfigError(
-                f"--day-ahead {da_source}: day-ahead prices are revealed at the market's publication time, and "
-                f"the market of {rt_source} is not known: give --market (one of {market_names()}), or "
-                "--day-ahead none"
-            )
-    return EvaluationZone(zone, origin, iso)
-
-
-def _year_start_utc(year: int, timezone: str) -> pd.Timestamp:
-    return pd.Timestamp(f"{year}-01-01", tz=timezone).tz_convert("UTC")
-
-
-def _earliest_training_start(rt_source: str, test_year: int, timezone: str) -> pd.Timestamp:
-    """Start of the earliest market-local year before ``test_year`` from which the source covers every year."""
-    source = parse_source(rt_source)
-    first = None
-    for year in range(test_year - 1, test_year - 1 - MAX_TRAIN_YEARS, -1):
-        try:
-            source.load(_year_start_utc(year, timezone), _year_start_utc(year + 1, timezone))
-        except DataError:
-            break
-        first = year
-    if first is None:
-        raise DataError(
-            f"{rt_source}: no real-time prices in {test_year - 1} to train on before test year {test_year}"
-        )
-    return _year_start_utc(first, timezone)
-
-
 def _check(horizon_hours: int, issue_every_hours: int, forecasters: list[str]) -> None:
     if not 1 <= horizon_hours <= MAX_HORIZON_HOURS:
         raise ConfigError(f"--horizon-hours = {horizon_hours} h: must be in 1..{MAX_HORIZON_HOURS}")
@@ -189,14 +130,14 @@ def evaluate_forecasts(
     models = {name: make_forecaster(name) for name in forecasters}
     zone = evaluation_zone(rt_source, da_source, market=market, timezone=timezone)
     timezone = zone.timezone
-    start = test_start_utc if test_start_utc is not None else _year_start_utc(test_year, timezone)
-    end = test_end_utc if test_end_utc is not None else _year_start_utc(test_year + 1, timezone)
+    start = test_start_utc if test_start_utc is not None else year_start_utc(test_year, timezone)
+    end = test_end_utc if test_end_utc is not None else year_start_utc(test_year + 1, timezone)
     if not start < end:
         raise ConfigError(f"test period: start {start.isoformat()} must be before end {end.isoformat()}")
     train_start = (
         train_start_utc
         if train_start_utc is not None
-        else _earliest_training_start(rt_source, test_year, timezone)
+        else earliest_training_start(rt_source, test_year, timezone, MAX_TRAIN_YEARS)
     )
     if not train_start < start:
         raise ConfigError(

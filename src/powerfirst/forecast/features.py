@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from powerfirst._types import Array, IntArray
-from powerfirst.calendar import NS_PER_DAY, NS_PER_HOUR
-from powerfirst.forecast.known import KnownArrays, local_offsets_ns, lookup
+from powerfirst.calendar import NS_PER_DAY, NS_PER_HOUR, local_offsets_ns
+from powerfirst.forecast.known import KnownArrays, lookup
 from powerfirst.forecast.walk import lead_hours
 
 __all__ = ["FEATURE_INPUTS", "FEATURE_NAMES", "forecast_features"]

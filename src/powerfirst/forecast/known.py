@@ -7,7 +7,6 @@ The hot path of every forecaster: :meth:`KnownArrays.of` takes the tail of each 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -19,7 +18,6 @@ from powerfirst.market.information import MarketHistory
 __all__ = [
     "KnownArrays",
     "hour_starts_ns",
-    "local_offsets_ns",
     "lookup",
 ]
 
@@ -41,22 +39,6 @@ def lookup(ns: IntArray, values: Array, query_ns: IntArray) -> Array:
         return np.full(query_ns.shape, np.nan)
     idx = np.minimum(np.searchsorted(ns, query_ns, side="left"), ns.size - 1)
     return np.where(ns[idx] == query_ns, values[idx], np.nan)
-
-
-def local_offsets_ns(ns: IntArray, timezone: str) -> IntArray:
-    """UTC offset of the market-local zone at each instant [ns] (local = UTC + offset)."""
-    if ns.size == 0:
-        return np.zeros(0, dtype=np.int64)
-
-    def offset(value: int) -> int:
-        delta = pd.Timestamp(value, unit="ns", tz="UTC").tz_convert(timezone).utcoffset()
-        return int((delta or timedelta(0)) // timedelta(microseconds=1)) * 1000
-
-    first, last = offset(int(ns[0])), offset(int(ns[-1]))
-    if first == last and ns.size > 1 and np.all(np.diff(ns) > 0):
-        return np.full(ns.shape, first, dtype=np.int64)  # no DST change inside a sorted span
-    utc = pd.DatetimeIndex(ns, tz="UTC")
-    return np.asarray(utc.tz_convert(timezone).tz_localize(None).asi8 - ns, dtype=np.int64)
 
 
 @dataclass(frozen=True)

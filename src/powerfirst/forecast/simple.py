@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from powerfirst._types import Array, IntArray
-from powerfirst.calendar import NS_PER_DAY
+from powerfirst.calendar import NS_PER_DAY, local_offsets_ns
 from powerfirst.errors import DataError
 from powerfirst.forecast.base import QUANTILES, DayAheadGaps, NothingKnownError, PriceForecaster
-from powerfirst.forecast.known import TAIL_HOURS, KnownArrays, hour_starts_ns, local_offsets_ns, lookup
+from powerfirst.forecast.known import TAIL_HOURS, KnownArrays, hour_starts_ns, lookup
 from powerfirst.forecast.walk import describe_missing, hourly_mean_rt, lead_hours, unfittable_options, walk
 from powerfirst.market.information import MarketData, MarketHistory
 

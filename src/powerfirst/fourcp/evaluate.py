@@ -3,7 +3,7 @@
 For each evaluated year Y the predictor is fitted on the other bundled years (their load,
 day-ahead prices and 4CP peaks) — or the other years of the user's files (``--load``,
 ``--fourcp-peaks``, optionally ``--day-ahead``; taken to be ERCOT's, 4CP being ERCOT's program, so
-months, hours and the day-ahead clock are read in America/Chicago, and a day-ahead CSV whose
+months, hours and the day-ahead clock are read in ERCOT's zone, and a day-ahead CSV whose
 ``interval_start_local`` is in another zone is an error) — then June–September of Y is walked hour by hour with a
 :class:`~powerfirst.market.information.MarketClock`: at each hour start the probability that this
 hour is the month's peak is computed from what is known then, and the hour is curtailed when the
@@ -35,7 +35,7 @@ from powerfirst.fourcp.window import (
 )
 from powerfirst.market.grid_programs import FOURCP_MONTHS, fourcp_peaks_bundled, fourcp_peaks_csv
 from powerfirst.market.information import MarketData, bundled_system_load
-from powerfirst.market.markets import MARKETS
+from powerfirst.market.markets import ERCOT
 from powerfirst.market.sources import PriceSource, parse_source
 from powerfirst.market.user_inputs import read_load_csv
 from powerfirst.market.window import resolve_timezone
@@ -45,8 +45,7 @@ __all__ = ["BUNDLED_YEARS", "MARKET_LINE", "FourCpEvaluationRow", "evaluate_four
 
 BUNDLED_YEARS = (2021, 2022, 2023)
 """Years with bundled ERCOT native load and day-ahead prices."""
-TIMEZONE = "America/Chicago"
-ERCOT = MARKETS["ercot"]
+TIMEZONE = ERCOT.timezone
 MARKET_LINE = (
     f"market: {ERCOT.label} (4CP is {ERCOT.label}'s program): months, hours and the day-ahead clock read in "
     f"{TIMEZONE}"

@@ -2,7 +2,7 @@
 
 ERCOT charges transmission (4CP) on a site's load in the interval of each monthly system peak of
 June–September; each peak costs ``rate_usd_per_mw_year / 4`` per MW of load in it. The project
-takes the peak to be the hour of highest ERCOT native load of the (America/Chicago) month
+takes the peak to be the hour of highest ERCOT native load of the (ERCOT-local) month
 (:func:`~powerfirst.market.grid_programs.fourcp_peaks_bundled`). :class:`FourCpPredictor` gives,
 for each target hour of the next two days, the probability that it will be that hour, using only a
 :class:`~powerfirst.market.information.MarketHistory` (load of the hours that have ended,
@@ -52,7 +52,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from powerfirst._types import Array, BoolArray, IntArray
-from powerfirst.calendar import NS_PER_HOUR
+from powerfirst.calendar import NS_PER_HOUR, local_offsets_ns
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.grid_programs import FOURCP_MONTHS
 from powerfirst.market.information import MarketData, MarketHistory
@@ -106,8 +106,7 @@ def _offset_block_ns(timezone: str, block: int) -> IntArray:
     """UTC offset of ``timezone`` [ns] at each UTC hour start of one block."""
     start = pd.Timestamp(block << _OFFSET_BLOCK_BITS, unit="h", tz="UTC")
     hours = pd.date_range(start, periods=1 << _OFFSET_BLOCK_BITS, freq="h").as_unit("ns")
-    wall = hours.tz_convert(timezone).tz_localize(None).as_unit("ns")
-    offsets = np.asarray(wall.asi8, dtype=np.int64) - np.asarray(hours.asi8, dtype=np.int64)
+    offsets = local_offsets_ns(np.asarray(hours.asi8, dtype=np.int64), timezone)
     offsets.flags.writeable = False
     return offsets
 

@@ -2,6 +2,7 @@
 
 from powerfirst.market.markets import MARKETS, Market, find_market
 from powerfirst.market.series import GapReport, PriceSeries
+from powerfirst.market.source_spec import SourceSpec, price_spec
 from powerfirst.market.sources import (
     BundledPriceSource,
     CsvPriceSource,
@@ -19,9 +20,11 @@ __all__ = [
     "Market",
     "PriceSeries",
     "PriceSource",
+    "SourceSpec",
     "Window",
     "bundled_sources",
     "find_market",
     "parse_source",
     "parse_window",
+    "price_spec",
 ]

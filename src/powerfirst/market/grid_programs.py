@@ -22,6 +22,7 @@ import pandas as pd
 from powerfirst._types import Array
 from powerfirst.csv_input import CsvTable, parse_instants, read_table
 from powerfirst.errors import DataError
+from powerfirst.market.isos.ercot import ERCOT
 from powerfirst.market.sources import read_bundled_table
 from powerfirst.market.user_inputs import read_ancillary_csv
 
@@ -40,10 +41,13 @@ __all__ = [
     "fourcp_weights",
 ]
 
-FOURCP_MONTHS = (6, 7, 8, 9)
-AS_FILE = "ercot_dam_as_mcpc_hourly_2022_2023.csv.gz"
-_LOAD_YEARS = (2021, 2022, 2023)
-ERCOT_TIMEZONE = "America/Chicago"
+assert ERCOT.bundled_load is not None and ERCOT.bundled_as_prices is not None
+_LOAD = ERCOT.bundled_load
+_AS = ERCOT.bundled_as_prices
+FOURCP_MONTHS = ERCOT.fourcp_months
+"""ERCOT's 4CP months (market-local calendar months)."""
+AS_FILE = _AS.filename()
+ERCOT_TIMEZONE = ERCOT.timezone
 _HOUR = pd.Timedelta(hours=1)
 _HOUR_COLUMN = "peak_hour_start_utc"
 _INTERVAL_COLUMN = "peak_interval_start_utc"
@@ -55,13 +59,13 @@ def ancillary_table(products: tuple[str, ...], path: str | Path | None = None) -
     (``path``, format of the bundled file) or the bundled ERCOT 2022–2023 prices."""
     if path is not None:
         return read_ancillary_csv(path, products)
-    table = read_bundled_table("ercot", AS_FILE)
+    table = read_bundled_table(_AS.folder, AS_FILE)
     return table[list(products)].astype("float64")
 
 
 def ancillary_source(path: str | Path | None) -> str:
     """Where the ancillary-service prices come from, in words."""
-    return str(path) if path is not None else f"bundled ERCOT DAM MCPC 2022–2023 ({AS_FILE})"
+    return str(path) if path is not None else _AS.description
 
 
 def ancillary_prices(
@@ -97,9 +101,9 @@ def fourcp_peaks_bundled() -> pd.DataFrame:
     Columns ``year``, ``month``, ``peak_start_utc``, ``peak_end_utc`` (one hour), ``ercot_load_mw``.
     """
     rows = []
-    for year in _LOAD_YEARS:
-        load = read_bundled_table("ercot", f"ercot_native_load_hourly_{year}.csv.gz")["ERCOT"]
-        local = pd.DatetimeIndex(load.index).tz_convert("America/Chicago")
+    for year in _LOAD.years:
+        load = read_bundled_table(_LOAD.folder, _LOAD.filename(year))[_LOAD.column]
+        local = pd.DatetimeIndex(load.index).tz_convert(ERCOT.timezone)
         for month in FOURCP_MONTHS:
             month_load = load[(local.year == year) & (local.month == month)]
             peak = pd.Timestamp(month_load.index[int(np.argmax(month_load.to_numpy()))])

@@ -29,7 +29,7 @@ import pandas as pd
 from powerfirst._types import Array
 from powerfirst.calendar import NS_PER_HOUR
 from powerfirst.errors import DataError
-from powerfirst.market.markets import Market, market_names
+from powerfirst.market.markets import ERCOT, Market, market_names
 from powerfirst.market.sources import read_bundled_table
 
 __all__ = [
@@ -41,7 +41,8 @@ __all__ = [
     "day_ahead_published_until",
 ]
 
-_LOAD_YEARS = (2021, 2022, 2023)
+assert ERCOT.bundled_load is not None
+_LOAD = ERCOT.bundled_load
 
 
 def _publications_utc(days: pd.DatetimeIndex, market: Market) -> pd.DatetimeIndex:
@@ -69,20 +70,19 @@ def day_ahead_published_until(issued_utc: pd.Timestamp, market: Market) -> pd.Ti
 
 
 def bundled_system_load(start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> pd.Series:
-    """ERCOT hourly native load for hours starting in [start_utc, end_utc) [MW]; bundled 2021–2023."""
+    """ERCOT hourly native load for hours starting in [start_utc, end_utc) [MW]; bundled 2021–2023
+    (:attr:`Market.bundled_load` of ERCOT)."""
     local_years = range(
-        start_utc.tz_convert("America/Chicago").year,
-        (end_utc - pd.Timedelta(seconds=1)).tz_convert("America/Chicago").year + 1,
+        start_utc.tz_convert(ERCOT.timezone).year,
+        (end_utc - pd.Timedelta(seconds=1)).tz_convert(ERCOT.timezone).year + 1,
     )
-    missing = [y for y in local_years if y not in _LOAD_YEARS]
+    missing = [y for y in local_years if y not in _LOAD.years]
     if missing:
         raise DataError(
             f"system load: no bundled ERCOT native load for {', '.join(map(str, missing))}; "
-            f"bundled years: {_LOAD_YEARS[0]}–{_LOAD_YEARS[-1]}"
+            f"bundled years: {_LOAD.years[0]}–{_LOAD.years[-1]}"
         )
-    parts = [
-        read_bundled_table("ercot", f"ercot_native_load_hourly_{y}.csv.gz")["ERCOT"] for y in local_years
-    ]
+    parts = [read_bundled_table(_LOAD.folder, _LOAD.filename(y))[_LOAD.column] for y in local_years]
     load = pd.concat(parts).astype("float64")
     load = load[~load.index.duplicated(keep="first")].sort_index()
     inside: pd.Series = load[(load.index >= start_utc) & (load.index < end_utc)]

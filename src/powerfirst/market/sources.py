@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -33,10 +32,12 @@ import numpy.typing as npt
 import pandas as pd
 
 from powerfirst._paths import DATA_DIR
-from powerfirst.csv_input import CsvTable, check_grid, parse_instants, read_table, split_path_column
+from powerfirst.calendar import NS_PER_MINUTE, local_offsets_ns
+from powerfirst.csv_input import CsvTable, check_grid, parse_instants, read_table
 from powerfirst.errors import DataError
-from powerfirst.market.markets import Market, market_of_prefix
+from powerfirst.market.markets import BundledSeries, Market, bundled_price_series, market_of_prefix
 from powerfirst.market.series import PriceSeries
+from powerfirst.market.source_spec import SourceSpec, price_spec
 
 __all__ = [
     "MAX_ABS_PRICE_USD_PER_MWH",
@@ -68,50 +69,8 @@ class PriceSource(ABC):
         """Prices for intervals starting in [start_utc, end_utc). Raises DataError when uncovered."""
 
 
-@dataclass(frozen=True)
-class _BundledMarket:
-    prefix: str
-    folder: str
-    pattern: str
-    years: tuple[int, ...]
-    interval: pd.Timedelta
-    timezone: str
-    column_suffix: str
-    description: str
-
-
-_MARKETS: dict[str, _BundledMarket] = {
-    "ercot-rt": _BundledMarket(
-        "ercot-rt",
-        "ercot",
-        "ercot_rt_hub_spp_15min_{year}.csv.gz",
-        (2020, 2021, 2022, 2023),
-        pd.Timedelta(minutes=15),
-        "America/Chicago",
-        "",
-        "ERCOT real-time hub SPP, 15 min",
-    ),
-    "ercot-da": _BundledMarket(
-        "ercot-da",
-        "ercot",
-        "ercot_dam_spp_hourly_{year}.csv.gz",
-        (2021, 2022, 2023),
-        pd.Timedelta(hours=1),
-        "America/Chicago",
-        "",
-        "ERCOT day-ahead hub and load-zone SPP, hourly",
-    ),
-    "caiso-rt": _BundledMarket(
-        "caiso-rt",
-        "caiso",
-        "caiso_rt_lmp_15min_{year}.csv.gz",
-        (2020, 2021, 2022, 2023, 2024),
-        pd.Timedelta(minutes=15),
-        "America/Los_Angeles",
-        "_LMP",
-        "CAISO 15-minute market LMP",
-    ),
-}
+_MARKETS: dict[str, BundledSeries] = bundled_price_series()
+"""Every bundled price series by prefix (from :mod:`powerfirst.market.isos`)."""
 
 
 def _data_path(folder: str, filename: str) -> Path:
@@ -153,15 +112,21 @@ class BundledPriceSource(PriceSource):
             raise DataError(f"{market}: unknown price point {point!r}; available: {', '.join(names)}")
         self._column = column
         self.name = f"{market}:{point}"
-        self.timezone = self._market.timezone
         self.market = market_of_prefix(market)
+        assert self.market is not None
+        self.timezone = self.market.timezone
         self.prefix = market
+
+    @property
+    def interval(self) -> pd.Timedelta:
+        """The interval of the bundled series."""
+        return self._market.interval
 
     def load(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> PriceSeries:
         market = self._market
         # files are split by market-local year: read every year the window touches
-        first_year = start_utc.tz_convert(market.timezone).year
-        last_year = (end_utc - pd.Timedelta(seconds=1)).tz_convert(market.timezone).year
+        first_year = start_utc.tz_convert(self.timezone).year
+        last_year = (end_utc - pd.Timedelta(seconds=1)).tz_convert(self.timezone).year
         wanted = range(first_year, last_year + 1)
         missing_years = [y for y in wanted if y not in market.years]
         if missing_years:
@@ -188,7 +153,7 @@ class BundledPriceSource(PriceSource):
             )
         coverage = (covered.index[0], covered.index[-1] + market.interval)
         series = PriceSeries(
-            self.name, prices.rename(self.name), market.interval, market.timezone, coverage=coverage
+            self.name, prices.rename(self.name), market.interval, self.timezone, coverage=coverage
         )
         return series.between(start_utc, end_utc)
 
@@ -263,12 +228,10 @@ class CsvPriceSource(PriceSource):
         text = offsets.str.replace("Z", "+00:00", regex=False).str.replace(":", "", regex=False)
         sign = np.where(text.str[0] == "-", -1, 1)
         minutes = sign * (text.str[1:3].astype(int) * 60 + text.str[3:5].astype(int)).to_numpy()
-        index = pd.DatetimeIndex(utc)
-        naive_utc = index.tz_localize(None)
+        utc_ns = pd.DatetimeIndex(utc).as_unit("ns").asi8
         matching = []
         for zone in dict.fromkeys(candidates):
-            wall = index.tz_convert(zone).tz_localize(None)
-            zone_minutes = ((wall - naive_utc) / pd.Timedelta(minutes=1)).to_numpy()
+            zone_minutes = local_offsets_ns(utc_ns, zone) / NS_PER_MINUTE
             if np.array_equal(zone_minutes, minutes):
                 matching.append(zone)
         return matching
@@ -323,26 +286,14 @@ class CsvPriceSource(PriceSource):
         return full.between(start_utc, end_utc)
 
 
-def parse_source(spec: str, *, timezone: str | None = None, market: Market | None = None) -> PriceSource:
-    """A source from its CLI syntax: ``ercot-rt:HB_WEST``, ``ercot-da:LZ_WEST``, ``caiso-rt:SP15``
-    or ``path/to/file.csv:COLUMN``. ``timezone`` and ``market`` set a CSV's market-local zone
-    (default UTC) and market (default unknown); a bundled source has its own."""
-    if ":" not in spec:
-        raise DataError(
-            f"price source {spec!r} needs the form MARKET:POINT (e.g. ercot-rt:HB_WEST) or path.csv:COLUMN"
-        )
-    split = split_path_column(spec)
-    assert split is not None
-    head, point = split
-    if not head.strip():
-        raise DataError(f"price source {spec!r} names no file or market before ':'")
-    if not point:
-        raise DataError(f"price source {spec!r} names no column or price point after ':'")
-    if head in _MARKETS:
-        return BundledPriceSource(head, point)
-    if head.lower().endswith((".csv", ".csv.gz")) or "/" in head or Path(head).exists():
-        return CsvPriceSource(head, point, timezone or "UTC", market)
-    raise DataError(
-        f"price source {spec!r}: unknown market {head!r}; bundled markets: {', '.join(_MARKETS)}, "
-        "or give a CSV as path.csv:COLUMN"
-    )
+def parse_source(
+    spec: str | SourceSpec, *, timezone: str | None = None, market: Market | None = None
+) -> PriceSource:
+    """A source from its CLI syntax (:func:`powerfirst.market.source_spec.price_spec`):
+    ``ercot-rt:HB_WEST``, ``ercot-da:LZ_WEST``, ``caiso-rt:SP15`` or ``path/to/file.csv:COLUMN``.
+    ``timezone`` and ``market`` set a CSV's market-local zone (default UTC) and market (default
+    unknown); a bundled source has its own."""
+    parsed = price_spec(spec)
+    if parsed.kind == "bundled":
+        return BundledPriceSource(parsed.head, parsed.point)
+    return CsvPriceSource(parsed.head, parsed.point, timezone or "UTC", market)

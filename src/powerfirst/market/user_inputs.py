@@ -21,15 +21,15 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from powerfirst.csv_input import CsvTable, check_grid, parse_instants, read_table, split_path_column
+from powerfirst.csv_input import CsvTable, check_grid, parse_instants, read_table
 from powerfirst.errors import DataError
+from powerfirst.market.source_spec import SourceSpec, file_spec
 
 __all__ = [
     "MAX_AS_PRICE_USD_PER_MW_HOUR",
     "MAX_LOAD_MW",
     "read_ancillary_csv",
     "read_load_csv",
-    "split_source",
 ]
 
 MAX_LOAD_MW = 2_000_000.0
@@ -37,15 +37,6 @@ MAX_LOAD_MW = 2_000_000.0
 MAX_AS_PRICE_USD_PER_MW_HOUR = 100_000.0
 """Largest plausible capacity price [USD/MW per hour] (ERCOT's cap is 5,000)."""
 _HOUR = pd.Timedelta(hours=1)
-
-
-def split_source(spec: str, what: str) -> tuple[Path, str]:
-    """``path.csv:COLUMN`` → (path, column) (split where the head names a file, so a column may
-    contain ':'); a DataError naming ``what`` otherwise."""
-    split = split_path_column(spec)
-    if split is None or not split[0].strip() or not split[1]:
-        raise DataError(f"{what} = {spec!r}: give path.csv:COLUMN (a CSV with an interval_start_utc column)")
-    return Path(split[0]), split[1]
 
 
 def _read_columns(path: Path, what: str, wanted: list[str], absent_hint: str = "") -> CsvTable:
@@ -120,13 +111,14 @@ def _read_once(kind: str, path: Path, columns: tuple[str, ...], read: Callable[[
     return _READ[key].copy()  # type: ignore[return-value]
 
 
-def read_load_csv(spec: str, what: str = "--load") -> pd.Series:
+def read_load_csv(spec: str | SourceSpec, what: str = "--load") -> pd.Series:
     """Hourly system load [MW] by UTC hour start from ``path.csv:COLUMN`` (sub-hourly rows are
     averaged over the clock hour; rows of a coarser grid are an error; one interval length per
     file, see :mod:`powerfirst.csv_input`). ``what`` names the flag or site-file field the file was
     given as (``--load``, ``market_data.load``) in errors."""
     what = f"{what} (system load)"
-    path, column = split_source(spec, what)
+    parsed = spec if isinstance(spec, SourceSpec) else file_spec(spec, what)
+    path, column = parsed.path, parsed.point
     return _read_once("load", path, (column,), lambda: _read_load(path, column, what))
 
 

@@ -38,8 +38,10 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import numpy as np
 import pandas as pd
 
+from powerfirst.calendar import local_offsets_ns
 from powerfirst.csv_input import describe_length
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.markets import MARKETS, Market, find_market, market_names
@@ -159,10 +161,8 @@ def _same_offsets(zone_a: str, zone_b: str) -> bool:
     ``US/Central`` and ``America/Chicago``)."""
     if zone_a == zone_b:
         return True
-    hours = pd.date_range("2020-01-01", "2025-01-01", freq="h", tz="UTC")
-    offset_a = hours.tz_convert(zone_a).tz_localize(None) - hours.tz_localize(None)
-    offset_b = hours.tz_convert(zone_b).tz_localize(None) - hours.tz_localize(None)
-    return bool((offset_a == offset_b).all())
+    hours = pd.date_range("2020-01-01", "2025-01-01", freq="h", tz="UTC").as_unit("ns").asi8
+    return bool(np.array_equal(local_offsets_ns(hours, zone_a), local_offsets_ns(hours, zone_b)))
 
 
 _SITE_ADVICE = (

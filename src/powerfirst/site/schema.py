@@ -339,10 +339,12 @@ class Site(_Strict):
             return value
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+        from powerfirst.market.isos.ercot import ERCOT
+
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r} (e.g. America/Chicago)") from exc
+            raise ValueError(f"unknown IANA time zone {value!r} (e.g. {ERCOT.timezone})") from exc
         return value
 
     @field_validator("market")

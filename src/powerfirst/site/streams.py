@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from annotated_types import Interval
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from powerfirst.market.isos.ercot import ERCOT
 from powerfirst.site import limits
 
 __all__ = [
@@ -32,7 +33,7 @@ __all__ = [
     "TrainingJob",
 ]
 
-AS_PRODUCTS = ("RRS", "ECRS", "NSPIN")
+AS_PRODUCTS = ERCOT.as_products
 """ERCOT ancillary services a controllable load resource can be paid for (day-ahead clearing price)."""
 
 

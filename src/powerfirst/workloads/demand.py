@@ -207,7 +207,7 @@ def demand_from_profile(
 
     ``profile`` is indexed by hour of week 0..167 (Monday 00:00 = 0) with fractions of the peak,
     e.g. :func:`alibaba_lora_weekly_profile`. The hour of week of each interval start is taken
-    in the site's local ``timezone`` (IANA name, e.g. ``"America/Chicago"``), so it follows
+    in the site's local ``timezone`` (IANA name, e.g. ``"America/New_York"``), so it follows
     daylight-saving changes: the duplicated autumn hour reads the same profile hour twice and
     the skipped spring hour is never read.
 
