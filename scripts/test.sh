@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Whole test suite: lint (ruff), types (mypy --strict) and tests (pytest), in .venv.
+# Whole test suite: lint (ruff), types (mypy --strict), layering rules (import-linter) and tests
+# (pytest), in .venv.
 # Installs .venv (scripts/bootstrap.sh) and Chromium for the report test (scripts/system-deps.sh).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,4 +10,5 @@ cd "$root"
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache
 .venv/bin/pytest "$@"

@@ -337,3 +337,23 @@ def test_a_breakeven_option_without_breakeven_or_rule_based_is_refused(tmp_path:
     code, output = _backtest(tmp_path, "--strategy", "perfect", "--confirm-intervals", "3")
     assert code == 2
     assert "--confirm-intervals = 3 is an option of breakeven and rule-based, which is not run" in output
+
+
+def test_cli_options_keep_an_explicit_null_of_the_site_file(tmp_path: Path) -> None:
+    """A CLI option written over the site keeps what the file set explicitly, ``null`` included:
+    ``resolve_on_price_move_usd_per_mwh: null`` means "never re-solve on a price move", and must not
+    turn back into the default (10 USD/MWh) because another option was given."""
+    from powerfirst.cli.backtest import _with_overrides
+    from powerfirst.policies.registry import make_policy
+
+    data = yaml.safe_load(MINING.read_text(encoding="utf-8"))
+    data.setdefault("strategies", {})["rolling"] = {"resolve_on_price_move_usd_per_mwh": None}
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    site = load_site(path)
+    overridden = _with_overrides(site, {"--horizon-hours": (("strategies", "rolling", "horizon_hours"), 24)})
+    config = make_policy("rolling", overridden).config  # type: ignore[attr-defined]
+    assert config.horizon_hours == 24
+    assert config.resolve_on_price_move_usd_per_mwh is None
+    untouched = make_policy("rolling", site).config  # type: ignore[attr-defined]
+    assert untouched.resolve_on_price_move_usd_per_mwh is None

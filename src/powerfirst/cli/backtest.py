@@ -119,7 +119,8 @@ def _with_overrides(site: Site, overrides: dict[str, tuple[tuple[str, ...], obje
     given = {flag: (path, value) for flag, (path, value) in overrides.items() if value is not None}
     if not given:
         return site
-    data = site.model_dump(exclude_none=True)
+    # what the file set (an explicit null included), not the defaults it left out
+    data = site.model_dump(exclude_unset=True)
     for path, value in given.values():
         node = data
         for key in path[:-1]:

@@ -44,37 +44,42 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
-from functools import cache
+from datetime import date
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
-from powerfirst._types import Array, BoolArray, IntArray
-from powerfirst.calendar import NS_PER_HOUR, local_offsets_ns
+from powerfirst._types import Array, BoolArray
+from powerfirst.calendar import NS_PER_DAY, NS_PER_HOUR
 from powerfirst.errors import ConfigError, DataError
+from powerfirst.fourcp.days import (
+    EPOCH_ORDINAL,
+    DayTable,
+    local_wall_ns,
+    month_bounds,
+    month_index,
+    off_day,
+    table_of,
+    utc_ns,
+)
+from powerfirst.fourcp.ridge import MIN_SAMPLES, Linear, norm_cdf, ridge_cv
 from powerfirst.market.grid_programs import FOURCP_MONTHS
 from powerfirst.market.information import MarketData, MarketHistory
 
 __all__ = ["FourCpPredictor", "curtail_hours", "expected_charge_usd_per_mw"]
 
 
-_NS_PER_DAY = 24 * NS_PER_HOUR
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _FORECAST_DAYS = 3
 """Days with their own peak forecast: today, tomorrow and the day after (targets run ~48 h ahead)."""
 _LOOKBACK_DAYS = 7
 _HISTORY_DAYS = 40
 """Days of load read per call: the month so far (≤ 31 days) and a week of daily peaks before it."""
 _AFTERNOON_HOURS = slice(14, 19)
-_RIDGE_ALPHA = 1.0
 _TOP_DAYS_PER_MONTH = 10
 _HOUR_PSEUDO_COUNT = 0.05
 _GRID_Z = np.linspace(-6.0, 6.0, 241)
 _GRID_WEIGHTS = np.exp(-0.5 * _GRID_Z**2)
 _GRID_WEIGHTS /= _GRID_WEIGHTS.sum()
-_MIN_SAMPLES = 30
 
 
 def expected_charge_usd_per_mw(probability: Array, rate_usd_per_mw_year: float) -> Array:
@@ -92,105 +97,6 @@ def curtail_hours(
     if not math.isfinite(lost_margin_usd_per_mwh):
         raise ConfigError(f"lost margin = {lost_margin_usd_per_mwh:g} USD/MWh: must be a finite number")
     return np.asarray(expected_charge_usd_per_mw(probability, rate_usd_per_mw_year) > lost_margin_usd_per_mwh)
-
-
-# --- calendar ---------------------------------------------------------------------------------------
-
-
-_OFFSET_BLOCK_BITS = 13
-"""UTC offsets are tabulated per block of 2**13 hours (~341 days) of UTC hours since 1970."""
-
-
-@cache
-def _offset_block_ns(timezone: str, block: int) -> IntArray:
-    """UTC offset of ``timezone`` [ns] at each UTC hour start of one block."""
-    start = pd.Timestamp(block << _OFFSET_BLOCK_BITS, unit="h", tz="UTC")
-    hours = pd.date_range(start, periods=1 << _OFFSET_BLOCK_BITS, freq="h").as_unit("ns")
-    offsets = local_offsets_ns(np.asarray(hours.asi8, dtype=np.int64), timezone)
-    offsets.flags.writeable = False
-    return offsets
-
-
-def _local_wall_ns(ns: IntArray, timezone: str) -> IntArray:
-    """Local wall-clock time of UTC instants, as nanoseconds since 1970-01-01 local (offsets taken at
-    the UTC hour start: zones that change offset within an hour are not supported)."""
-    hour = ns // NS_PER_HOUR
-    block = hour >> _OFFSET_BLOCK_BITS
-    within = hour - (block << _OFFSET_BLOCK_BITS)
-    if len(ns) and block[0] == block[-1]:
-        return ns + _offset_block_ns(timezone, int(block[0]))[within]
-    offsets = np.empty(len(ns), dtype=np.int64)
-    for b in np.unique(block):
-        mask = block == b
-        offsets[mask] = _offset_block_ns(timezone, int(b))[within[mask]]
-    return ns + offsets
-
-
-def _utc_ns(index: pd.Index, what: str) -> IntArray:
-    if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
-        raise DataError(f"4CP predictor: {what} must be indexed by time-zone-aware (UTC) timestamps")
-    return np.asarray(index.tz_convert("UTC").as_unit("ns").asi8, dtype=np.int64)
-
-
-def _month_index(day: int) -> int:
-    """Months since 1970-01 of a local day (days since 1970-01-01)."""
-    d = date.fromordinal(day + _EPOCH_ORDINAL)
-    return (d.year - 1970) * 12 + d.month - 1
-
-
-def _month_bounds(month_index: int) -> tuple[int, int]:
-    """First day and the day after the last (days since 1970-01-01) of a month."""
-    year, month0 = divmod(month_index, 12)
-    first = date(1970 + year, month0 + 1, 1)
-    nxt = date(1970 + year + (month0 + 1) // 12, (month0 + 1) % 12 + 1, 1)
-    return first.toordinal() - _EPOCH_ORDINAL, nxt.toordinal() - _EPOCH_ORDINAL
-
-
-@cache
-def _holidays(year: int) -> frozenset[int]:
-    """Summer holidays that lower ERCOT load: Independence Day (as observed) and Labor Day."""
-    july4 = date(year, 7, 4)
-    shift = {5: -1, 6: 1}.get(july4.weekday(), 0)
-    september = date(year, 9, 1)
-    labor_day = september + timedelta(days=(7 - september.weekday()) % 7)
-    return frozenset(d.toordinal() - _EPOCH_ORDINAL for d in (july4 + timedelta(days=shift), labor_day))
-
-
-@cache
-def _off_day(day: int) -> bool:
-    d = date.fromordinal(day + _EPOCH_ORDINAL)
-    return d.weekday() >= 5 or day in _holidays(d.year)
-
-
-class _DayTable:
-    """Hourly values by local day and local hour, rows ``first_day`` to ``last_day`` (NaN: unknown)."""
-
-    def __init__(self, ns: IntArray, values: Array, timezone: str, first_day: int, last_day: int) -> None:
-        self.first_day = first_day
-        self.values = np.full((max(last_day - first_day + 1, 0), 24), np.nan)
-        if len(ns):
-            wall = _local_wall_ns(ns, timezone)
-            day = wall // _NS_PER_DAY
-            hour = (wall - day * _NS_PER_DAY) // NS_PER_HOUR
-            keep = (day >= first_day) & (day <= last_day) & np.isfinite(values)
-            self.values[day[keep] - first_day, hour[keep]] = values[keep]
-        self.peak = np.fmax.reduce(self.values, axis=1) if len(self.values) else np.empty(0)
-
-    def row(self, day: int) -> Array | None:
-        i = day - self.first_day
-        return self.values[i] if 0 <= i < len(self.values) else None
-
-    def at(self, day: int, hour: int) -> float:
-        i = day - self.first_day
-        return float(self.values[i, hour]) if 0 <= i < len(self.values) else math.nan
-
-    def peaks(self, first: int, stop: int) -> Array:
-        """Daily peaks of days ``first`` to ``stop - 1`` (NaN: no value)."""
-        out = np.full(stop - first, np.nan)
-        lo, hi = max(first - self.first_day, 0), min(stop - self.first_day, len(self.peak))
-        if hi > lo:
-            out[lo + self.first_day - first : hi + self.first_day - first] = self.peak[lo:hi]
-        return out
 
 
 # --- features ----------------------------------------------------------------------------------------
@@ -217,7 +123,7 @@ def _da_level(row: Array | None) -> tuple[float, float] | None:
     return afternoon, afternoon - daily
 
 
-def _features(load: _DayTable, da: _DayTable | None, today: int, hour: int, day: int) -> _Features | None:
+def _features(load: DayTable, da: DayTable | None, today: int, hour: int, day: int) -> _Features | None:
     """Features of ``day``'s peak as known at local hour ``hour`` of local day ``today``.
 
     Reads only what has ended by then: daily peaks of the seven days before ``today``, the load of
@@ -239,8 +145,8 @@ def _features(load: _DayTable, da: _DayTable | None, today: int, hour: int, day:
             0.0 if math.isnan(change) else change,
             0.0 if math.isnan(last) else last - reference,
             reference - week_mean,
-            float(_off_day(day)),
-            float(_off_day(today - 1)),
+            float(off_day(day)),
+            float(off_day(today - 1)),
         ]
     )
     day_ahead = None
@@ -254,67 +160,6 @@ def _features(load: _DayTable, da: _DayTable | None, today: int, hour: int, day:
 # --- fitting -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Linear:
-    coef: Array
-    """Coefficients on the raw features (first: intercept) [MW per feature unit]."""
-    sigma_mw: float
-    """Residual standard deviation, corrected for the fitted parameters [MW]."""
-
-
-def _ridge(x: Array, y: Array, alpha: float = _RIDGE_ALPHA) -> _Linear:
-    """Ridge regression on standardised features (intercept not penalised), returned on the raw scale."""
-    mean = x[:, 1:].mean(axis=0)
-    scale = x[:, 1:].std(axis=0)
-    scale[scale == 0] = 1.0
-    z = np.column_stack([np.ones(len(x)), (x[:, 1:] - mean) / scale])
-    penalty = alpha * np.eye(z.shape[1])
-    penalty[0, 0] = 0.0
-    beta = np.linalg.solve(z.T @ z + penalty, z.T @ y)
-    coef = np.empty_like(beta)
-    coef[1:] = beta[1:] / scale
-    coef[0] = beta[0] - float((beta[1:] * mean / scale).sum())
-    resid = y - x @ coef
-    dof = max(len(y) - x.shape[1], 1)
-    return _Linear(coef, float(math.sqrt(float(resid @ resid) / dof)))
-
-
-def _ridge_cv(x: Array, y: Array, groups: npt.NDArray[np.int_]) -> _Linear:
-    """Ridge fit on all samples, with the residual deviation of leave-one-group(year)-out predictions
-    when there are two groups or more with enough samples (else the in-sample deviation) [MW].
-
-    Held-out residuals include the change between years that in-sample residuals hide; the
-    probabilities of exceedance rely on a deviation that is honest about it.
-    """
-    model = _ridge(x, y)
-    residuals = []
-    for group in np.unique(groups):
-        held = groups == group
-        if (~held).sum() < _MIN_SAMPLES:
-            return model
-        residuals.append(y[held] - x[held] @ _ridge(x[~held], y[~held]).coef)
-    if len(residuals) < 2:
-        return model
-    held_out = np.concatenate(residuals)
-    return _Linear(model.coef, float(math.sqrt(float(held_out @ held_out) / len(held_out))))
-
-
-def _norm_cdf(z: Array) -> Array:
-    """Standard normal CDF (Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7)."""
-    x = np.abs(z) / math.sqrt(2.0)
-    t = 1.0 / (1.0 + 0.3275911 * x)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    erf = 1.0 - poly * np.exp(-x * x)
-    return np.asarray(0.5 * (1.0 + np.sign(z) * erf), dtype=np.float64)
-
-
-def _table_of(series: pd.Series, timezone: str, what: str, first_day: int, last_day: int) -> _DayTable:
-    clean = series.dropna()
-    return _DayTable(
-        _utc_ns(clean.index, what), clean.to_numpy(dtype=np.float64), timezone, first_day, last_day
-    )
-
-
 class FourCpPredictor:
     """Probability that an hour is its month's 4CP peak hour (see the module docstring).
 
@@ -326,7 +171,7 @@ class FourCpPredictor:
         self.timezone: str | None = None
         self.training_months: list[tuple[int, int]] = []
         """(year, month) pairs learned from."""
-        self._day_models: dict[tuple[int, int, bool], _Linear] = {}
+        self._day_models: dict[tuple[int, int, bool], Linear] = {}
         self._rest_slope_mw: float = 0.0
         self._rest_by_month: dict[int, tuple[float, float]] = {}
         self._hour_weights = np.zeros((24, 24))
@@ -355,16 +200,16 @@ class FourCpPredictor:
         if load.empty:
             raise DataError("4CP predictor: fitting needs hourly system load; the market data has none")
         tz = data.timezone
-        wall = _local_wall_ns(_utc_ns(load.index, "system load"), tz)
-        first_day, last_day = int(wall.min() // _NS_PER_DAY), int(wall.max() // _NS_PER_DAY)
-        table = _table_of(load, tz, "system load", first_day, last_day)
+        wall = local_wall_ns(utc_ns(load.index, "system load"), tz)
+        first_day, last_day = int(wall.min() // NS_PER_DAY), int(wall.max() // NS_PER_DAY)
+        table = table_of(load, tz, "system load", first_day, last_day)
         da_series = data.da_price_usd_per_mwh.dropna()
-        da = None if da_series.empty else _table_of(da_series, tz, "day-ahead prices", first_day, last_day)
+        da = None if da_series.empty else table_of(da_series, tz, "day-ahead prices", first_day, last_day)
         wanted_indices = {(y - 1970, m - 1) for y, m in months}
         days = [
             d
             for d in range(first_day + _LOOKBACK_DAYS, last_day + 1)
-            if divmod(_month_index(d), 12) in wanted_indices and not math.isnan(table.peak[d - first_day])
+            if divmod(month_index(d), 12) in wanted_indices and not math.isnan(table.peak[d - first_day])
         ]
         if not days:
             raise DataError(
@@ -377,10 +222,10 @@ class FourCpPredictor:
         self.timezone = tz
         self.training_months = months
 
-    def _fit_day_models(self, table: _DayTable, da: _DayTable | None, days: list[int]) -> None:
+    def _fit_day_models(self, table: DayTable, da: DayTable | None, days: list[int]) -> None:
         rows: dict[tuple[int, int, bool], tuple[list[Array], list[float], list[int]]] = {}
         for target in days:
-            year = date.fromordinal(target + _EPOCH_ORDINAL).year
+            year = date.fromordinal(target + EPOCH_ORDINAL).year
             for ahead in range(_FORECAST_DAYS):
                 today = target - ahead
                 for hour in range(24):
@@ -405,19 +250,19 @@ class FourCpPredictor:
                         ys.append(y)
                         gs.append(year)
         self._day_models = {
-            key: _ridge_cv(np.vstack(xs), np.asarray(ys), np.asarray(gs))
+            key: ridge_cv(np.vstack(xs), np.asarray(ys), np.asarray(gs))
             for key, (xs, ys, gs) in rows.items()
-            if len(ys) >= _MIN_SAMPLES
+            if len(ys) >= MIN_SAMPLES
         }
 
-    def _fit_rest_of_month(self, table: _DayTable, days: list[int]) -> None:
+    def _fit_rest_of_month(self, table: DayTable, days: list[int]) -> None:
         """Largest daily peak of the days from ``today + 3`` to the month's end, less the week mean."""
         month_cols = {m: i for i, m in enumerate(FOURCP_MONTHS)}
         xs, ys, ms = [], [], []
         for first in days:
             today = first - _FORECAST_DAYS
-            m_index = _month_index(first)
-            _, stop = _month_bounds(m_index)
+            m_index = month_index(first)
+            _, stop = month_bounds(m_index)
             week = table.peaks(today - _LOOKBACK_DAYS, today)
             later = table.peaks(first, stop)
             if np.isnan(week).all() or np.isnan(later).all():
@@ -429,7 +274,7 @@ class FourCpPredictor:
             xs.append(row)
             ys.append(float(np.fmax.reduce(later)) - float(week[~np.isnan(week)].mean()))
             ms.append(month)
-        if len(ys) < _MIN_SAMPLES:
+        if len(ys) < MIN_SAMPLES:
             raise DataError("4CP predictor: too little load data to learn the rest-of-month peak")
         x, y, month_of = np.vstack(xs), np.asarray(ys), np.asarray(ms)
         present = x[:, :-1].any(axis=0)
@@ -448,12 +293,12 @@ class FourCpPredictor:
             else:
                 self._rest_by_month[month] = (float(np.mean(list(intercepts.values()))), pooled_sigma)
 
-    def _fit_hours(self, table: _DayTable, days: list[int], peaks: pd.DataFrame, tz: str) -> None:
+    def _fit_hours(self, table: DayTable, days: list[int], peaks: pd.DataFrame, tz: str) -> None:
         """Frequency of each local hour being the highest from start hour ``s`` on, on top-load days."""
         counts = np.zeros((24, 24))
         by_month: dict[int, list[int]] = {}
         for d in days:
-            by_month.setdefault(_month_index(d), []).append(d)
+            by_month.setdefault(month_index(d), []).append(d)
         for month_days in by_month.values():
             top = sorted(month_days, key=lambda d: -float(table.peak[d - table.first_day]))[
                 :_TOP_DAYS_PER_MONTH
@@ -474,7 +319,7 @@ class FourCpPredictor:
     # --- prediction ---------------------------------------------------------------------------------
 
     def _forecast(
-        self, load: _DayTable, da: _DayTable | None, today: int, hour: int, day: int
+        self, load: DayTable, da: DayTable | None, today: int, hour: int, day: int
     ) -> tuple[float, float, float]:
         """Mean and standard deviation of ``day``'s peak [MW] (today: of the hours still to come), and
         the mean peak of the last seven days [MW]."""
@@ -508,39 +353,39 @@ class FourCpPredictor:
             return out
         tz = history.timezone
         issued_ns = int(pd.Timestamp(history.issued_utc).as_unit("ns").value)
-        target_ns = _utc_ns(target_hours_utc, "target hours")
+        target_ns = utc_ns(target_hours_utc, "target hours")
         target_ns = target_ns - target_ns % NS_PER_HOUR
-        wall = _local_wall_ns(np.append(target_ns, issued_ns), tz)
-        wall_day = wall // _NS_PER_DAY
-        wall_hour = (wall - wall_day * _NS_PER_DAY) // NS_PER_HOUR
+        wall = local_wall_ns(np.append(target_ns, issued_ns), tz)
+        wall_day = wall // NS_PER_DAY
+        wall_hour = (wall - wall_day * NS_PER_DAY) // NS_PER_HOUR
         today, hour = int(wall_day[-1]), int(wall_hour[-1])
         target_day, target_hour = wall_day[:-1], wall_hour[:-1]
         open_ = target_ns + NS_PER_HOUR > issued_ns
-        month_of_day = {int(d): _month_index(int(d)) for d in np.unique(target_day[open_])}
+        month_of_day = {int(d): month_index(int(d)) for d in np.unique(target_day[open_])}
         live_days = [d for d, m in month_of_day.items() if m % 12 + 1 in FOURCP_MONTHS and d >= today]
         if not live_days:
             return out
 
         load_series = history.load_mw
-        load_ns = _utc_ns(load_series.index, "system load") if len(load_series) else np.empty(0, np.int64)
-        lo = int(np.searchsorted(load_ns, issued_ns - (_HISTORY_DAYS + 1) * _NS_PER_DAY))
-        load = _DayTable(
+        load_ns = utc_ns(load_series.index, "system load") if len(load_series) else np.empty(0, np.int64)
+        lo = int(np.searchsorted(load_ns, issued_ns - (_HISTORY_DAYS + 1) * NS_PER_DAY))
+        load = DayTable(
             load_ns[lo:], load_series.to_numpy(dtype=np.float64)[lo:], tz, today - _HISTORY_DAYS, today
         )
         forecast_days = sorted({today + k for k in range(_FORECAST_DAYS)} | set(live_days))
         da_series = history.da_price_usd_per_mwh
         da = None
         if len(da_series):
-            da_ns = _utc_ns(da_series.index, "day-ahead prices")
-            lo = int(np.searchsorted(da_ns, issued_ns - 3 * _NS_PER_DAY))
+            da_ns = utc_ns(da_series.index, "day-ahead prices")
+            lo = int(np.searchsorted(da_ns, issued_ns - 3 * NS_PER_DAY))
             da_values = da_series.to_numpy(dtype=np.float64)[lo:]
-            da = _DayTable(da_ns[lo:], da_values, tz, today - 2, forecast_days[-1])
+            da = DayTable(da_ns[lo:], da_values, tz, today - 2, forecast_days[-1])
         forecasts = {d: self._forecast(load, da, today, hour, d) for d in forecast_days}
         week_mean = forecasts[today][2]
         day_probability: dict[int, float] = {}
         for day in live_days:
             m_index = month_of_day[day]
-            start, stop = _month_bounds(m_index)
+            start, stop = month_bounds(m_index)
             known = load.values[max(start - load.first_day, 0) : today - load.first_day + 1]
             running_max = float(np.fmax.reduce(known.ravel())) if known.size else math.nan
             mu, sigma, _ = forecasts[day]
@@ -549,12 +394,12 @@ class FourCpPredictor:
             for other in forecast_days:
                 if other != day and start <= other < stop:
                     m, s, _ = forecasts[other]
-                    density = density * _norm_cdf((x - m) / s)
+                    density = density * norm_cdf((x - m) / s)
             later = [d for d in range(max(today + _FORECAST_DAYS, start), stop) if d != day]
             if later:
                 intercept, s = self._rest_by_month[m_index % 12 + 1]
                 m = week_mean + intercept + self._rest_slope_mw * math.log(len(later))
-                density = density * _norm_cdf((x - m) / s)
+                density = density * norm_cdf((x - m) / s)
             day_probability[day] = float(density.sum())
         for i in np.flatnonzero(open_):
             day = int(target_day[i])

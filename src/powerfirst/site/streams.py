@@ -13,10 +13,11 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from annotated_types import Interval
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from powerfirst.market.isos.ercot import ERCOT
 from powerfirst.site import limits
+from powerfirst.site.strict import Strict
 
 __all__ = [
     "AncillaryConfig",
@@ -37,11 +38,7 @@ AS_PRODUCTS = ERCOT.as_products
 """ERCOT ancillary services a controllable load resource can be paid for (day-ahead clearing price)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-class ConstantDemand(_Strict):
+class ConstantDemand(Strict):
     """The same number of GPUs required in every interval."""
 
     kind: Literal["constant"]
@@ -49,7 +46,7 @@ class ConstantDemand(_Strict):
     """GPUs demanded [GPUs]: at most the hall's."""
 
 
-class TraceDemand(_Strict):
+class TraceDemand(Strict):
     """A weekly demand shape from a bundled real trace, scaled to ``peak_gpus``.
 
     ``alibaba-lora``: Stable-Diffusion/LoRA inference requests from Alibaba's production cluster
@@ -62,7 +59,7 @@ class TraceDemand(_Strict):
     """Demand at the trace's peak [GPUs]: at most the hall's."""
 
 
-class CsvDemand(_Strict):
+class CsvDemand(Strict):
     """GPUs required per interval from a CSV with ``interval_start_utc`` and ``column``."""
 
     kind: Literal["csv"]
@@ -73,7 +70,7 @@ class CsvDemand(_Strict):
 InferenceDemand = Annotated[ConstantDemand | TraceDemand | CsvDemand, Field(discriminator="kind")]
 
 
-class InferenceService(_Strict):
+class InferenceService(Strict):
     """Inference sold under an availability SLA.
 
     Every GPU-hour served earns ``price_usd_per_gpu_hour``; every GPU-hour demanded and not served
@@ -87,7 +84,7 @@ class InferenceService(_Strict):
     penalty_usd_per_gpu_hour: Annotated[float, limits.SLA_PENALTY_USD_PER_GPU_HOUR] = 0.0
 
 
-class TrainingJob(_Strict):
+class TrainingJob(Strict):
     """A training job that must finish between ``release`` and ``deadline``.
 
     It needs ``gpu_hours`` of work and runs on ``min_gpus``..``max_gpus`` GPUs while it runs. It can
@@ -124,7 +121,7 @@ class TrainingJob(_Strict):
         return self
 
 
-class RentalPool(_Strict):
+class RentalPool(Strict):
     """GPUs rented out in interruptible time slices.
 
     The price is ``price_usd_per_gpu_hour`` or, per interval, ``price_series`` (``path.csv:COLUMN``
@@ -145,7 +142,7 @@ class RentalPool(_Strict):
         return self
 
 
-class GpuHall(_Strict):
+class GpuHall(Strict):
     """A hall of GPUs shared by inference, training jobs and rentals.
 
     Every GPU draws ``idle_power_w`` when it has no work and ``gpu_power_w`` when it works (both
@@ -206,7 +203,7 @@ class GpuHall(_Strict):
         return (self.gpu_power_w - self.idle_power_w) * self.pue / 1e6
 
 
-class HeatOfftake(_Strict):
+class HeatOfftake(Strict):
     """Waste heat from the ASIC fleets sold to a heat customer.
 
     Up to ``recovery_mwth_per_mw`` MW thermal per MW of ASIC power at the meter can be sold, at most
@@ -218,7 +215,7 @@ class HeatOfftake(_Strict):
     recovery_mwth_per_mw: float = Field(gt=0, le=1.0)
 
 
-class FourCPConfig(_Strict):
+class FourCPConfig(Strict):
     """ERCOT four-coincident-peak transmission charge.
 
     A year's charge is ``rate_usd_per_mw_year`` × the site's average load in the four monthly system
@@ -234,7 +231,7 @@ class FourCPConfig(_Strict):
     peaks_csv: str | None = Field(default=None, min_length=1)
 
 
-class MarketDataConfig(_Strict):
+class MarketDataConfig(Strict):
     """The user's own market files, each overriding a bundled series (the ``--day-ahead``,
     ``--load``, ``--ancillary-prices`` and ``--fourcp-peaks`` options override these in turn).
     Relative paths are relative to the site file.
@@ -259,7 +256,7 @@ class MarketDataConfig(_Strict):
     fourcp_peaks: str | None = Field(default=None, min_length=1)
 
 
-class AncillaryConfig(_Strict):
+class AncillaryConfig(Strict):
     """Ancillary-service capacity offered by curtailable load (ERCOT controllable load resource).
 
     Offers are hourly (the day-ahead market's unit) and paid the day-ahead market clearing price
