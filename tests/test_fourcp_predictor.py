@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from powerfirst.cli.fourcp import fourcp_app
 from powerfirst.fourcp import FourCpPredictor, curtail_hours, expected_charge_usd_per_mw
-from powerfirst.fourcp.evaluate import FourCpEvaluationRow, evaluate_fourcp, market_data_for_years
+from powerfirst.fourcp.evaluate import FourCpEvaluationRow, evaluate_fourcp, fourcp_market_data
 from powerfirst.market.grid_programs import FOURCP_MONTHS, fourcp_peaks_bundled
 from powerfirst.market.information import MarketData, day_ahead_published_until
 from powerfirst.market.markets import MARKETS
@@ -39,13 +39,13 @@ def _hours(start_utc: pd.Timestamp, count: int = 48) -> pd.DatetimeIndex:
 def predictor() -> FourCpPredictor:
     peaks = fourcp_peaks_bundled()
     fitted = FourCpPredictor()
-    fitted.fit(market_data_for_years([2022, 2023]), peaks[peaks["year"].isin([2022, 2023])])
+    fitted.fit(fourcp_market_data([2022, 2023]), peaks[peaks["year"].isin([2022, 2023])])
     return fitted
 
 
 @pytest.fixture(scope="module")
 def data_2021() -> MarketData:
-    return market_data_for_years([2021])
+    return fourcp_market_data([2021])
 
 
 @pytest.fixture(scope="module")

@@ -33,14 +33,12 @@ from powerfirst.fourcp.window import (
     RULE_WINDOW_START_HOUR,
     RULE_WINDOW_WEEKDAYS_ONLY,
 )
+from powerfirst.market.fourcp_data import fourcp_day_ahead_source, fourcp_market_data
 from powerfirst.market.grid_programs import FOURCP_MONTHS, fourcp_peaks_bundled, fourcp_peaks_csv
-from powerfirst.market.information import MarketData, bundled_system_load
 from powerfirst.market.markets import ERCOT
-from powerfirst.market.sources import PriceSource, parse_source
 from powerfirst.market.user_inputs import read_load_csv
-from powerfirst.market.window import resolve_timezone
 
-__all__ = ["BUNDLED_YEARS", "MARKET_LINE", "FourCpEvaluationRow", "evaluate_fourcp", "market_data_for_years"]
+__all__ = ["BUNDLED_YEARS", "MARKET_LINE", "FourCpEvaluationRow", "evaluate_fourcp", "fourcp_market_data"]
 
 
 BUNDLED_YEARS = (2021, 2022, 2023)
@@ -82,58 +80,6 @@ class FourCpEvaluationRow:
     """Mean probability the predictor gave the peak hours (predictor only)."""
     missed_peaks_utc: tuple[str, ...]
     """Start (UTC, ISO) of the peak hours that were not curtailed."""
-
-
-def _year_bounds_utc(year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
-    return (
-        pd.Timestamp(f"{year}-01-01", tz=TIMEZONE).tz_convert("UTC"),
-        pd.Timestamp(f"{year + 1}-01-01", tz=TIMEZONE).tz_convert("UTC"),
-    )
-
-
-def market_data_for_years(
-    years: Sequence[int],
-    da_point: str = "HB_HUBAVG",
-    *,
-    load: pd.Series | None = None,
-    day_ahead: str | None = None,
-) -> MarketData:
-    """Hourly system load [MW] and day-ahead prices [USD/MWh] of whole local years (no real-time
-    prices): the bundled ERCOT native load and ``ercot-da:da_point``, or the user's ``load`` series
-    and ``day_ahead`` SOURCE (none when ``load`` is given without it)."""
-    loads, prices = [], []
-    user = load is not None
-    source = _day_ahead_source(day_ahead if day_ahead is not None else f"ercot-da:{da_point}")
-    empty = pd.Series([], index=pd.DatetimeIndex([], tz="UTC").as_unit("ns"), dtype="float64")
-    for year in sorted(years):
-        start, end = _year_bounds_utc(year)
-        if load is not None:
-            loads.append(load[(load.index >= start) & (load.index < end)])
-        else:
-            loads.append(bundled_system_load(start, end))
-        if not user or day_ahead is not None:
-            prices.append(source.load(start, end).prices)
-    return MarketData(
-        timezone=TIMEZONE,
-        rt_price_usd_per_mwh=empty,
-        rt_interval=pd.Timedelta(minutes=15),
-        da_price_usd_per_mwh=pd.concat(prices).sort_index() if prices else empty,
-        load_mw=pd.concat(loads).sort_index(),
-        market=ERCOT,
-    )
-
-
-def _day_ahead_source(spec: str) -> PriceSource:
-    """The day-ahead SOURCE read as ERCOT's (4CP is ERCOT's program): a bundled source of another
-    market, or a CSV whose ``interval_start_local`` is in another zone, is an error."""
-    source = parse_source(spec, timezone=TIMEZONE, market=ERCOT)
-    if source.market is not None and source.market.key != ERCOT.key:
-        raise ConfigError(
-            f"--day-ahead {spec} is {source.market.label} data, but 4CP is {ERCOT.label}'s program: "
-            f"give {ERCOT.label} day-ahead prices"
-        )
-    resolve_timezone(source, site_timezone=None, market=ERCOT, market_origin="4CP's market")
-    return source
 
 
 def _summer_hours_utc(year: int) -> pd.DatetimeIndex:
@@ -239,7 +185,7 @@ def evaluate_fourcp(
     if len(set(years)) != len(years):
         raise ConfigError(f"each year once, got {', '.join(map(str, years))}")
     if day_ahead is not None:
-        _day_ahead_source(day_ahead)  # a bad --day-ahead fails before any work
+        fourcp_day_ahead_source(day_ahead)  # a bad --day-ahead fails before any work
     rows: list[FourCpEvaluationRow] = []
     for year in years:
         train = sorted(set(training_years) - {year})
@@ -247,10 +193,10 @@ def evaluate_fourcp(
             raise ConfigError(f"year {year}: no other year to learn from (training years: {bundled})")
         predictor = FourCpPredictor()
         predictor.fit(
-            market_data_for_years(train, da_point, load=user_load, day_ahead=day_ahead),
+            fourcp_market_data(train, da_point, load=user_load, day_ahead=day_ahead),
             peaks[peaks["year"].isin(train)],
         )
-        clock = market_data_for_years([year], da_point, load=user_load, day_ahead=day_ahead).clock()
+        clock = fourcp_market_data([year], da_point, load=user_load, day_ahead=day_ahead).clock()
         hours = _summer_hours_utc(year)
         probability = np.empty(len(hours))
         for i, hour in enumerate(hours):
