@@ -50,7 +50,11 @@ def measure(example: str, year: int, forecast: str, arrays: Path, end: str) -> d
     import numpy as np
 
     from powerfirst.backtest.runner import prepare_backtest, run_strategy
-    from powerfirst.policies.registry import load_site, parse_site
+
+    try:  # the site file's strategies are validated through the policy registry (since issue 11)
+        from powerfirst.policies.registry import load_site, parse_site
+    except ImportError:  # a tree from before: the site module validates them itself
+        from powerfirst.site import load_site, parse_site  # type: ignore[attr-defined,no-redef]
 
     data = load_site(EXAMPLES[example]).model_dump(exclude_none=True)
     data.setdefault("strategies", {}).setdefault("rolling", {})["forecast"] = forecast
@@ -62,7 +66,8 @@ def measure(example: str, year: int, forecast: str, arrays: Path, end: str) -> d
     frame = result.ledger.intervals
     columns = sorted(c for c in frame.columns if c.startswith(DECISION_PREFIXES))
     np.savez(arrays, **{c: frame[c].to_numpy(dtype=np.float64) for c in columns})
-    details = result.summary.get("policy") or {}
+    summary = result.summary  # a result model since issue 11, a dict before
+    details = (summary.get("policy") if isinstance(summary, dict) else summary.policy) or {}
     return {
         "seconds": seconds,
         "net_margin_usd": result.ledger.net_margin_usd,

@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from powerfirst._types import Array
+from powerfirst._types import Array, IntArray
 from powerfirst.calendar import NS_PER_HOUR, calendar_ids
 from powerfirst.control.contract import Observation
 from powerfirst.dispatch.inputs import DispatchInputs
@@ -40,7 +40,14 @@ from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.information import MarketHistory
 from powerfirst.site.params import SiteParams
 
-__all__ = ["Horizon", "HorizonBuilder", "HorizonSettings"]
+__all__ = [
+    "ForecastSource",
+    "Horizon",
+    "HorizonBuilder",
+    "HorizonSettings",
+    "PrefetchedForecast",
+    "horizon_hours_ns",
+]
 
 _MEDIAN = QUANTILES.index(0.5)
 _UPPER = QUANTILES.index(0.9)
@@ -67,6 +74,34 @@ class HorizonSettings(Protocol):
         """Weeks of inference demand history looked at [weeks]."""
 
 
+def horizon_hours_ns(start_ns: int, step_ns: int, length: int) -> IntArray:
+    """The clock hours (UTC hour starts [ns]) that a horizon of ``length`` intervals of ``step_ns``
+    from ``start_ns`` touches: the hours its forecasts are asked for."""
+    hour_ns = (start_ns + step_ns * np.arange(length, dtype=np.int64)) // NS_PER_HOUR * NS_PER_HOUR
+    return hour_ns[np.r_[True, np.diff(hour_ns) > 0]]
+
+
+@dataclass(frozen=True)
+class PrefetchedForecast:
+    """A re-solve's forecasts, computed ahead from what was known at its issue time (by a backtest,
+    see :mod:`powerfirst.backtest.prefetch`): the same numbers the policy would compute."""
+
+    quantiles: Array
+    """The forecaster's quantiles per hour, (hours, len(QUANTILES)) [USD/MWh]."""
+    last_day_ahead_ns: int | None
+    """Start of the latest day-ahead hour known at issue time [UTC ns] (None: none), for the
+    forecaster's count of forecasts issued without a current day-ahead price."""
+    fourcp_probability: Array | None
+    """The 4CP predictor's probability per hour (None: computed by the policy)."""
+
+
+class ForecastSource(Protocol):
+    """Forecasts of scheduled re-solves computed ahead (a backtest's worker process)."""
+
+    def take(self, issued_ns: int, hours_ns: IntArray) -> PrefetchedForecast | None:
+        """The forecasts issued at ``issued_ns`` for the clock hours ``hours_ns``; None: none ready."""
+
+
 @dataclass(frozen=True)
 class Horizon:
     inputs: DispatchInputs
@@ -83,8 +118,11 @@ class HorizonBuilder:
         forecaster: PriceForecaster,
         timezone: str,
         fourcp: FourCpPredictor | None,
+        prefetch: ForecastSource | None = None,
     ) -> None:
         self.site = site
+        self.prefetch = prefetch
+        """Forecasts of scheduled re-solves computed ahead (None: each is computed here)."""
         self.config = config
         self.forecaster = forecaster
         self.timezone = timezone
@@ -121,11 +159,23 @@ class HorizonBuilder:
         return list(local.tz_convert("UTC").as_unit("ns").asi8.reshape(weeks, len(utc_ns)))
 
     def prices(
-        self, history: MarketHistory, hours: pd.DatetimeIndex, hour_index: npt.NDArray[np.int64]
+        self,
+        history: MarketHistory,
+        hours: pd.DatetimeIndex,
+        hour_index: npt.NDArray[np.int64],
+        prefetched: PrefetchedForecast | None = None,
     ) -> tuple[Array, Array]:
-        """(median, risk price) per interval [USD/MWh] from the forecast of the clock ``hours``;
-        ``hour_index`` maps each interval to its hour."""
-        quantiles = self.forecaster.predict(history, hours)
+        """(median, risk price) per interval [USD/MWh] from the forecast of the clock ``hours``
+        (``prefetched``: computed ahead from the same history); ``hour_index`` maps each interval
+        to its hour."""
+        if prefetched is None:
+            quantiles = self.forecaster.predict(history, hours)
+        else:
+            quantiles = prefetched.quantiles
+            if self.forecaster.day_ahead_gaps is not None:  # counted as predict() counts it
+                self.forecaster.day_ahead_gaps.note(
+                    int(history.issued_utc.value), prefetched.last_day_ahead_ns
+                )
         median = quantiles[hour_index, _MEDIAN]
         weight = (self.config.risk_quantile - 0.5) / (QUANTILES[_UPPER] - 0.5)
         risk = median + weight * (quantiles[hour_index, _UPPER] - median)
@@ -161,8 +211,10 @@ class HorizonBuilder:
         )
         month_labels = tuple(f"{int(k) // 12:04d}-{int(k) % 12 + 1:02d}" for k in np.unique(month_key))
         hour_ns = times_ns // NS_PER_HOUR * NS_PER_HOUR
-        hours = pd.DatetimeIndex(hour_ns[np.r_[True, np.diff(hour_index) > 0]], tz="UTC")
-        median, risk = self.prices(history, hours, hour_index)
+        hours_ns = hour_ns[np.r_[True, np.diff(hour_index) > 0]]
+        hours = pd.DatetimeIndex(hours_ns, tz="UTC")
+        prefetched = self.prefetch.take(start_ns, hours_ns) if self.prefetch is not None else None
+        median, risk = self.prices(history, hours, hour_index, prefetched)
         # nowcast: the rest of this clock hour at the last settled price (at the market's own
         # interval the last price is a better guess for the next few than any hourly forecast)
         last = obs.last_price_usd_per_mwh
@@ -185,7 +237,11 @@ class HorizonBuilder:
 
         fourcp = np.zeros(n)
         if site.fourcp_rate_usd_per_mw_year > 0 and self.fourcp is not None:
-            probability = self.fourcp.probability(history, hours)
+            probability = (
+                prefetched.fourcp_probability
+                if prefetched is not None and prefetched.fourcp_probability is not None
+                else self.fourcp.probability(history, hours)
+            )
             # a peak's charge is on the site's mean load over the whole hour: each interval carries
             # its share of a full hour, also in the horizon's partial first and last hours
             per_hour = max(round(1.0 / site.interval_hours), 1)

@@ -37,7 +37,7 @@ from powerfirst.forecast.registry import make_forecaster
 from powerfirst.forecast.walk import TrainingHours, training_hours
 from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.information import MarketData
-from powerfirst.policies.horizon import HorizonBuilder
+from powerfirst.policies.horizon import ForecastSource, HorizonBuilder
 from powerfirst.policies.settings import StrategySettings, settings_of
 from powerfirst.site.params import SiteParams
 from powerfirst.site.schema import Site
@@ -116,6 +116,9 @@ class RollingPolicy(Policy):
         self.fitted = False
         """``learn`` fitted the forecaster (False: no history before the window to fit on)."""
         self.fourcp_note: str | None = None
+        self.prefetch: ForecastSource | None = None
+        """Forecasts of the scheduled re-solves computed ahead from the same information (a
+        backtest sets it, see :mod:`powerfirst.backtest.prefetch`); None: computed when needed."""
 
     learns: ClassVar[bool] = True
 
@@ -190,7 +193,9 @@ class RollingPolicy(Policy):
             self.fourcp_note = self.fourcp_note or "no market history before the window to learn from"
         if self.forecaster.day_ahead_gaps is not None:
             self.forecaster.day_ahead_gaps = DayAheadGaps()  # counts of this run only
-        self.builder = HorizonBuilder(site, self.config, self.forecaster, self.timezone, self.fourcp)
+        self.builder = HorizonBuilder(
+            site, self.config, self.forecaster, self.timezone, self.fourcp, self.prefetch
+        )
         self.plan = None
         self.plan_start_utc = None
         self.solves = self.fallbacks = 0
