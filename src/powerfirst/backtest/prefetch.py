@@ -33,13 +33,16 @@ import pandas as pd
 
 from powerfirst._types import Array, IntArray
 from powerfirst.calendar import NS_PER_HOUR
+from powerfirst.control.contract import Policy
+from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.forecast.base import PriceForecaster
 from powerfirst.forecast.known import KnownArrays
 from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.information import MarketData, MarketHistory
 from powerfirst.policies.horizon import PrefetchedForecast, horizon_hours_ns
+from powerfirst.policies.rolling import RollingPolicy
 
-__all__ = ["ForecastPrefetch", "scheduled_issue_times_ns", "worth_prefetching"]
+__all__ = ["ForecastPrefetch", "prefetch_for", "scheduled_issue_times_ns", "worth_prefetching"]
 
 _MIN_ISSUES = 24 * 7
 """Fewer hourly re-solves than this are not worth starting a worker process for (~1–2 s)."""
@@ -247,6 +250,38 @@ class ForecastPrefetch:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+def prefetch_for(
+    policy: Policy, inputs: DispatchInputs, market: MarketData | None
+) -> ForecastPrefetch | None:
+    """For a rolling policy that re-solves on the clock hour, over a window long enough to pay for
+    a worker: its forecasts computed ahead, handed to the policy (call :meth:`ForecastPrefetch.close`
+    after the run). None: the policy computes them itself."""
+    if not isinstance(policy, RollingPolicy) or market is None:
+        return None
+    if policy.config.resolve_every_intervals is not None:
+        return None  # re-solves not on the clock hour: nothing to compute ahead
+    site = inputs.site
+    mining_only = site.hall is None and not site.num_products  # where rolling re-solves on price moves
+    issues = scheduled_issue_times_ns(
+        inputs.times_utc.as_unit("ns").asi8,
+        inputs.price_usd_per_mwh,
+        policy.config.resolve_on_price_move_usd_per_mwh if mining_only else None,
+    )
+    if not worth_prefetching(len(issues)):
+        return None
+    fourcp = policy.fourcp if policy.fourcp is not None and policy.fourcp.fitted else None
+    prefetch = ForecastPrefetch(
+        policy.forecaster,
+        fourcp,
+        market,
+        issues,
+        step_ns=int(pd.Timedelta(hours=site.interval_hours) / pd.Timedelta(1)),
+        length=max(round(policy.config.horizon_hours / site.interval_hours), 1),
+    )
+    policy.prefetch = prefetch
+    return prefetch
 
 
 if __name__ == "__main__":

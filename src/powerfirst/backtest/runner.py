@@ -34,7 +34,7 @@ from powerfirst.accounting.results import (
 )
 from powerfirst.backtest.engine import PolicyRun, run_policy
 from powerfirst.backtest.market_files import check_market_files, market_files
-from powerfirst.backtest.prefetch import ForecastPrefetch, scheduled_issue_times_ns, worth_prefetching
+from powerfirst.backtest.prefetch import prefetch_for
 from powerfirst.backtest.realised import build_inputs, inference_demand_gpus
 from powerfirst.backtest.summary import hours_without_price, optimum, strategy_summary
 from powerfirst.bitcoin.hashprice import BundledHashprice, HashpriceSource
@@ -57,7 +57,6 @@ from powerfirst.market.source_spec import price_spec
 from powerfirst.market.sources import parse_source
 from powerfirst.market.window import Window, check_on_grid, parse_window, resolve_market, resolve_timezone
 from powerfirst.policies import make_policy
-from powerfirst.policies.rolling import RollingPolicy
 from powerfirst.site.compile import hashprice_source
 from powerfirst.site.schema import Site
 
@@ -387,35 +386,6 @@ def _check_forecaster_inputs(bt: Backtest, policy: Policy) -> None:
         forecaster.check_inputs(bt.market)
 
 
-def _prefetch(bt: Backtest, policy: Policy) -> ForecastPrefetch | None:
-    """For a rolling policy re-solving every clock hour over a long window: its forecasts computed
-    ahead in a worker process (:mod:`powerfirst.backtest.prefetch`; the same numbers, sooner)."""
-    if not isinstance(policy, RollingPolicy) or bt.market is None:
-        return None
-    if policy.config.resolve_every_intervals is not None:
-        return None  # re-solves not on the clock hour: nothing to compute ahead
-    site = bt.inputs.site
-    mining_only = site.hall is None and not site.num_products  # where rolling re-solves on price moves
-    issues = scheduled_issue_times_ns(
-        bt.inputs.times_utc.as_unit("ns").asi8,
-        bt.inputs.price_usd_per_mwh,
-        policy.config.resolve_on_price_move_usd_per_mwh if mining_only else None,
-    )
-    if not worth_prefetching(len(issues)):
-        return None
-    fourcp = policy.fourcp if policy.fourcp is not None and policy.fourcp.fitted else None
-    prefetch = ForecastPrefetch(
-        policy.forecaster,
-        fourcp,
-        bt.market,
-        issues,
-        step_ns=int(pd.Timedelta(hours=site.interval_hours) / pd.Timedelta(1)),
-        length=max(round(policy.config.horizon_hours / site.interval_hours), 1),
-    )
-    policy.prefetch = prefetch
-    return prefetch
-
-
 def run_strategy(
     bt: Backtest, name: str, *, progress: Callable[[int], None] | None = None, prefetch: bool = True
 ) -> StrategyResult:
@@ -434,7 +404,7 @@ def run_strategy(
             )
         if past is not None:
             policy.learn(past, _learnable_peaks(bt))
-    ahead = _prefetch(bt, policy) if prefetch else None
+    ahead = prefetch_for(policy, bt.inputs, bt.market) if prefetch else None
     try:
         run = run_policy(
             policy,
