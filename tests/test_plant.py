@@ -5,15 +5,24 @@ No backtest, no solver: small sites built from their parameters, decisions hande
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from powerfirst.control.decision import Decision
 from powerfirst.control.plant import ADJUSTMENT_KINDS, IntervalInput, Plant
 from powerfirst.errors import InfeasibleError, PolicyError
-from powerfirst.site.params import AncillaryParams, FleetParams, HallParams, HeatParams, SiteParams
+from powerfirst.site.params import (
+    AncillaryParams,
+    FleetParams,
+    HallParams,
+    HeatParams,
+    SiteParams,
+    TrainingParams,
+)
 
 
 def _fleet(name: str = "a", **overrides: Any) -> FleetParams:
@@ -194,3 +203,77 @@ def test_a_malformed_decision_is_refused() -> None:
     plant = Plant(_site())
     with pytest.raises(PolicyError, match="must give 1 finite fleet powers"):
         plant.apply(Decision(power_mw=np.array([np.nan])), IntervalInput(hour_id=0))
+
+
+def test_the_grid_limit_gives_a_fleet_with_switch_blocks_whole_blocks_only() -> None:
+    # "new" (first in merit order) keeps its 3 MW; 1.5 MW is left, "old" switches 1 MW blocks: 1 MW
+    site = _site(
+        _fleet("old", efficiency_j_per_th=35.0, switch_block_mw=1.0),
+        _fleet("new", efficiency_j_per_th=20.0),
+        grid_limit_mw=4.5,
+    )
+    applied = Plant(site).apply(Decision(power_mw=np.array([3.0, 3.0])), IntervalInput(hour_id=0))
+    assert applied.power_mw.tolist() == [1.0, 3.0]
+    assert applied.adjustments == ("grid_limit",)
+
+
+def test_small_changes_adding_up_are_counted_as_the_step_that_changed_most() -> None:
+    # each step changes the fleet by less than the tolerance (1e-6 MW), both together by more:
+    # 0.4e-6 MW above max (fleet_limits), 0.8e-6 MW still held off (anti_cycling, the larger)
+    plant = Plant(_site(_fleet(min_off_intervals=2)))
+    first = plant.apply(Decision(power_mw=np.array([3.0 - 0.8e-6])), IntervalInput(hour_id=0))
+    assert first.adjustments == ()
+    second = plant.apply(Decision(power_mw=np.array([3.0 + 0.4e-6])), IntervalInput(hour_id=0))
+    assert second.power_mw[0] == pytest.approx(3.0 - 0.8e-6, abs=1e-12)
+    assert second.adjustments == ("anti_cycling",)
+
+
+def test_the_as_award_is_scaled_to_the_max_offer_by_what_is_awarded() -> None:
+    # a product without a price and a negative offer get nothing; the 6 MW awarded (not the 11 MW
+    # offered in all) is scaled to the site's 4 MW max offer
+    site = _site(
+        _fleet(max_power_mw=10.0),
+        ancillary=AncillaryParams(products=("regup", "rrs", "nonspin"), max_offer_mw=4.0),
+    )
+    applied = Plant(site).apply(
+        Decision(power_mw=np.array([10.0]), as_offer_mw=np.array([6.0, -2.0, 5.0])),
+        IntervalInput(hour_id=0, as_available=np.array([True, True, False])),
+    )
+    assert applied.as_offer_mw.tolist() == pytest.approx([4.0, 0.0, 0.0], abs=1e-12)
+    assert applied.adjustments == ("as_award_cap",)
+
+
+def _job(name: str, deadline: str) -> TrainingParams:
+    return TrainingParams(
+        name=name,
+        gpu_hours=1000.0,
+        value_usd=1.0,
+        min_gpus=10.0,
+        max_gpus=50.0,
+        checkpoint_hours=0.0,
+        restart_hours=0.0,
+        release_utc=pd.Timestamp("2023-01-01", tz="UTC"),
+        deadline_utc=pd.Timestamp(deadline, tz="UTC"),
+    )
+
+
+def test_training_above_the_hall_is_cut_from_the_last_deadline_first() -> None:
+    # 30 inference + 2 × 50 training on 100 GPUs: 30 too many, cut from the job due last
+    hall = replace(_hall(gpus=100.0), jobs=(_job("late", "2023-03-01"), _job("early", "2023-02-01")))
+    plant = Plant(_site(grid_limit_mw=100.0, hall=hall))
+    interval = IntervalInput(hour_id=0, inference_demand_gpus=30.0, job_active=np.array([True, True]))
+    applied = plant.apply(
+        Decision(power_mw=np.array([3.0]), inference_gpus=30.0, training_gpus=np.array([50.0, 50.0])),
+        interval,
+    )
+    assert applied.inference_gpus == 30.0
+    assert applied.training_gpus.tolist() == [20.0, 50.0]
+    assert applied.adjustments == ("gpu_hall",)
+
+
+def test_a_rental_above_the_hall_s_rental_limit_is_cut_and_counted() -> None:
+    hall = replace(_hall(gpus=100.0), has_rental=True, rental_max_gpus=20.0)
+    plant = Plant(_site(grid_limit_mw=100.0, hall=hall))
+    applied = plant.apply(Decision(power_mw=np.array([3.0]), rental_gpus=50.0), IntervalInput(hour_id=0))
+    assert applied.rental_gpus == 20.0
+    assert applied.adjustments == ("gpu_hall",)
