@@ -84,3 +84,19 @@ def test_a_file_on_one_side_only_is_a_difference(tmp_path: Path) -> None:
     after = _write(tmp_path / "b", SUMMARY)
     (after / "breakeven" / "summary.json").unlink()
     assert _module().compare(before, after, 1e-9) == [f"{Path('breakeven/summary.json')}: only in before"]
+
+
+def test_a_file_only_after_lists_of_other_lengths_and_small_numbers_are_differences(tmp_path: Path) -> None:
+    before = _write(tmp_path / "a", SUMMARY)
+    changed = json.loads(json.dumps(SUMMARY))
+    changed["peaks"].append({"month": 7, "load_mw": 11.0})
+    changed["revenue_usd"]["ancillary"] = 0.002  # 0.0 before: far beyond noise
+    after = _write(tmp_path / "b", changed)
+    (after / "extra.json").write_text("{}")
+    assert sorted(_module().compare(before, after, 1e-9)) == sorted(
+        [
+            "breakeven/summary.json.peaks: 1 items before, 2 after",
+            "breakeven/summary.json.revenue_usd.ancillary: 0.0 before, 0.002 after",
+            "extra.json: only in after",
+        ]
+    )
