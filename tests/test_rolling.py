@@ -622,3 +622,78 @@ def test_horizon_calendar_from_the_cached_chunk_matches_the_calendar_of_its_time
         1,
         1,
     ]  # the first two horizons run into November; the last two over the clock change
+
+
+def test_a_prefetched_forecast_is_used_and_counted_as_the_policy_would_count_it(august: Backtest) -> None:
+    """A re-solve served by forecasts computed ahead takes their prices and 4CP probabilities (the
+    policy's forecaster and 4CP predictor are not asked), and counts the forecast's day-ahead data
+    as the forecaster would have (here stale: the latest day-ahead hour ended 2 h before the hour, 2.25 h before issue)."""
+    from powerfirst.calendar import NS_PER_HOUR
+    from powerfirst.forecast.base import QUANTILES, DayAheadGaps, PriceForecaster
+    from powerfirst.market.information import MarketHistory
+    from powerfirst.policies.horizon import PrefetchedForecast
+
+    class Unasked(PriceForecaster):
+        name = "unasked"
+
+        def __init__(self) -> None:
+            self.day_ahead_gaps = DayAheadGaps()
+
+        def predict(self, history: MarketHistory, target_hours_utc: pd.DatetimeIndex) -> np.ndarray:
+            raise AssertionError("forecast computed although it was prefetched")
+
+    class UnaskedFourCp:
+        fitted = True
+
+        def probability(self, history: MarketHistory, hours: pd.DatetimeIndex) -> np.ndarray:
+            raise AssertionError("4CP probability computed although it was prefetched")
+
+    asked: list[tuple[int, list[int]]] = []
+
+    class Ahead:
+        def take(self, issued_ns: int, hours_ns: np.ndarray) -> PrefetchedForecast:
+            asked.append((issued_ns, [int(h) for h in hours_ns]))
+            hour = np.arange(len(hours_ns), dtype=float)[:, None]
+            quantiles = hour + np.array([{0.1: 10.0, 0.5: 50.0, 0.9: 150.0}[q] for q in QUANTILES])[None, :]
+            hour_start = issued_ns // NS_PER_HOUR * NS_PER_HOUR
+            return PrefetchedForecast(quantiles, hour_start - 3 * NS_PER_HOUR, np.full(len(hours_ns), 0.5))
+
+    bt = august
+    assert bt.market is not None
+    seen: dict[str, Observation] = {}
+
+    class Probe(Policy):
+        name = "probe"
+        label = "keeps one observation"
+
+        def decide(self, obs: Observation) -> np.ndarray:
+            if obs.step == 9:  # 15 min into a clock hour
+                seen["obs"] = obs
+            return np.asarray(obs.power_mw)
+
+    run_policy(Probe(), bt.inputs, bt.known_hashprice_usd_per_th_day, market=bt.market)
+    obs = seen["obs"]
+    clock = bt.market.clock()
+    clock.advance(obs.interval_start_utc)
+    obs = replace(obs, market_view=clock.view.history)
+    site = bt.inputs.site
+    assert site.fourcp_rate_usd_per_mw_year > 0
+    forecaster = Unasked()
+    policy = RollingPolicy(_rolling_site(HYBRID).strategies.rolling, forecaster, bt.window.timezone)
+    policy.reset(site)
+    policy.builder.prefetch = Ahead()
+    policy.builder.fourcp = UnaskedFourCp()  # type: ignore[assignment]
+    inputs = policy.builder.build(obs).inputs
+    start_ns = int(obs.interval_start_utc.value)
+    hours_ns = asked[0][1]
+    assert (
+        len(asked) == 1 and asked[0][0] == start_ns and hours_ns[0] == start_ns // NS_PER_HOUR * NS_PER_HOUR
+    )
+    k = np.arange(policy.builder.length)
+    later = k >= 3  # the first 3 intervals are the rest of this clock hour (the last settled price)
+    np.testing.assert_allclose(inputs.price_usd_per_mwh[later], 50.0 + ((k + 1) // 4)[later])
+    np.testing.assert_allclose(
+        inputs.stream.fourcp_usd_per_mw, 0.5 * site.fourcp_rate_usd_per_mw_year / 4.0 / 4
+    )
+    gaps = forecaster.day_ahead_gaps
+    assert (gaps.issues, gaps.stale, gaps.missing, gaps.oldest_hours) == (1, 1, 0, 2.25)
