@@ -696,4 +696,5 @@ def test_a_prefetched_forecast_is_used_and_counted_as_the_policy_would_count_it(
         inputs.stream.fourcp_usd_per_mw, 0.5 * site.fourcp_rate_usd_per_mw_year / 4.0 / 4
     )
     gaps = forecaster.day_ahead_gaps
+    assert gaps is not None
     assert (gaps.issues, gaps.stale, gaps.missing, gaps.oldest_hours) == (1, 1, 0, 2.25)
