@@ -146,3 +146,28 @@ def test_only_the_hours_asked_about_are_taken() -> None:
         assert prefetch.taken == 1
     finally:
         prefetch.close()
+
+
+def test_a_forecast_read_during_a_re_solve_within_the_hour_is_kept_for_its_hour(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker's messages in order; ``take`` skips hours the policy did not re-solve, keeps one
+    read early (a re-solve within the hour asked first) for its own hour, and hands out each once."""
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")  # no worker: messages fed below
+    hour = [h * NS_PER_HOUR for h in range(4)]
+    prefetch = ForecastPrefetch(make_forecaster("persistence"), None, None, np.array(hour), QUARTER_NS, 8)  # type: ignore[arg-type]
+    quantiles = {h: np.full((2, 3), float(i)) for i, h in enumerate(hour)}
+    messages = [(h, quantiles[h], h - NS_PER_HOUR, None) for h in hour]
+    monkeypatch.setattr(prefetch, "_read", lambda: messages.pop(0) if messages else None)
+
+    def take(issued_ns: int) -> Any:
+        return prefetch.take(issued_ns, horizon_hours_ns(issued_ns, QUARTER_NS, 8))
+
+    first = take(hour[0])
+    assert first is not None and first.quantiles[0, 0] == 0.0 and first.last_day_ahead_ns == -NS_PER_HOUR
+    assert take(hour[0] + QUARTER_NS) is None  # within the hour: hour 1's forecast is read and kept
+    second = take(hour[1])
+    assert second is not None and second.quantiles[0, 0] == 1.0
+    third = take(hour[3])  # hour 2 not re-solved on schedule: skipped
+    assert third is not None and third.quantiles[0, 0] == 3.0
+    assert take(hour[3] + NS_PER_HOUR) is None and prefetch.taken == 3
