@@ -42,8 +42,11 @@ def _differences(before: Any, after: Any, path: str, rel_tol: float) -> list[str
         for i, (b, a) in enumerate(zip(before, after, strict=True)):
             out += _differences(b, a, f"{path}[{i}]", rel_tol)
         return out
+    if isinstance(before, bool) or isinstance(after, bool):  # true is not 1: the type is compared too
+        same = type(before) is type(after) and before == after
+        return [] if same else [f"{path}: {before!r} before, {after!r} after"]
     numbers = (int, float)
-    if isinstance(before, numbers) and isinstance(after, numbers) and not isinstance(before, bool):
+    if isinstance(before, numbers) and isinstance(after, numbers):
         if math.isclose(before, after, rel_tol=rel_tol, abs_tol=1e-9):
             return []
         return [f"{path}: {before!r} before, {after!r} after"]

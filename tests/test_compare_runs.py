@@ -100,3 +100,11 @@ def test_a_file_only_after_lists_of_other_lengths_and_small_numbers_are_differen
             "extra.json: only in after",
         ]
     )
+
+
+def test_a_flag_that_turns_into_a_number_is_a_difference(tmp_path: Path) -> None:
+    before = _write(tmp_path / "a", {**SUMMARY, "is_upper_bound": True})
+    after = _write(tmp_path / "b", {**SUMMARY, "is_upper_bound": 1})
+    assert _module().compare(before, after, 1e-9) == [
+        "breakeven/summary.json.is_upper_bound: True before, 1 after"
+    ]
