@@ -26,6 +26,7 @@ from powerfirst.control.decision import Schedule
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.dispatch.optimize import optimize_dispatch
 from powerfirst.dispatch.state import StartState
+from powerfirst.forecast.base import QUANTILES
 from powerfirst.forecast.registry import make_forecaster
 from powerfirst.fourcp.predictor import FourCpPredictor
 from powerfirst.market.grid_programs import fourcp_peaks_bundled
@@ -536,34 +537,17 @@ def test_jobs_due_together_share_the_gpu_hours_after_the_horizon() -> None:
 def test_gpu_commitments_are_priced_at_the_risk_quantile_and_fleets_at_the_median(august: Backtest) -> None:
     """The GPU hall's power is priced at ``risk_quantile`` of the forecast (interpolated between
     its 0.5 and 0.9 quantiles), the fleets' at the median; the current hour at the last price."""
-    from powerfirst.forecast.base import QUANTILES, PriceForecaster
+    from powerfirst.forecast.base import PriceForecaster
     from powerfirst.market.information import MarketHistory
 
     class Spread(PriceForecaster):
         name = "spread"
 
         def predict(self, history: MarketHistory, target_hours_utc: pd.DatetimeIndex) -> np.ndarray:
-            hour = np.arange(len(target_hours_utc), dtype=float)[:, None]
-            return hour + np.array([{0.1: 10.0, 0.5: 50.0, 0.9: 150.0}[q] for q in QUANTILES])[None, :]
+            return _spread_quantiles(len(target_hours_utc))
 
     bt = august
-    assert bt.market is not None
-    seen: dict[str, Observation] = {}
-
-    class Probe(Policy):
-        name = "probe"
-        label = "keeps one observation"
-
-        def decide(self, obs: Observation) -> np.ndarray:
-            if obs.step == 9:  # 15 min into a clock hour, prices have settled
-                seen["obs"] = obs
-            return np.asarray(obs.power_mw)
-
-    run_policy(Probe(), bt.inputs, bt.known_hashprice_usd_per_th_day, market=bt.market)
-    obs = seen["obs"]
-    clock = bt.market.clock()
-    clock.advance(obs.interval_start_utc)
-    obs = replace(obs, market_view=clock.view.history)
+    obs = _observation_at_step_9(bt)
     site = _rolling_site(HYBRID, risk_quantile=0.7)
     policy = RollingPolicy(site.strategies.rolling, Spread(), bt.window.timezone)
     policy.reset(bt.inputs.site)
@@ -629,7 +613,7 @@ def test_a_prefetched_forecast_is_used_and_counted_as_the_policy_would_count_it(
     policy's forecaster and 4CP predictor are not asked), and counts the forecast's day-ahead data
     as the forecaster would have (here stale: the latest day-ahead hour ended 2 h before the hour, 2.25 h before issue)."""
     from powerfirst.calendar import NS_PER_HOUR
-    from powerfirst.forecast.base import QUANTILES, DayAheadGaps, PriceForecaster
+    from powerfirst.forecast.base import DayAheadGaps, PriceForecaster
     from powerfirst.market.information import MarketHistory
     from powerfirst.policies.horizon import PrefetchedForecast
 
@@ -653,29 +637,12 @@ def test_a_prefetched_forecast_is_used_and_counted_as_the_policy_would_count_it(
     class Ahead:
         def take(self, issued_ns: int, hours_ns: np.ndarray) -> PrefetchedForecast:
             asked.append((issued_ns, [int(h) for h in hours_ns]))
-            hour = np.arange(len(hours_ns), dtype=float)[:, None]
-            quantiles = hour + np.array([{0.1: 10.0, 0.5: 50.0, 0.9: 150.0}[q] for q in QUANTILES])[None, :]
+            quantiles = _spread_quantiles(len(hours_ns))
             hour_start = issued_ns // NS_PER_HOUR * NS_PER_HOUR
             return PrefetchedForecast(quantiles, hour_start - 3 * NS_PER_HOUR, np.full(len(hours_ns), 0.5))
 
     bt = august
-    assert bt.market is not None
-    seen: dict[str, Observation] = {}
-
-    class Probe(Policy):
-        name = "probe"
-        label = "keeps one observation"
-
-        def decide(self, obs: Observation) -> np.ndarray:
-            if obs.step == 9:  # 15 min into a clock hour
-                seen["obs"] = obs
-            return np.asarray(obs.power_mw)
-
-    run_policy(Probe(), bt.inputs, bt.known_hashprice_usd_per_th_day, market=bt.market)
-    obs = seen["obs"]
-    clock = bt.market.clock()
-    clock.advance(obs.interval_start_utc)
-    obs = replace(obs, market_view=clock.view.history)
+    obs = _observation_at_step_9(bt)
     site = bt.inputs.site
     assert site.fourcp_rate_usd_per_mw_year > 0
     forecaster = Unasked()
@@ -698,3 +665,30 @@ def test_a_prefetched_forecast_is_used_and_counted_as_the_policy_would_count_it(
     gaps = forecaster.day_ahead_gaps
     assert gaps is not None
     assert (gaps.issues, gaps.stale, gaps.missing, gaps.oldest_hours) == (1, 1, 0, 2.25)
+
+
+def _spread_quantiles(hours: int) -> np.ndarray:
+    """Quantiles 10, 50 and 150 USD/MWh (0.1, 0.5, 0.9), plus 1 USD/MWh per hour ahead."""
+    hour = np.arange(hours, dtype=float)[:, None]
+    return hour + np.array([{0.1: 10.0, 0.5: 50.0, 0.9: 150.0}[q] for q in QUANTILES])[None, :]
+
+
+def _observation_at_step_9(bt: Any) -> Observation:
+    """The observation of the window's 10th interval (15 min into a clock hour, prices settled),
+    with the market view of that moment."""
+    assert bt.market is not None
+    seen: dict[str, Observation] = {}
+
+    class Probe(Policy):
+        name = "probe"
+        label = "keeps one observation"
+
+        def decide(self, obs: Observation) -> np.ndarray:
+            if obs.step == 9:
+                seen["obs"] = obs
+            return np.asarray(obs.power_mw)
+
+    run_policy(Probe(), bt.inputs, bt.known_hashprice_usd_per_th_day, market=bt.market)
+    clock = bt.market.clock()
+    clock.advance(seen["obs"].interval_start_utc)
+    return replace(seen["obs"], market_view=clock.view.history)
