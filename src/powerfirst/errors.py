@@ -9,12 +9,14 @@ failed optimisation.
     ├── DataError            market or Bitcoin data is missing, unparsable or does not cover a window
     ├── SolverError          the solver failed or stopped without a usable solution
     │   └── InfeasibleError  the site's constraints cannot all hold; ``explanation`` says which
-    └── PolicyError          a policy returned a decision of the wrong shape or kind
+    ├── PolicyError          a policy returned a decision of the wrong shape or kind
+    └── AgentError           the live agent cannot go on safely (journal unreadable, held by another)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AgentError",
     "ConfigError",
     "DataError",
     "InfeasibleError",
@@ -63,3 +65,7 @@ class InfeasibleError(SolverError):
 
 class PolicyError(PowerfirstError):
     """A policy returned a decision that the site cannot interpret."""
+
+
+class AgentError(PowerfirstError):
+    """The live agent cannot go on safely: its journal is unreadable or held by another agent."""

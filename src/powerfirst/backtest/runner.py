@@ -60,7 +60,7 @@ from powerfirst.policies import make_policy
 from powerfirst.site.compile import hashprice_source
 from powerfirst.site.schema import Site
 
-__all__ = ["Backtest", "StrategyResult", "comparison", "prepare_backtest", "run_strategy"]
+__all__ = ["Backtest", "StrategyResult", "comparison", "learned_policy", "prepare_backtest", "run_strategy"]
 
 HISTORY_DAYS = 28
 """Days of market data before the window that policies may see from its first interval [days]."""
@@ -386,11 +386,9 @@ def _check_forecaster_inputs(bt: Backtest, policy: Policy) -> None:
         forecaster.check_inputs(bt.market)
 
 
-def run_strategy(
-    bt: Backtest, name: str, *, progress: Callable[[int], None] | None = None, prefetch: bool = True
-) -> StrategyResult:
-    """Run the strategy called ``name`` over the backtest's window and book it. ``prefetch``: let a
-    rolling policy's forecasts be computed ahead on a second core (same results; False: not)."""
+def learned_policy(bt: Backtest, name: str) -> Policy:
+    """The strategy called ``name`` for the backtest's site, having learned from the market data
+    before the window where it learns (walk-forward): what a backtest runs and a live agent drives."""
     policy = make_policy(name, bt.site, bt.window.timezone)
     _check_forecaster_inputs(bt, policy)
     if policy.learns:
@@ -404,6 +402,15 @@ def run_strategy(
             )
         if past is not None:
             policy.learn(past, _learnable_peaks(bt))
+    return policy
+
+
+def run_strategy(
+    bt: Backtest, name: str, *, progress: Callable[[int], None] | None = None, prefetch: bool = True
+) -> StrategyResult:
+    """Run the strategy called ``name`` over the backtest's window and book it. ``prefetch``: let a
+    rolling policy's forecasts be computed ahead on a second core (same results; False: not)."""
+    policy = learned_policy(bt, name)
     ahead = prefetch_for(policy, bt.inputs, bt.market) if prefetch else None
     try:
         run = run_policy(

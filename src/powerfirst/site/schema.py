@@ -33,6 +33,7 @@ from powerfirst.errors import ConfigError
 from powerfirst.site import limits
 from powerfirst.site.files import read_site_yaml
 from powerfirst.site.fleet import Fleet
+from powerfirst.site.live import LiveConfig
 from powerfirst.site.messages import format_validation_error
 from powerfirst.site.streams import (
     AncillaryConfig,
@@ -191,6 +192,8 @@ class Site(Strict):
     ancillary: AncillaryConfig | None = None
     market_data: MarketDataConfig = Field(default_factory=MarketDataConfig)
     """The user's own load, ancillary-price and 4CP-peak files (default: bundled ERCOT series)."""
+    live: LiveConfig | None = None
+    """How the live agent reaches the machines and signals (``powerfirst agent``)."""
     strategies: dict[str, Any] = Field(default_factory=dict)
     """Each strategy's settings, by strategy. The strategies own their settings models: this layer
     keeps the section as raw mappings, and :func:`parse_site` given the registry's section model
@@ -241,6 +244,13 @@ class Site(Strict):
                 "fourcp.peaks_csv and market_data.fourcp_peaks both name a 4CP peaks file; keep one "
                 "(market_data.fourcp_peaks; peaks_csv is its older name)"
             )
+        if self.live is not None:
+            unknown = sorted(set(self.live.fleets) - set(names))
+            if unknown:
+                raise ValueError(
+                    f"live.fleets names {', '.join(map(repr, unknown))}, not a fleet of this site "
+                    f"(fleets: {', '.join(map(repr, names))})"
+                )
         return self
 
     @property

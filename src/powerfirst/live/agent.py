@@ -1,0 +1,345 @@
+"""The live agent: a wall clock (or a replay clock) over the same policies and plant as the backtest.
+
+Each interval the agent
+
+1. reads the signals (settled prices from a :class:`~powerfirst.live.signals.SignalSource`, the
+   hashprice published by then) and every miner's telemetry;
+2. builds the same :class:`~powerfirst.control.contract.Observation` the backtest's replay clock
+   builds and asks the same :class:`~powerfirst.control.contract.Policy` — unless the watchdog
+   (feed stale, policy failed) or a manual instruction (hold, curtail N MW) overrides it;
+3. passes the decision through the same :class:`~powerfirst.control.plant.Plant`;
+4. turns each fleet's power into the miners that should run (:mod:`powerfirst.live.fleet_map`),
+   journals each change durably (:mod:`powerfirst.live.journal`) and only then sends it, sheds
+   before restores, in waves (``stagger_s``, ``max_step_mw``);
+5. confirms each command from telemetry (:mod:`powerfirst.live.reconcile`), puts drifted miners
+   back, and fails what is not confirmed in ``confirm_within_s``.
+
+A restarted agent first reconciles the journal's open commands with what the devices show
+(:func:`powerfirst.live.reconcile.recover`), so no command is lost or repeated. Power in MW for
+fleets and W for devices; times in seconds since the epoch (UTC) on the agent's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from powerfirst.control.contract import Observation, Policy
+from powerfirst.control.decision import Decision
+from powerfirst.control.interval import IntervalInput
+from powerfirst.control.plant import Plant
+from powerfirst.errors import DataError
+from powerfirst.live.clock import AgentClock
+from powerfirst.live.devices import DeviceDriver, DeviceInfo, DeviceReading, DeviceStatus
+from powerfirst.live.fleet_map import FleetMap
+from powerfirst.live.journal import Journal
+from powerfirst.live.metrics import AgentMetrics
+from powerfirst.live.reconcile import Reconciler
+from powerfirst.live.signals import SignalSource
+from powerfirst.market.information import MarketData
+from powerfirst.site.live import LiveConfig
+from powerfirst.site.params import SiteParams
+
+__all__ = ["Agent", "StepRecord"]
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What the agent decided and did in one interval."""
+
+    step: int
+    start_s: float
+    power_mw: np.ndarray
+    """Each fleet's power after the plant, (F,) [MW]."""
+    basis: str
+    """``policy``, ``safe state: …`` (watchdog), ``hold`` or ``curtail N MW`` (manual)."""
+    running: tuple[int, ...]
+    """Miners each fleet should run."""
+    commands: int
+    """Commands journaled and sent in this interval [count]."""
+    observed_running: tuple[int, ...] = ()
+    """Miners of each fleet whose telemetry showed them hashing when the interval started (the
+    previous interval's commands at work)."""
+
+
+@dataclass
+class _Signals:
+    starts_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    prices: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    last_ok_s: float | None = None
+    failures: int = 0
+
+
+class Agent:
+    """One site's live loop (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        site: SiteParams,
+        policy: Policy,
+        source: SignalSource,
+        hashprice_daily: pd.Series,
+        clock: AgentClock,
+        driver: DeviceDriver | None,
+        config: LiveConfig,
+        journal: Journal,
+        market: MarketData | None = None,
+        dry_run: bool = False,
+        echo: Callable[[str], None] = print,
+        metrics: AgentMetrics | None = None,
+        stale_after_s: float | None = None,
+    ) -> None:
+        self.site = site
+        self.policy = policy
+        self.source = source
+        self.hashprice_daily = hashprice_daily
+        self.clock = clock
+        self.driver = driver
+        self.config = config
+        self.journal = journal
+        self.market = market
+        self.dry_run = dry_run
+        self.echo = echo
+        self.metrics = metrics
+        self.stale_after_s = (
+            stale_after_s
+            if stale_after_s is not None
+            else (config.price_feed.stale_after_s if config.price_feed is not None else 2 * source.interval_s)
+        )
+        self.interval_s = site.interval_hours * 3600.0
+        self.plant = Plant(site)
+        self.fleet_map = FleetMap([(f.name, f.max_power_mw, []) for f in site.fleets])
+        self.devices: dict[str, DeviceInfo] = {}
+        self.readings: dict[str, DeviceReading] = {}
+        self.signals = _Signals()
+        self.manual: tuple[str, float, np.ndarray] | None = None
+        """A manual instruction in force: (kind, MW, each fleet's power it holds [MW])."""
+        self.records: list[StepRecord] = []
+        self.reconciler = Reconciler(journal, driver, config, clock, echo, metrics, dry_run=dry_run)
+        self._window_start_s: float | None = None
+        self._market_clock = market.clock() if market is not None else None
+
+    # --- start
+    async def start(self) -> None:
+        """Reset the policy, find the fleets' miners, rank them, and reconcile the journal's open commands."""
+        self.policy.reset(self.site)
+        groups: list[list[DeviceInfo]] = [[] for _ in self.site.fleets]
+        if self.driver is not None:
+            found = await self.driver.discover()
+            nets = {
+                i: [ipaddress.ip_network(a, strict=False) for a in self.config.fleets[f.name].addresses]
+                for i, f in enumerate(self.site.fleets)
+                if f.name in self.config.fleets
+            }
+            for info in found:
+                try:
+                    address = ipaddress.ip_address(info.device_id)
+                except ValueError:
+                    continue
+                for i, fleet_nets in nets.items():
+                    if any(address in net for net in fleet_nets):
+                        groups[i].append(info)
+                        self.devices[info.device_id] = info
+                        break
+        self.fleet_map = FleetMap(
+            [(f.name, f.max_power_mw, groups[i]) for i, f in enumerate(self.site.fleets)]
+        )
+        for note in self.fleet_map.mismatches():
+            self.echo(note)
+            self.journal.audit(self.clock.now(), "fleet_mismatch", note=note)
+        self.echo("miners found: " + ", ".join(f"{g.fleet} {len(g.miners)}" for g in self.fleet_map.fleets))
+        await self.reconciler.recover()
+
+    # --- the loop
+    async def run(
+        self, start_s: float, end_s: float | None = None, stop: asyncio.Event | None = None
+    ) -> None:
+        """Run intervals from ``start_s`` (on the interval grid) until ``end_s`` or ``stop``."""
+        await self.start()
+        self._window_start_s = start_s
+        confirm = asyncio.create_task(self.reconciler.confirm_loop(stop))
+        try:
+            step = 0
+            while end_s is None or start_s + step * self.interval_s < end_s - 1e-6:
+                at = start_s + step * self.interval_s
+                if stop is not None and stop.is_set():
+                    break
+                await self._sleep_until(at, stop)
+                if stop is not None and stop.is_set():
+                    break
+                await self.step(step, at)
+                step += 1
+            if end_s is not None:  # let the last interval's commands be confirmed
+                await self._sleep_until(end_s, stop)
+                await self.reconciler.confirm_once()
+        finally:
+            self.reconciler.stopping = True
+            confirm.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await confirm
+
+    async def _sleep_until(self, at_s: float, stop: asyncio.Event | None) -> None:
+        if stop is None:
+            await self.clock.sleep_until(at_s)
+            return
+        left = self.clock.real_seconds(at_s - self.clock.now())
+        if left > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=left)
+
+    async def step(self, step: int, at_s: float) -> StepRecord:
+        """Decide and command the interval starting at ``at_s``."""
+        if self._window_start_s is None:
+            self._window_start_s = at_s
+        await self._poll(at_s)
+        if self.devices:
+            self.readings = await self.reconciler.read(list(self.devices))
+            self.reconciler.confirm_from(self.readings)
+            self.reconciler.fix_drift(self.readings, at_s)
+        for instruction in self.journal.take_instructions(at_s):
+            if instruction.kind == "release":
+                self.manual = None
+            else:  # held at the level of the moment it was taken, until released
+                mw = float(instruction.mw or 0.0)
+                level = (
+                    self._curtailed(mw) if instruction.kind == "curtail" else self.plant.previous_mw.copy()
+                )
+                self.manual = (instruction.kind, mw, level)
+            self.echo(
+                f"manual instruction {instruction.seq}: {instruction.kind}"
+                + (f" {instruction.mw:g} MW" if instruction.mw else "")
+            )
+        interval = IntervalInput(hour_id=int(at_s // 3600))
+        decision, basis = self._decide(step, at_s, interval)
+        applied = self.plant.apply(decision, interval)
+        running = [self.fleet_map.running(f, float(mw)) for f, mw in enumerate(applied.power_mw)]
+        sent = await self.reconciler.command(running, self.fleet_map, self.readings, at_s, basis)
+        observed = tuple(
+            sum(
+                1
+                for m in g.miners
+                if (r := self.readings.get(m.device_id)) is not None and r.status is DeviceStatus.RUNNING
+            )
+            for g in self.fleet_map.fleets
+        )
+        record = StepRecord(
+            step, at_s, applied.power_mw.copy(), basis, tuple(len(r) for r in running), sent, observed
+        )
+        self.records.append(record)
+        if self.metrics is not None:
+            self.metrics.step(
+                [g.fleet for g in self.fleet_map.fleets],
+                list(record.power_mw),
+                record.running,
+                self.readings,
+                self._feed_age(at_s),
+            )
+        measured = [r.power_w for r in self.readings.values() if r.power_w is not None]
+        if measured:
+            self.journal.record_power(at_s, sum(measured) / 1e6, float(applied.power_mw.sum()), None)
+        return record
+
+    async def _poll(self, at_s: float) -> None:
+        try:
+            settled = await asyncio.wait_for(
+                self.source.poll(at_s), timeout=max(self.clock.real_seconds(self.interval_s), 1.0)
+            )
+        except (DataError, TimeoutError) as exc:
+            self.signals.failures += 1
+            self.journal.audit(at_s, "feed_failed", message=str(exc) or "timed out")
+            return
+        self.signals.starts_s, self.signals.prices = settled.starts_s, settled.prices_usd_per_mwh
+        self.signals.last_ok_s = at_s
+
+    def _feed_age(self, at_s: float) -> float:
+        """Time since the end of the newest settled interval [s] (inf: none yet)."""
+        starts = self.signals.starts_s
+        return at_s - (float(starts[-1]) + self.interval_s) if starts.size else math.inf
+
+    def _decide(self, step: int, at_s: float, interval: IntervalInput) -> tuple[Decision, str]:
+        site = self.site
+        if self.manual is not None:
+            kind, mw, level = self.manual
+            return Decision(power_mw=level.copy()), "hold" if kind == "hold" else f"curtail {mw:g} MW"
+        age = self._feed_age(at_s)
+        if step > 0 and age > self.stale_after_s:
+            return self._safe(
+                f"safe state: no price settled for {age:.0f} s (limit {self.stale_after_s:g} s)", at_s
+            )
+        try:
+            obs = self._observation(step, at_s, interval)
+            raw = self.policy.decide(obs)
+        except Exception as exc:
+            return self._safe(f"safe state: the policy failed ({type(exc).__name__}: {exc})", at_s)
+        decision = raw if isinstance(raw, Decision) else Decision(power_mw=np.asarray(raw, dtype=np.float64))
+        wanted = np.asarray(decision.power_mw, dtype=np.float64)
+        if wanted.shape != (len(site.fleets),) or not np.all(np.isfinite(wanted)):
+            return self._safe(f"safe state: the policy decided {wanted!r}", at_s)
+        return decision, "policy"
+
+    def _safe(self, basis: str, at_s: float) -> tuple[Decision, str]:
+        self.journal.audit(at_s, "watchdog", basis=basis, safe_state=self.config.safe_state)
+        state = self.config.safe_state
+        power = (
+            self.site.min_power_mw
+            if state == "curtail"
+            else self.site.max_power_mw
+            if state == "run"
+            else self.plant.previous_mw
+        )
+        return Decision(power_mw=np.array(power, dtype=np.float64)), basis
+
+    def _curtailed(self, mw: float) -> np.ndarray:
+        """The previous interval's power less ``mw`` [MW], taken from the least efficient fleets first."""
+        site = self.site
+        power = self.plant.previous_mw.copy()
+        left = mw
+        for f in sorted(range(len(site.fleets)), key=lambda i: -site.fleets[i].efficiency_j_per_th):
+            cut = min(left, power[f] - site.fleets[f].min_power_mw)
+            if cut > 0:
+                power[f] -= cut
+                left -= cut
+        return power
+
+    def _observation(self, step: int, at_s: float, interval: IntervalInput) -> Observation:
+        start = self._window_start_s if self._window_start_s is not None else at_s
+        starts = self.signals.starts_s
+        keep = (starts >= start - 1e-6) & (starts < at_s - 1e-6)
+        settled = self.signals.prices[keep].copy()
+        settled.flags.writeable = False
+        state = self.plant.state(interval)
+        when = pd.Timestamp(round(at_s * 1e9), tz="UTC")
+        view = None
+        if self._market_clock is not None:
+            self._market_clock.advance(when)
+            view = self._market_clock.view.history
+        return Observation(
+            step=step,
+            interval_start_utc=when,
+            settled_prices_usd_per_mwh=settled,
+            hashprice_usd_per_th_day=self._hashprice(when),
+            power_mw=state.power_mw,
+            available_mw=state.available_mw,
+            held_off_mw=state.held_off_mw,
+            market_view=view,
+        )
+
+    def _hashprice(self, when: pd.Timestamp) -> float:
+        """The hashprice published by ``when``: the previous UTC day's [USD/(TH/s)/day]."""
+        day = when.floor("D") - pd.Timedelta(days=1)
+        value = self.hashprice_daily.get(day)
+        if value is None or not np.isfinite(value):
+            raise DataError(f"no hashprice published for {day.date()} (the day before {when.isoformat()})")
+        return float(value)
+
+    def device_states(self) -> dict[str, str]:
+        """Each miner's state for the operator: confirmed, drifted, unavailable, restore-failed, pending."""
+        return self.reconciler.device_states(self.readings)

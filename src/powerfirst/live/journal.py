@@ -1,0 +1,390 @@
+"""The agent's command journal: every command written durably before it is sent (SQLite, WAL).
+
+A restarted agent reads here what it asked of every device, so it neither loses nor repeats a
+command. The journal holds
+
+- ``commands``: one row per command, keyed by a deterministic ``command_id`` (the interval, the
+  device and the action: recomputing the same decision after a restart finds the same row), with
+  its life: ``journaled`` → ``sent`` → ``acked`` | ``rejected`` → ``confirmed`` | ``failed``, or
+  ``superseded`` when a later decision replaced it before it was sent;
+- ``devices``: the state the agent wants each device in, and the power target to restore on wake;
+- ``events``: grid and manual instructions, keyed by (source, event id): the same event from the
+  same source twice is one event;
+- ``instructions``: manual instructions queued by ``powerfirst agent instruct`` for the agent;
+- ``power``: measured and baseline site power for settlement [MW], a few seconds apart;
+- ``audit``: every command, outcome and decision, in order.
+
+Every write is one transaction committed with ``synchronous=FULL`` (the WAL is synced at commit),
+so a row the agent has read back survives a SIGKILL or a power cut. Times are seconds since the
+epoch (UTC) as floats, on the agent's clock (a replay's clock in a replay).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from powerfirst.errors import AgentError
+from powerfirst.live.devices import Action, Command, CommandOutcome
+
+__all__ = ["CommandState", "Instruction", "Journal", "JournaledCommand"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS commands (
+    command_id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    power_limit_w REAL,
+    reason TEXT NOT NULL,
+    event_id TEXT,
+    state TEXT NOT NULL,
+    journaled_at REAL NOT NULL,
+    sent_at REAL,
+    answered_at REAL,
+    confirmed_at REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS commands_open ON commands (state);
+CREATE INDEX IF NOT EXISTS commands_device ON commands (device_id, journaled_at);
+CREATE TABLE IF NOT EXISTS devices (
+    device_id TEXT PRIMARY KEY,
+    desired TEXT NOT NULL,
+    restore_power_limit_w REAL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    source TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    PRIMARY KEY (source, event_id)
+);
+CREATE TABLE IF NOT EXISTS instructions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    mw REAL,
+    note TEXT NOT NULL DEFAULT '',
+    queued_at REAL NOT NULL,
+    taken_at REAL
+);
+CREATE TABLE IF NOT EXISTS power (
+    at REAL NOT NULL,
+    site_power_mw REAL NOT NULL,
+    baseline_mw REAL,
+    event_id TEXT
+);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+"""
+
+
+class CommandState(StrEnum):
+    """Where a command is in its life (see the module docstring)."""
+
+    JOURNALED = "journaled"
+    SENT = "sent"
+    ACKED = "acked"
+    REJECTED = "rejected"
+    CONFIRMED = "confirmed"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+OPEN_STATES = (CommandState.JOURNALED, CommandState.SENT, CommandState.ACKED)
+"""Commands whose effect is not settled yet: a restarted agent reconciles these."""
+
+
+@dataclass(frozen=True)
+class JournaledCommand:
+    """A command as the journal holds it."""
+
+    command: Command
+    state: CommandState
+    reason: str
+    event_id: str | None
+    journaled_at: float
+    sent_at: float | None
+    attempts: int
+    message: str
+
+
+@dataclass(frozen=True)
+class Instruction:
+    """A manual instruction: ``curtail`` (``mw`` [MW] off now), ``hold`` (keep devices as they are)
+    or ``release`` (back to the policy)."""
+
+    seq: int
+    kind: str
+    mw: float | None
+    note: str
+    queued_at: float
+
+
+INSTRUCTION_KINDS = ("curtail", "hold", "release")
+
+
+class Journal:
+    """One agent's journal at ``path`` (created when missing). ``owner=True`` takes the agent's
+    exclusive lock (a second agent on the same journal is an :class:`~powerfirst.errors.AgentError`);
+    ``owner=False`` only queues instructions and reads."""
+
+    def __init__(self, path: Path, *, owner: bool = True) -> None:
+        self.path = path
+        self._lock_fd: int | None = None
+        if owner:
+            lock_path = path.with_name(path.name + ".lock")
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise AgentError(
+                    f"{path}: another agent holds this journal (lock {lock_path}); "
+                    "stop it first, or give this agent its own --journal"
+                ) from None
+            self._lock_fd = fd
+        try:
+            self._db = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise AgentError(f"{path}: not a usable journal ({exc})") from exc
+
+    def close(self) -> None:
+        db = getattr(self, "_db", None)
+        if db is not None:
+            db.close()
+            self._db = None  # type: ignore[assignment]
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # --- commands
+    def journal(
+        self, commands: list[Command], *, reason: str, at: float, event_id: str | None = None
+    ) -> list[Command]:
+        """Write ``commands`` in one transaction before any is sent; returns those newly written.
+        A command whose id is already journaled (the same decision made again, e.g. after a
+        restart) is not written twice and not returned."""
+        written: list[Command] = []
+        with self._tx() as db:
+            for command in commands:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO commands (command_id, device_id, action, power_limit_w, reason,"
+                    " event_id, state, journaled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        command.command_id,
+                        command.device_id,
+                        str(command.action),
+                        command.power_limit_w,
+                        reason,
+                        event_id,
+                        str(CommandState.JOURNALED),
+                        at,
+                    ),
+                )
+                if cur.rowcount == 1:
+                    written.append(command)
+                    self._audit(db, at, "journaled", command_id=command.command_id, reason=reason)
+        return written
+
+    def mark_sent(self, command_ids: list[str], at: float) -> None:
+        """The commands are about to go out (one transaction)."""
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE commands SET state = ?, sent_at = ?, attempts = attempts + 1 WHERE command_id = ?",
+                [(str(CommandState.SENT), at, c) for c in command_ids],
+            )
+            for c in command_ids:
+                self._audit(db, at, "sent", command_id=c)
+
+    def mark_answered(self, outcomes: list[CommandOutcome], at: float) -> None:
+        """The devices' answers: acknowledged or rejected (one transaction)."""
+        with self._tx() as db:
+            for outcome in outcomes:
+                state = CommandState.ACKED if outcome.accepted else CommandState.REJECTED
+                db.execute(
+                    "UPDATE commands SET state = ?, answered_at = ?, message = ? WHERE command_id = ?",
+                    (str(state), at, outcome.message, outcome.command_id),
+                )
+                self._audit(
+                    db,
+                    at,
+                    str(state),
+                    command_id=outcome.command_id,
+                    device_id=outcome.device_id,
+                    message=outcome.message,
+                    seconds=round(outcome.seconds, 4),
+                )
+
+    def settle(self, settled: list[tuple[str, CommandState, str]], at: float) -> None:
+        """Close commands: (id, ``confirmed`` | ``failed`` | ``superseded``, why) (one transaction)."""
+        with self._tx() as db:
+            for command_id, state, message in settled:
+                if state not in (CommandState.CONFIRMED, CommandState.FAILED, CommandState.SUPERSEDED):
+                    raise ValueError(f"settle() takes confirmed, failed or superseded, not {state}")
+                db.execute(
+                    "UPDATE commands SET state = ?, confirmed_at = ?, message = ? WHERE command_id = ?",
+                    (str(state), at, message, command_id),
+                )
+                self._audit(db, at, str(state), command_id=command_id, message=message)
+
+    def open_commands(self) -> list[JournaledCommand]:
+        """Commands not yet settled (journaled, sent or acknowledged), oldest first."""
+        marks = ",".join("?" * len(OPEN_STATES))
+        rows = self._db.execute(
+            "SELECT command_id, device_id, action, power_limit_w, state, reason, event_id, journaled_at,"
+            f" sent_at, attempts, message FROM commands WHERE state IN ({marks}) ORDER BY journaled_at, command_id",
+            [str(s) for s in OPEN_STATES],
+        ).fetchall()
+        return [_journaled(row) for row in rows]
+
+    def command(self, command_id: str) -> JournaledCommand | None:
+        row = self._db.execute(
+            "SELECT command_id, device_id, action, power_limit_w, state, reason, event_id, journaled_at,"
+            " sent_at, attempts, message FROM commands WHERE command_id = ?",
+            (command_id,),
+        ).fetchone()
+        return None if row is None else _journaled(row)
+
+    def sent_since(self, since: float) -> dict[str, int]:
+        """Commands sent to each device since ``since`` [count] (the per-device cycling limit)."""
+        rows = self._db.execute(
+            "SELECT device_id, COUNT(*) FROM commands WHERE sent_at >= ? GROUP BY device_id", (since,)
+        ).fetchall()
+        return {str(d): int(n) for d, n in rows}
+
+    def counts_by_state(self) -> dict[str, int]:
+        rows = self._db.execute("SELECT state, COUNT(*) FROM commands GROUP BY state").fetchall()
+        return {str(state): int(n) for state, n in rows}
+
+    # --- desired device states
+    def set_desired(self, wanted: list[tuple[str, str, float | None]], at: float) -> None:
+        """Record the state the agent wants each device in: (device id, ``running`` or
+        ``curtailed``, the power target to restore on wake [W] or None to keep the one recorded)."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO devices (device_id, desired, restore_power_limit_w, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET desired = excluded.desired,"
+                " restore_power_limit_w = COALESCE(excluded.restore_power_limit_w, devices.restore_power_limit_w),"
+                " updated_at = excluded.updated_at",
+                [(d, s, w, at) for d, s, w in wanted],
+            )
+
+    def desired(self) -> dict[str, tuple[str, float | None]]:
+        """Every device's desired state and power target to restore [W]."""
+        rows = self._db.execute("SELECT device_id, desired, restore_power_limit_w FROM devices").fetchall()
+        return {str(d): (str(s), None if w is None else float(w)) for d, s, w in rows}
+
+    # --- events and instructions
+    def record_event(self, source: str, event_id: str, kind: str, payload: dict[str, Any], at: float) -> bool:
+        """Take a grid or manual event once: False when (source, event_id) was taken before."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO events (source, event_id, kind, payload, received_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (source, event_id, kind, json.dumps(payload, sort_keys=True), at),
+            )
+            fresh = cur.rowcount == 1
+            self._audit(
+                db,
+                at,
+                "event" if fresh else "event_repeated",
+                source=source,
+                event_id=event_id,
+                event_kind=kind,
+            )
+            return fresh
+
+    def queue_instruction(self, kind: str, at: float, mw: float | None = None, note: str = "") -> int:
+        """Queue a manual instruction for the agent; returns its number."""
+        if kind not in INSTRUCTION_KINDS:
+            raise AgentError(f"instruction {kind!r} is not one of {', '.join(INSTRUCTION_KINDS)}")
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO instructions (kind, mw, note, queued_at) VALUES (?, ?, ?, ?)",
+                (kind, mw, note, at),
+            )
+            self._audit(db, at, "instruction_queued", instruction=kind, mw=mw, note=note)
+            return int(cur.lastrowid or 0)
+
+    def take_instructions(self, at: float) -> list[Instruction]:
+        """Instructions queued and not yet taken, oldest first; each is taken once."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT seq, kind, mw, note, queued_at FROM instructions WHERE taken_at IS NULL ORDER BY seq"
+            ).fetchall()
+            db.execute("UPDATE instructions SET taken_at = ? WHERE taken_at IS NULL", (at,))
+            for row in rows:
+                self._audit(db, at, "instruction_taken", seq=row[0], instruction=row[1], mw=row[2])
+        return [
+            Instruction(int(s), str(k), None if m is None else float(m), str(n), float(q))
+            for s, k, m, n, q in rows
+        ]
+
+    # --- settlement and audit
+    def record_power(
+        self, at: float, site_power_mw: float, baseline_mw: float | None, event_id: str | None
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO power (at, site_power_mw, baseline_mw, event_id) VALUES (?, ?, ?, ?)",
+                (at, site_power_mw, baseline_mw, event_id),
+            )
+
+    def audit(self, at: float, kind: str, **detail: Any) -> None:
+        with self._tx() as db:
+            self._audit(db, at, kind, **detail)
+
+    def audit_log(self, kind: str | None = None) -> list[tuple[float, str, dict[str, Any]]]:
+        sql = "SELECT at, kind, detail FROM audit" + (" WHERE kind = ?" if kind else "") + " ORDER BY seq"
+        rows = self._db.execute(sql, (kind,) if kind else ()).fetchall()
+        return [(float(at), str(k), json.loads(d)) for at, k, d in rows]
+
+    @staticmethod
+    def _audit(db: sqlite3.Connection, at: float, kind: str, **detail: Any) -> None:
+        db.execute(
+            "INSERT INTO audit (at, kind, detail) VALUES (?, ?, ?)",
+            (at, kind, json.dumps(detail, sort_keys=True, default=str)),
+        )
+
+
+def _journaled(row: tuple[Any, ...]) -> JournaledCommand:
+    command_id, device_id, action, limit, state, reason, event_id, at, sent_at, attempts, message = row
+    return JournaledCommand(
+        Command(str(command_id), str(device_id), Action(action), None if limit is None else float(limit)),
+        CommandState(state),
+        str(reason),
+        None if event_id is None else str(event_id),
+        float(at),
+        None if sent_at is None else float(sent_at),
+        int(attempts),
+        str(message),
+    )
