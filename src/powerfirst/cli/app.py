@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from powerfirst.cli.agent import agent, instruct
 from powerfirst.cli.backtest import backtest
 from powerfirst.cli.data import data_app
 from powerfirst.cli.forecast import forecast_app
@@ -24,5 +25,5 @@ app.add_typer(forecast_app, name="forecast")
 app.add_typer(fourcp_app, name="fourcp")
 app.add_typer(data_app, name="data")
 
-for command in (backtest, breakeven, validate, prices, models):
+for command in (backtest, breakeven, validate, prices, models, agent, instruct):
     app.command()(command)

@@ -96,8 +96,11 @@ class Agent:
         echo: Callable[[str], None] = print,
         metrics: AgentMetrics | None = None,
         stale_after_s: float | None = None,
+        on_step: Callable[[StepRecord], None] | None = None,
     ) -> None:
         self.site = site
+        self.on_step = on_step
+        """Called with each interval's record (the CLI prints it)."""
         self.policy = policy
         self.source = source
         self.hashprice_daily = hashprice_daily
@@ -234,6 +237,8 @@ class Agent:
             step, at_s, applied.power_mw.copy(), basis, tuple(len(r) for r in running), sent, observed
         )
         self.records.append(record)
+        if self.on_step is not None:
+            self.on_step(record)
         if self.metrics is not None:
             self.metrics.step(
                 [g.fleet for g in self.fleet_map.fleets],

@@ -15,6 +15,9 @@ The :class:`Reconciler` owns the command path of the agent:
   command whose effect the device shows is taken as delivered (not sent again), one it does not
   show is sent once more if it is still wanted, else superseded.
 
+Fault-injection points for tests (:func:`powerfirst.interrupt.checkpoint`): ``agent-journaled``,
+``agent-marked-sent``, ``agent-sent``, ``agent-answered``, ``agent-confirmed``.
+
 A command id is ``<interval start>/<device>/<action>[/<n>]``: deciding the same interval again after
 a restart finds the same ids in the journal and sends nothing twice.
 """
@@ -25,6 +28,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable
 
+from powerfirst.interrupt import checkpoint
 from powerfirst.live.clock import AgentClock
 from powerfirst.live.devices import Action, Command, CommandOutcome, DeviceDriver, DeviceReading, DeviceStatus
 from powerfirst.live.fleet_map import FleetMap
@@ -162,6 +166,7 @@ class Reconciler:
         new = self.journal.journal(commands, reason=basis, at=at_s)
         if not new:
             return 0
+        checkpoint("agent-journaled")
         if self.dry_run or self.driver is None:
             for c in new:
                 self.echo(
@@ -177,8 +182,11 @@ class Reconciler:
     async def _send(self, commands: list[Command], at_s: float) -> int:
         assert self.driver is not None
         self.journal.mark_sent([c.command_id for c in commands], self.clock.now())
+        checkpoint("agent-marked-sent")
         outcomes = await self.driver.send_all(commands)
+        checkpoint("agent-sent")
         self.journal.mark_answered(outcomes, self.clock.now())
+        checkpoint("agent-answered")
         if self.metrics is not None:
             self.metrics.commands(commands, outcomes)
         rejected = [o for o in outcomes if not o.accepted]
@@ -252,6 +260,7 @@ class Reconciler:
                 self._failed.add(j.command.device_id)
         if settled:
             self.journal.settle(settled, now)
+            checkpoint("agent-confirmed")
 
     # --- restart
     async def recover(self) -> None:

@@ -13,6 +13,7 @@ discovers and reads them but sends nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +22,7 @@ import pandas as pd
 from powerfirst.backtest.runner import learned_policy, prepare_backtest
 from powerfirst.control.contract import Policy
 from powerfirst.errors import ConfigError
-from powerfirst.live.agent import Agent
+from powerfirst.live.agent import Agent, StepRecord
 from powerfirst.live.clock import AgentClock, ReplayClock, WallClock
 from powerfirst.live.devices import DeviceDriver
 from powerfirst.live.journal import Journal
@@ -34,7 +35,7 @@ from powerfirst.site.live import LiveConfig
 from powerfirst.site.params import SiteParams
 from powerfirst.site.schema import Site
 
-__all__ = ["AgentSetup", "live_setup", "replay_setup"]
+__all__ = ["AgentSetup", "journal_path", "live_setup", "miner_driver", "replay_setup"]
 
 LIVE_INTERVAL_S = 900.0
 """Settlement interval of a live price feed [s] (ERCOT and most ISOs settle real time in 15 minutes)."""
@@ -63,6 +64,7 @@ class AgentSetup:
         dry_run: bool = False,
         echo: object = print,
         metrics: AgentMetrics | None = None,
+        on_step: Callable[[StepRecord], None] | None = None,
     ) -> Agent:
         return Agent(
             site=self.params,
@@ -77,6 +79,7 @@ class AgentSetup:
             dry_run=dry_run,
             echo=echo,  # type: ignore[arg-type]
             metrics=metrics,
+            on_step=on_step,
         )
 
 
@@ -159,3 +162,14 @@ def journal_path(site_file: Path, config: LiveConfig, given: Path | None) -> Pat
         return given
     path = Path(config.journal)
     return path if path.is_absolute() else site_file.parent / path
+
+
+def miner_driver(config: LiveConfig) -> DeviceDriver | None:
+    """The miner driver for every address of ``live.fleets`` (None: no fleet has miners)."""
+    addresses = [a for group in config.fleets.values() for a in group.addresses]
+    if not addresses:
+        return None
+    from powerfirst.live.miners import MinerDriver
+
+    timeout_s = max(group.timeout_s for group in config.fleets.values())
+    return MinerDriver(addresses, timeout_s=timeout_s)

@@ -1,0 +1,150 @@
+"""``powerfirst agent`` (the live loop) and ``powerfirst instruct`` (manual instructions to it)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from powerfirst.cli.common import console, fail
+from powerfirst.errors import ConfigError, PowerfirstError
+from powerfirst.interrupt import Interrupted
+from powerfirst.live.agent import StepRecord
+from powerfirst.live.journal import INSTRUCTION_KINDS, Journal
+from powerfirst.live.metrics import AgentMetrics
+from powerfirst.live.setup import journal_path, live_setup, miner_driver, replay_setup
+from powerfirst.policies.registry import STRATEGIES, load_site
+
+__all__ = ["agent", "instruct"]
+
+KEPT = "the journal holds every command sent and its state; the next start reconciles the open ones"
+
+
+def agent(
+    site_file: Annotated[
+        Path, typer.Argument(help="Site YAML file with a live: section.", metavar="SITE.yaml")
+    ],
+    strategy: Annotated[str, typer.Option(help=f"The policy that decides: {', '.join(STRATEGIES)}.")],
+    replay: Annotated[
+        bool, typer.Option(help="Replay the --start..--end history on a fast clock instead of the live feed.")
+    ] = False,
+    start: Annotated[str | None, typer.Option(help="--replay: first day (or time) of the history.")] = None,
+    end: Annotated[str | None, typer.Option(help="--replay: last day (or end time) of the history.")] = None,
+    speed: Annotated[
+        float, typer.Option(help="--replay: agent seconds per real second (900 = 15 minutes per second).")
+    ] = 900.0,
+    prices: Annotated[str | None, typer.Option(help="--replay: price SOURCE (as for backtest).")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Print the commands instead of sending them.")] = False,
+    journal: Annotated[
+        Path | None,
+        typer.Option(help="Command journal (SQLite); default: live.journal beside the site file."),
+    ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT (default: live.metrics_port)."),
+    ] = None,
+) -> None:
+    """Run the live agent: decide each interval with the strategy, command the miners, confirm."""
+    try:
+        site = load_site(site_file)
+        if replay:
+            if start is None or end is None:
+                raise ConfigError("--replay needs --start and --end (the history to replay)")
+            if not 0 < speed <= 1e7:
+                raise ConfigError(f"--speed = {speed:g}: agent seconds per real second must be in (0, 1e7]")
+            setup = replay_setup(site, strategy, start, end, speed=speed, prices=prices)
+        else:
+            if start is not None or end is not None or prices is not None:
+                raise ConfigError("--start, --end and --prices belong to --replay; a live run starts now")
+            setup = live_setup(site, strategy)
+        assert site.live is not None
+        config = site.live
+        path = journal_path(site_file, config, journal)
+        if dry_run:
+            path = path.with_name(path.name + ".dry-run")
+        book = Journal(path)
+    except PowerfirstError as exc:
+        fail(exc)
+    port = metrics_port if metrics_port is not None else config.metrics_port
+    metrics = AgentMetrics()
+    if port is not None:
+        metrics.serve(port)
+        console.print(f"metrics on http://127.0.0.1:{port}/metrics")
+    console.print(
+        f"agent: {setup.description}, strategy {strategy}, journal {path}" + (" (dry run)" if dry_run else "")
+    )
+
+    def echo(line: str) -> None:
+        console.print(line, highlight=False, markup=False)
+
+    def show(record: StepRecord) -> None:
+        when = dt.datetime.fromtimestamp(record.start_s, dt.UTC).strftime("%Y-%m-%d %H:%M")
+        echo(
+            f"{when}  {float(record.power_mw.sum()):8.2f} MW  miners {sum(record.running):>6} wanted "
+            f"{sum(record.observed_running):>6} hashing  {record.commands:>5} commands  {record.basis}"
+        )
+
+    async def main() -> None:
+        driver = miner_driver(config)
+        try:
+            live = setup.agent(
+                config, book, driver, dry_run=dry_run, echo=echo, metrics=metrics, on_step=show
+            )
+            await live.run(setup.start_s, setup.end_s)
+            states = live.device_states()
+            tally: dict[str, int] = {}
+            for state in states.values():
+                key = state.split(" ")[0]
+                tally[key] = tally.get(key, 0) + 1
+            echo("miners: " + (", ".join(f"{n} {k}" for k, n in sorted(tally.items())) or "none commanded"))
+            echo("commands: " + ", ".join(f"{n} {k}" for k, n in sorted(book.counts_by_state().items())))
+        finally:
+            await setup.source.close()
+            if driver is not None:
+                await driver.close()
+
+    try:
+        asyncio.run(main())
+    except Interrupted as exc:
+        exc.kept = KEPT
+        raise
+    except PowerfirstError as exc:
+        fail(exc)
+    finally:
+        book.close()
+
+
+def instruct(
+    site_file: Annotated[
+        Path, typer.Argument(help="Site YAML file of the running agent.", metavar="SITE.yaml")
+    ],
+    kind: Annotated[
+        str, typer.Argument(help=f"One of {', '.join(INSTRUCTION_KINDS)}.", metavar="INSTRUCTION")
+    ],
+    mw: Annotated[float | None, typer.Option(help="curtail: megawatts to take off now [MW].")] = None,
+    note: Annotated[str, typer.Option(help="Why (kept in the audit log).")] = "",
+    journal: Annotated[Path | None, typer.Option(help="The agent's journal (default: live.journal).")] = None,
+) -> None:
+    """Queue a manual instruction for the agent: curtail --mw N, hold, or release (back to the policy)."""
+    try:
+        site = load_site(site_file)
+        if site.live is None:
+            raise ConfigError("the site file has no live: section")
+        if kind not in INSTRUCTION_KINDS:
+            raise ConfigError(f"INSTRUCTION = {kind!r}: choose one of {', '.join(INSTRUCTION_KINDS)}")
+        if kind == "curtail" and (mw is None or not 0 < mw <= 100_000):
+            raise ConfigError(f"--mw = {mw}: curtail needs the megawatts to take off, in (0, 100000] MW")
+        if kind != "curtail" and mw is not None:
+            raise ConfigError(f"--mw belongs to curtail, not {kind}")
+        path = journal_path(site_file, site.live, journal)
+        book = Journal(path, owner=False)
+        try:
+            seq = book.queue_instruction(kind, dt.datetime.now(dt.UTC).timestamp(), mw, note)
+        finally:
+            book.close()
+    except PowerfirstError as exc:
+        fail(exc)
+    console.print(f"instruction {seq} queued in {path}: {kind}" + (f" {mw:g} MW" if mw else ""))
