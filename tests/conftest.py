@@ -169,6 +169,8 @@ def slurm_cluster() -> Iterator[Any]:
 
     from slurm_cluster import INSTALL_HINT, missing_programs, start_cluster
 
+    if os.environ.get("POWERFIRST_SKIP_SLURM"):
+        pytest.skip("POWERFIRST_SKIP_SLURM is set")
     missing = missing_programs()
     if missing:
         pytest.skip(f"Slurm/munge not installed ({', '.join(missing)} missing): {INSTALL_HINT}")

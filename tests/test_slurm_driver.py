@@ -5,12 +5,14 @@ A training job (4 GPUs) and a rental (2 GPUs) run in the ``preemptible`` partiti
 preemptible jobs to checkpoint (their checkpoint files appear), requeues and holds them after a
 grace period (the node's own count of GPUs in use drops to the inference job's 2), leaves the
 inference job untouched, and releasing them runs them again. A controller that is down makes every
-reading UNAVAILABLE; after it restarts the driver works again. The plan's rule is tested on its own.
+reading UNAVAILABLE (one that hangs, within the command timeout); after it restarts the driver
+works again. The plan's rule is tested on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -200,6 +202,25 @@ def test_shed_checkpoints_requeues_and_releases_preemptible_jobs_only(
     readings = run(driver.read_all([f"slurm-job:{i}" for i in shed]))
     assert {r.status for r in readings.values()} == {DeviceStatus.RUNNING}
     assert gpus_in_use(slurm_cluster) == 8
+
+
+def test_a_controller_that_hangs_is_unavailable_within_the_command_timeout(
+    slurm_cluster: Any, workload: dict[str, int]
+) -> None:
+    impatient = SlurmDriver(slurm_conf=slurm_cluster.conf_path, env=slurm_cluster.env, command_timeout_s=1.0)
+    inference = f"slurm-job:{workload['inference']}"
+    controller = slurm_cluster.procs["slurmctld"]
+    controller.send_signal(signal.SIGSTOP)  # accepts connections, answers nothing
+    try:
+        start = time.monotonic()
+        reading = run(impatient.read(inference))
+        took_s = time.monotonic() - start
+    finally:
+        controller.send_signal(signal.SIGCONT)
+    assert reading.status is DeviceStatus.UNAVAILABLE
+    assert "no answer within 1.0 s" in reading.reason
+    assert 1.0 <= took_s < 2.5
+    assert run(impatient.read(inference)).status is DeviceStatus.RUNNING
 
 
 def test_controller_down_is_unavailable_and_the_driver_recovers(
