@@ -12,6 +12,7 @@ works again. The plan's rule is tested on its own.
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -19,9 +20,10 @@ from typing import Any
 
 import pytest
 
-from powerfirst.errors import PolicyError
+from powerfirst.errors import ConfigError, DataError, PolicyError
 from powerfirst.live.devices import Action, Command, DeviceStatus
 from powerfirst.live.slurm import SlurmDriver, SlurmJob, plan_gpu_shed
+from powerfirst.live.slurm_jobs import parse_squeue_json
 
 JOB_SCRIPT = r"""#!/bin/bash
 # A GPU job: marks each start, and on SIGUSR1 writes "{on_signal}-<job id>-<restart>" and carries on.
@@ -75,6 +77,27 @@ def test_plan_ties_go_to_the_job_started_last() -> None:
 def test_plan_rejects_a_target_that_is_not_a_whole_number(bad: Any) -> None:
     with pytest.raises(PolicyError, match="gpus_to_free"):
         plan_gpu_shed([], bad)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("command_timeout_s", 0.0, "command_timeout_s = 0.0 s: must be > 0"),
+        ("gpu_power_w", -1.0, "gpu_power_w = -1.0 W: must be >= 0"),
+        ("release_start_delay_s", 1.0, "release_start_delay_s = 1.0 s: must be within 2 s to 86400 s"),
+        ("checkpoint_signal", "USR1; rm", "checkpoint_signal = 'USR1; rm'"),
+    ],
+)
+def test_driver_options_out_of_range_are_named(option: str, value: Any, expected: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        SlurmDriver(**{option: value})
+
+
+def test_squeue_output_that_is_not_json_is_a_data_error() -> None:
+    with pytest.raises(DataError, match="squeue --json: not JSON"):
+        parse_squeue_json("slurm_load_jobs error: Unable to contact slurm controller", {"protected"})
+    with pytest.raises(DataError, match="job #0 unreadable"):
+        parse_squeue_json('{"jobs": [{"name": "no id"}], "errors": []}', {"protected"})
 
 
 # --- against the real cluster ----------------------------------------------------------------------
@@ -174,6 +197,10 @@ def test_shed_checkpoints_requeues_and_releases_preemptible_jobs_only(
     readings = run(driver.read_all([f"slurm-job:{i}" for i in shed]))
     assert {r.extra["held"] for r in readings.values()} == {"true"}
     assert {r.extra["gpus_allocated"] for r in readings.values()} == {"0"}
+    again = run(driver.send(Command("rq-again", f"slurm-job:{shed[0]}", Action.REQUEUE)))
+    assert again.accepted and "already held" in again.message
+    refused = run(driver.send(Command("ck-held", f"slurm-job:{shed[0]}", Action.CHECKPOINT)))
+    assert not refused.accepted and "not RUNNING" in refused.message
 
     after = run(driver.read(inference))
     assert after.status is DeviceStatus.RUNNING
@@ -202,6 +229,8 @@ def test_shed_checkpoints_requeues_and_releases_preemptible_jobs_only(
     readings = run(driver.read_all([f"slurm-job:{i}" for i in shed]))
     assert {r.status for r in readings.values()} == {DeviceStatus.RUNNING}
     assert gpus_in_use(slurm_cluster) == 8
+    again = run(driver.send(Command("rl-again", f"slurm-job:{shed[0]}", Action.RELEASE)))
+    assert again.accepted and "already released" in again.message
 
 
 def test_a_controller_that_hangs_is_unavailable_within_the_command_timeout(

@@ -246,26 +246,34 @@ class SlurmDriver(DeviceDriver):
             return outcome(
                 False, f"job {job_id} is in protected partition {job.partition!r}: never curtailed"
             )
-        steps: list[tuple[str, ...]]
-        if command.action is Action.CHECKPOINT:
-            steps = [("scancel", f"--signal={self.checkpoint_signal}", self.signal_scope, str(job_id))]
-        elif command.action is Action.REQUEUE:
-            steps = [("scontrol", "requeuehold", str(job_id))]
-        else:
-            steps = [
-                (
-                    "scontrol",
-                    "update",
-                    f"JobId={job_id}",
-                    f"StartTime=now+{math.ceil(self.release_start_delay_s)}",
-                ),
-                ("scontrol", "release", str(job_id)),
-            ]
+        steps = self._steps(command.action, job)
+        if isinstance(steps, tuple):
+            return outcome(*steps)
         for step in steps:
             result = await self._run(*step)
             if not result.ok:
                 return outcome(False, f"{' '.join(step)}: {result.error}")
         return outcome(True, f"{command.action.value} sent to job {job_id} ({job.state})")
+
+    def _steps(self, action: Action, job: SlurmJob) -> list[tuple[str, ...]] | tuple[bool, str]:
+        """The commands that carry out ``action`` on ``job``, or the outcome when none is needed
+        or possible. Repeats are harmless: requeueing a held job or releasing a running one is
+        accepted as already done (the agent resends after a restart)."""
+        job_id = str(job.job_id)
+        if action is Action.CHECKPOINT:
+            if job.state != "RUNNING":
+                return False, f"job {job_id} is {job.state}, not RUNNING: nothing to checkpoint"
+            return [("scancel", f"--signal={self.checkpoint_signal}", self.signal_scope, job_id)]
+        if action is Action.REQUEUE:
+            if job.held:
+                return True, f"job {job_id} is already held ({job.reason})"
+            if job.state == "PENDING":
+                return [("scontrol", "hold", job_id)]
+            return [("scontrol", "requeuehold", job_id)]
+        if job.state in ("RUNNING", "SUSPENDED") or (job.state == "PENDING" and not job.held):
+            return True, f"job {job_id} is already released ({job.state})"
+        start = f"StartTime=now+{math.ceil(self.release_start_delay_s)}"
+        return [("scontrol", "update", f"JobId={job_id}", start), ("scontrol", "release", job_id)]
 
     async def read_all(self, device_ids: Sequence[str]) -> dict[str, DeviceReading]:
         """Many jobs from one ``squeue --json`` call (not one call per job)."""
