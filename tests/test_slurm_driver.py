@@ -221,6 +221,11 @@ def test_shed_checkpoints_requeues_and_releases_preemptible_jobs_only(
     assert all(o.accepted for o in outcomes), outcomes
     waiting = run(driver.read_all([f"slurm-job:{i}" for i in shed]))  # begin time 3 s ahead
     assert {(r.status, r.extra["held"]) for r in waiting.values()} == {(DeviceStatus.TRANSITIONING, "false")}
+    # Power goes away again before the rental starts: holding a pending job needs no requeue.
+    rental = f"slurm-job:{shed[1]}"
+    assert run(driver.send(Command("rq-pending", rental, Action.REQUEUE))).accepted
+    assert run(driver.read(rental)).status is DeviceStatus.CURTAILED
+    assert run(driver.send(Command("rl-pending", rental, Action.RELEASE))).accepted
     slurm_cluster.wait_for(
         "released jobs running again",
         lambda: all((jobs_dir / f"started-{i}-1").exists() for i in shed),

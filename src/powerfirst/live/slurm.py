@@ -3,8 +3,9 @@
 Training jobs and rentals run in preemptible partitions, inference in protected ones. A suspended
 Slurm job keeps its GPUs (and most of their power), so to shed GPU load the agent
 
-1. sends CHECKPOINT: ``scancel --signal=USR1 --full <id>`` (the job's processes trap the signal
-   and write a checkpoint; it keeps running),
+1. sends CHECKPOINT: ``scancel --signal=USR1 --full <id>`` (every process of the job gets it;
+   the job must trap it, write a checkpoint and keep running — an untrapped USR1 ends a process;
+   ``signal_batch_only`` signals only the batch shell),
 2. after a grace period sends REQUEUE: ``scontrol requeuehold <id>`` (the job is killed, its GPUs
    are freed, and it waits pending and held),
 3. when power returns sends RELEASE: ``scontrol update JobId=<id> StartTime=now+<d>`` then
@@ -19,7 +20,10 @@ The driver talks to the controller only through the client commands (``squeue --
 ``command_timeout_s``; the cluster is chosen by ``slurm_conf`` (exported as ``SLURM_CONF``). It
 never curtails a job in a protected partition: CHECKPOINT and REQUEUE of one are refused. A
 controller that does not answer makes every reading UNAVAILABLE with the command's error; an
-unknown job id is UNAVAILABLE with "unknown job". Which jobs to shed: :func:`plan_gpu_shed`.
+unknown job id is UNAVAILABLE with "unknown job". Repeats are harmless (a REQUEUE of a held job
+and a RELEASE of a running one are accepted as already done; a REQUEUE of a released job still
+waiting to start holds it). Which jobs to shed: :func:`plan_gpu_shed`; the agent sequences the
+commands (and journals them) itself.
 
 Power is not measured by Slurm here: ``DeviceReading.power_w`` is None; ``nominal_power_w`` of a
 job is its GPUs × ``gpu_power_w``.
