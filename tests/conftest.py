@@ -8,7 +8,7 @@ tests can use them too. The reference fleet of :func:`fleet_spec` is 1,000 units
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -157,3 +157,29 @@ def fixed_block() -> Callable[..., dict[str, Any]]:
         }
 
     return make
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> Iterator[Any]:
+    """A real one-node Slurm 22.05 cluster (munged, slurmctld, slurmd) on 127.0.0.1 in a temp dir,
+    8 fake GPUs, partitions ``preemptible`` and ``protected`` (tests/slurm_cluster.py). Skips when
+    Slurm or munge is not installed (``scripts/install-slurm.sh`` installs them) or not root."""
+    import os
+    import shutil
+
+    from slurm_cluster import INSTALL_HINT, missing_programs, start_cluster
+
+    if os.environ.get("POWERFIRST_SKIP_SLURM"):
+        pytest.skip("POWERFIRST_SKIP_SLURM is set")
+    missing = missing_programs()
+    if missing:
+        pytest.skip(f"Slurm/munge not installed ({', '.join(missing)} missing): {INSTALL_HINT}")
+    if os.geteuid() != 0:
+        pytest.skip("the Slurm test cluster runs slurmd, which needs root")
+    cluster = start_cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        if not os.environ.get("POWERFIRST_KEEP_SLURM"):
+            shutil.rmtree(cluster.root, ignore_errors=True)
