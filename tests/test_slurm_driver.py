@@ -12,6 +12,7 @@ works again. The plan's rule is tested on its own.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import signal
 import time
@@ -281,3 +282,20 @@ def test_controller_down_is_unavailable_and_the_driver_recovers(
         timeout_s=20,
     )
     assert {d.device_id for d in run(driver.discover())} == {f"slurm-job:{i}" for i in workload.values()}
+
+
+def test_named_preemptible_partitions_are_an_allow_list() -> None:
+    text = json.dumps(
+        {
+            "jobs": [
+                {"job_id": 1, "job_state": "RUNNING", "name": "train", "partition": "preemptible"},
+                {"job_id": 2, "job_state": "RUNNING", "name": "debug", "partition": "debug"},
+                {"job_id": 3, "job_state": "RUNNING", "name": "serve", "partition": "protected"},
+            ],
+            "errors": [],
+        }
+    )
+    open_list = {j.name: j.protected for j in parse_squeue_json(text, {"protected"})}
+    assert open_list == {"train": False, "debug": False, "serve": True}
+    allow = {j.name: j.protected for j in parse_squeue_json(text, {"protected"}, {"preemptible"})}
+    assert allow == {"train": False, "debug": True, "serve": True}

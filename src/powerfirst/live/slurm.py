@@ -97,6 +97,7 @@ class SlurmDriver(DeviceDriver):
         *,
         slurm_conf: Path | str | None = None,
         protected_partitions: Collection[str] = ("protected",),
+        preemptible_partitions: Collection[str] | None = None,
         checkpoint_signal: str = "USR1",
         signal_batch_only: bool = False,
         command_timeout_s: float = 10.0,
@@ -105,7 +106,8 @@ class SlurmDriver(DeviceDriver):
         bin_dir: Path | str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> None:
-        """``signal_batch_only``: signal only the batch shell (``--batch``) rather than every
+        """``preemptible_partitions``: when given, only jobs in these partitions may be shed (an
+        allow-list: a job in any other partition counts as protected); ``signal_batch_only``: signal only the batch shell (``--batch``) rather than every
         process of the job (``--full``); ``gpu_power_w``: working power per GPU [W], for
         ``nominal_power_w``; ``release_start_delay_s``: a released job's earliest start, from
         the release [s] (at least 2, module docs); ``bin_dir``: where the client commands are (None: on PATH);
@@ -123,6 +125,9 @@ class SlurmDriver(DeviceDriver):
         if not checkpoint_signal or not checkpoint_signal.replace("SIG", "").isalnum():
             raise ConfigError(f"checkpoint_signal = {checkpoint_signal!r}: must be a signal name like USR1")
         self.protected_partitions = frozenset(protected_partitions)
+        self.preemptible_partitions = (
+            None if preemptible_partitions is None else frozenset(preemptible_partitions)
+        )
         self.checkpoint_signal = checkpoint_signal
         self.signal_scope = "--batch" if signal_batch_only else "--full"
         self.command_timeout_s = float(command_timeout_s)
@@ -180,7 +185,7 @@ class SlurmDriver(DeviceDriver):
         result = await self._run("squeue", "--json")
         if not result.ok:
             raise SlurmUnavailableError(f"squeue --json failed: {result.error}")
-        return parse_squeue_json(result.stdout, self.protected_partitions)
+        return parse_squeue_json(result.stdout, self.protected_partitions, self.preemptible_partitions)
 
     async def plan_shed(self, gpus_to_free: int) -> GpuShedPlan:
         """:func:`plan_gpu_shed` over the jobs running now."""

@@ -112,7 +112,9 @@ def _gpus_requested(job: dict[str, Any]) -> int:
     return 0
 
 
-def _one_job(job: dict[str, Any], protected_partitions: Collection[str]) -> SlurmJob:
+def _one_job(
+    job: dict[str, Any], protected_partitions: Collection[str], preemptible_partitions: Collection[str] | None
+) -> SlurmJob:
     state = str(job["job_state"]).split(",")[0].upper()
     reason = str(job.get("state_reason") or "None")
     allocated = _gpus_allocated(job)
@@ -129,11 +131,23 @@ def _one_job(job: dict[str, Any], protected_partitions: Collection[str]) -> Slur
         start_time_s=float(start) if started and isinstance(start, int | float) and start > 0 else None,
         restart_count=int(job.get("restart_cnt") or 0),
         held=state == "PENDING" and (reason in HELD_REASONS or job.get("priority") == 0),
-        protected=str(job.get("partition") or "") in protected_partitions,
+        protected=_protected(str(job.get("partition") or ""), protected_partitions, preemptible_partitions),
     )
 
 
-def parse_squeue_json(text: str, protected_partitions: Collection[str]) -> list[SlurmJob]:
+def _protected(
+    partition: str, protected_partitions: Collection[str], preemptible_partitions: Collection[str] | None
+) -> bool:
+    """Never curtailed: in a protected partition or, when preemptible partitions are named (an
+    allow-list), in any partition not named preemptible."""
+    if partition in protected_partitions:
+        return True
+    return preemptible_partitions is not None and partition not in preemptible_partitions
+
+
+def parse_squeue_json(
+    text: str, protected_partitions: Collection[str], preemptible_partitions: Collection[str] | None = None
+) -> list[SlurmJob]:
     """The jobs in ``squeue --json`` output; DataError naming what is wrong when it cannot be read."""
     try:
         document = json.loads(text)
@@ -153,7 +167,7 @@ def parse_squeue_json(text: str, protected_partitions: Collection[str]) -> list[
     jobs: list[SlurmJob] = []
     for index, job in enumerate(document["jobs"]):
         try:
-            jobs.append(_one_job(job, protected_partitions))
+            jobs.append(_one_job(job, protected_partitions, preemptible_partitions))
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"squeue --json: job #{index} unreadable ({type(exc).__name__}: {exc})") from exc
     return jobs
