@@ -12,19 +12,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from powerfirst._types import Array
-from powerfirst.control.contract import Observation, Policy
+from powerfirst.backtest.reveal import WindowReveal
+from powerfirst.control.contract import Policy
 from powerfirst.control.decision import Decision, Schedule
-from powerfirst.control.interval import IntervalInput
 from powerfirst.control.plant import ADJUSTMENT_KINDS, Plant
 from powerfirst.dispatch.inputs import DispatchInputs
-from powerfirst.dispatch.streams import StreamArrays
 from powerfirst.errors import PolicyError
 from powerfirst.market.information import MarketData
 from powerfirst.policies.hindsight import HindsightPolicy
@@ -54,24 +51,6 @@ class PolicyRun:
     def power_mw(self) -> Array:
         """Fleet power, (F, T) [MW at the meter]."""
         return self.schedule.power_mw
-
-
-def _frozen(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    view = values.copy()
-    view.flags.writeable = False
-    return view
-
-
-def _interval(stream: StreamArrays, t: int, slice_end: npt.NDArray[np.intp]) -> IntervalInput:
-    """What the plant is told about interval t of the window."""
-    return IntervalInput(
-        hour_id=int(stream.hour_id[t]),
-        rental_slice_id=int(stream.rental_slice_id[t]),
-        rental_slice_intervals_left=int(slice_end[t]) - t,
-        inference_demand_gpus=float(stream.inference_demand_gpus[t]),
-        job_active=stream.job_active[:, t],
-        as_available=stream.as_available[:, t],
-    )
 
 
 def run_policy(
@@ -117,26 +96,9 @@ def run_policy(
     rental = np.zeros(t_count)
     heat = np.zeros(t_count)
     offers = np.zeros((p_count, t_count))
-    stream = inputs.stream
-    slice_end = np.searchsorted(stream.rental_slice_id, stream.rental_slice_id, side="right")
     times = list(inputs.times_utc)
     clock = market.clock() if market is not None else None
-    # inference demand is revealed one interval at a time, like the prices
-    before = pd.Series(dtype=np.float64) if demand_before_gpus is None else demand_before_gpus
-    demand_seen = np.concatenate([before.to_numpy(dtype=np.float64), np.full(t_count, np.nan)])
-    known_before = len(before)
-    demand_seen_ns = np.concatenate(
-        [
-            pd.DatetimeIndex(before.index).as_unit("ns").asi8
-            if known_before
-            else np.zeros(0, dtype=np.int64),
-            np.full(t_count, np.iinfo(np.int64).min),
-        ]
-    )
-    times_ns = inputs.times_utc.as_unit("ns").asi8
-    job_in_window = (
-        _frozen(np.array(stream.jobs_in_window, dtype=bool)) if j_count else np.zeros(0, dtype=bool)
-    )
+    reveal = WindowReveal(inputs, demand_before_gpus)
     adjusted = 0
     adjustments = dict.fromkeys(ADJUSTMENT_KINDS, 0)
     decide_seconds = 0.0
@@ -146,35 +108,17 @@ def run_policy(
             settled[t - 1] = inputs.price_usd_per_mwh[t - 1]
         settled_view = settled[:t]
         settled_view.flags.writeable = False
-        interval = _interval(stream, t, slice_end)
+        interval = reveal.interval(t)
         state = plant.state(interval)
         if clock is not None:
             clock.advance(times[t])
-        demand_seen[known_before + t] = stream.inference_demand_gpus[t]
-        demand_seen_ns[known_before + t] = times_ns[t]
-        demand_view = demand_seen[: known_before + t + 1]
-        demand_view.flags.writeable = False
-        demand_times_view = demand_seen_ns[: known_before + t + 1]
-        demand_times_view.flags.writeable = False
-        obs = Observation(
-            step=t,
+        obs = reveal.observe(
+            t,
             interval_start_utc=times[t],
             settled_prices_usd_per_mwh=settled_view,
             hashprice_usd_per_th_day=float(known[t]),
-            power_mw=state.power_mw,
-            available_mw=state.available_mw,
-            held_off_mw=state.held_off_mw,
-            inference_demand_gpus=interval.inference_demand_gpus,
-            training_remaining_gpu_hours=state.training_remaining_gpu_hours,
-            rental_slice_starts=state.rental_slice_starts,
-            as_price_usd_per_mw_hour=_frozen(stream.as_price_usd_per_mw_hour[:, t]),
-            inference_demand_history_gpus=demand_view,
-            inference_demand_history_utc_ns=demand_times_view,
-            rental_price_usd_per_gpu_hour=float(stream.rental_price_usd_per_gpu_hour[t]),
-            rental_held_gpus=state.rental_held_gpus,
-            training_previous_gpus=state.training_previous_gpus,
-            training_has_run=state.training_has_run,
-            training_in_window=job_in_window,
+            state=state,
+            interval=interval,
             market_view=None if clock is None else clock.view.history,
         )
         started = time.perf_counter()
