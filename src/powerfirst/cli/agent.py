@@ -15,7 +15,7 @@ from powerfirst.interrupt import Interrupted
 from powerfirst.live.agent import StepRecord
 from powerfirst.live.journal import INSTRUCTION_KINDS, Journal
 from powerfirst.live.metrics import AgentMetrics
-from powerfirst.live.setup import journal_path, live_setup, miner_driver, replay_setup
+from powerfirst.live.setup import journal_path, live_setup, miner_driver, replay_setup, slurm_driver
 from powerfirst.policies.registry import STRATEGIES, load_site
 
 __all__ = ["agent", "instruct"]
@@ -89,9 +89,17 @@ def agent(
 
     async def main() -> None:
         driver = miner_driver(config)
+        jobs = slurm_driver(config)
         try:
             live = setup.agent(
-                config, book, driver, dry_run=dry_run, echo=echo, metrics=metrics, on_step=show
+                config,
+                book,
+                driver,
+                dry_run=dry_run,
+                echo=echo,
+                metrics=metrics,
+                on_step=show,
+                jobs_driver=jobs,
             )
             await live.run(setup.start_s, setup.end_s)
             states = live.device_states()
@@ -105,6 +113,8 @@ def agent(
             await setup.source.close()
             if driver is not None:
                 await driver.close()
+            if jobs is not None:
+                await jobs.close()
 
     try:
         asyncio.run(main())

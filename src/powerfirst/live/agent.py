@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from powerfirst.backtest.reveal import WindowReveal
 from powerfirst.control.contract import Observation, Policy
 from powerfirst.control.decision import Decision
 from powerfirst.control.interval import IntervalInput
@@ -39,6 +40,7 @@ from powerfirst.errors import DataError
 from powerfirst.live.clock import AgentClock
 from powerfirst.live.devices import DeviceDriver, DeviceInfo, DeviceReading, DeviceStatus
 from powerfirst.live.fleet_map import FleetMap
+from powerfirst.live.gpu_jobs import JobReconciler
 from powerfirst.live.journal import Journal
 from powerfirst.live.metrics import AgentMetrics
 from powerfirst.live.reconcile import Reconciler
@@ -97,6 +99,8 @@ class Agent:
         metrics: AgentMetrics | None = None,
         stale_after_s: float | None = None,
         on_step: Callable[[StepRecord], None] | None = None,
+        window: WindowReveal | None = None,
+        jobs_driver: DeviceDriver | None = None,
     ) -> None:
         self.site = site
         self.on_step = on_step
@@ -126,9 +130,25 @@ class Agent:
         self.manual: tuple[str, float, np.ndarray] | None = None
         """A manual instruction in force: (kind, MW, each fleet's power it holds [MW])."""
         self.records: list[StepRecord] = []
+        self.training_gpus: list[np.ndarray] = []
+        """Each interval's GPUs per training job after the plant, (J,)."""
         self.reconciler = Reconciler(journal, driver, config, clock, echo, metrics, dry_run=dry_run)
         self._window_start_s: float | None = None
         self._market_clock = market.clock() if market is not None else None
+        self.window = window
+        """A replayed window's calendar and demand (None: live, the clock's hour only)."""
+        self.jobs: JobReconciler | None = None
+        if jobs_driver is not None and site.hall is not None and site.num_jobs:
+            slurm = config.slurm
+            self.jobs = JobReconciler(
+                journal,
+                jobs_driver,
+                clock,
+                checkpoint_grace_s=slurm.checkpoint_grace_s if slurm is not None else 60.0,
+                max_changes_per_hour=config.max_changes_per_device_per_hour,
+                echo=echo,
+            )
+        self.job_readings: dict[str, DeviceReading] = {}
 
     # --- start
     async def start(self) -> None:
@@ -160,6 +180,8 @@ class Agent:
             self.journal.audit(self.clock.now(), "fleet_mismatch", note=note)
         self.echo("miners found: " + ", ".join(f"{g.fleet} {len(g.miners)}" for g in self.fleet_map.fleets))
         await self.reconciler.recover()
+        if self.jobs is not None and self.site.hall is not None:
+            await self.jobs.discover([job.name for job in self.site.hall.jobs])
 
     # --- the loop
     async def run(
@@ -168,7 +190,7 @@ class Agent:
         """Run intervals from ``start_s`` (on the interval grid) until ``end_s`` or ``stop``."""
         await self.start()
         self._window_start_s = start_s
-        confirm = asyncio.create_task(self.reconciler.confirm_loop(stop))
+        confirm = asyncio.create_task(self._confirm_loop(stop))
         try:
             step = 0
             while end_s is None or start_s + step * self.interval_s < end_s - 1e-6:
@@ -182,12 +204,25 @@ class Agent:
                 step += 1
             if end_s is not None:  # let the last interval's commands be confirmed
                 await self._sleep_until(end_s, stop)
-                await self.reconciler.confirm_once()
+                await self._confirm_once()
         finally:
             self.reconciler.stopping = True
             confirm.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await confirm
+
+    async def _confirm_once(self) -> None:
+        await self.reconciler.confirm_once()
+        if self.jobs is not None:
+            await self.jobs.tick(self.clock.now())
+            self.job_readings = await self.jobs.read()
+            self.jobs.confirm(self.job_readings, self.clock.now())
+
+    async def _confirm_loop(self, stop: asyncio.Event | None) -> None:
+        """Confirm commands from telemetry and send the requeues whose grace is over, between intervals."""
+        while not self.reconciler.stopping and not (stop is not None and stop.is_set()):
+            await self._confirm_once()
+            await asyncio.sleep(self.reconciler.poll_real_s)
 
     async def _sleep_until(self, at_s: float, stop: asyncio.Event | None) -> None:
         if stop is None:
@@ -220,11 +255,25 @@ class Agent:
                 f"manual instruction {instruction.seq}: {instruction.kind}"
                 + (f" {instruction.mw:g} MW" if instruction.mw else "")
             )
-        interval = IntervalInput(hour_id=int(at_s // 3600))
+        if self.jobs is not None:
+            self.job_readings = await self.jobs.read()
+            self.jobs.confirm(self.job_readings, at_s)
+        interval = (
+            self.window.interval(step)
+            if self.window is not None
+            else IntervalInput(hour_id=int(at_s // 3600))
+        )
         decision, basis = self._decide(step, at_s, interval)
         applied = self.plant.apply(decision, interval)
         running = [self.fleet_map.running(f, float(mw)) for f, mw in enumerate(applied.power_mw)]
         sent = await self.reconciler.command(running, self.fleet_map, self.readings, at_s, basis)
+        if self.jobs is not None and self.site.hall is not None:
+            names = [job.name for job in self.site.hall.jobs]
+            sent += await self.jobs.command(
+                {n: bool(applied.training_gpus[j] > 0) for j, n in enumerate(names)}, at_s, basis
+            )
+            sent += await self.jobs.tick(at_s)
+        self.training_gpus.append(applied.training_gpus.copy())
         observed = tuple(
             sum(
                 1
@@ -326,6 +375,16 @@ class Agent:
         if self._market_clock is not None:
             self._market_clock.advance(when)
             view = self._market_clock.view.history
+        if self.window is not None:
+            return self.window.observe(
+                step,
+                interval_start_utc=when,
+                settled_prices_usd_per_mwh=settled,
+                hashprice_usd_per_th_day=self._hashprice(when),
+                state=state,
+                interval=interval,
+                market_view=view,
+            )
         return Observation(
             step=step,
             interval_start_utc=when,

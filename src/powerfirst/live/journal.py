@@ -274,6 +274,18 @@ class Journal:
         ).fetchone()
         return None if row is None else _journaled(row)
 
+    def last_command(self, device_id: str, action: Action | None = None) -> JournaledCommand | None:
+        """The latest command journaled for ``device_id`` (of ``action`` when given)."""
+        sql = (
+            "SELECT command_id, device_id, action, power_limit_w, state, reason, event_id, journaled_at,"
+            " sent_at, attempts, message FROM commands WHERE device_id = ?"
+            + (" AND action = ?" if action is not None else "")
+            + " ORDER BY journaled_at DESC, rowid DESC LIMIT 1"
+        )
+        args: tuple[str, ...] = (device_id, str(action)) if action is not None else (device_id,)
+        row = self._db.execute(sql, args).fetchone()
+        return None if row is None else _journaled(row)
+
     def sent_since(self, since: float) -> dict[str, int]:
         """Commands sent to each device since ``since`` [count] (the per-device cycling limit)."""
         rows = self._db.execute(
@@ -362,6 +374,12 @@ class Journal:
     def audit(self, at: float, kind: str, **detail: Any) -> None:
         with self._tx() as db:
             self._audit(db, at, kind, **detail)
+
+    def audit_many(self, at: float, kind: str, details: list[dict[str, Any]]) -> None:
+        """Several audit records of one kind in one transaction."""
+        with self._tx() as db:
+            for detail in details:
+                self._audit(db, at, kind, **detail)
 
     def audit_log(self, kind: str | None = None) -> list[tuple[float, str, dict[str, Any]]]:
         sql = "SELECT at, kind, detail FROM audit" + (" WHERE kind = ?" if kind else "") + " ORDER BY seq"

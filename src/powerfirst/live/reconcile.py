@@ -24,15 +24,15 @@ a restart finds the same ids in the journal and sends nothing twice.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+import ipaddress
 from collections.abc import Callable
 
 from powerfirst.interrupt import checkpoint
 from powerfirst.live.clock import AgentClock
 from powerfirst.live.devices import Action, Command, CommandOutcome, DeviceDriver, DeviceReading, DeviceStatus
 from powerfirst.live.fleet_map import FleetMap
-from powerfirst.live.journal import CommandState, Journal
+from powerfirst.live.journal import CommandState, Journal, JournaledCommand
 from powerfirst.live.metrics import AgentMetrics
 from powerfirst.site.live import LiveConfig
 
@@ -78,6 +78,22 @@ class Reconciler:
         self._failed: set[str] = set()
         """Devices whose last command failed (restore-failed when it was a wake)."""
 
+    @staticmethod
+    def _mine(device_id: str) -> bool:
+        """Miners are the devices named by an IP address; the GPU jobs' commands in the same
+        journal are :class:`~powerfirst.live.gpu_jobs.JobReconciler`'s."""
+        try:
+            ipaddress.ip_address(device_id)
+        except ValueError:
+            return False
+        return True
+
+    def _open_commands(self) -> list[JournaledCommand]:
+        return [j for j in self.journal.open_commands() if self._mine(j.command.device_id)]
+
+    def _desired(self) -> dict[str, tuple[str, float | None]]:
+        return {d: v for d, v in self.journal.desired().items() if self._mine(d)}
+
     # --- reading
     async def read(self, device_ids: list[str]) -> dict[str, DeviceReading]:
         if self.driver is None or not device_ids:
@@ -94,7 +110,7 @@ class Reconciler:
         basis: str,
     ) -> int:
         """Bring each fleet's miners to ``running`` (ids per fleet); returns the commands sent."""
-        desired = self.journal.desired()
+        desired = self._desired()
         sleeps: list[tuple[Command, float, float | None]] = []  # (command, nominal W, target to restore)
         wakes: list[tuple[Command, float, float | None]] = []
         stamp = _stamp(at_s)
@@ -116,22 +132,19 @@ class Reconciler:
         if not planned:
             return 0
         recent = self.journal.sent_since(at_s - 3600.0)
-        allowed: list[tuple[Command, float, float | None]] = []
-        for cmd, watts, restore in planned:
-            if recent.get(cmd.device_id, 0) >= self.config.max_changes_per_device_per_hour:
-                self.journal.audit(
-                    at_s,
-                    "cycling_limit",
-                    device_id=cmd.device_id,
-                    action=str(cmd.action),
-                    limit=self.config.max_changes_per_device_per_hour,
-                )
-                continue
-            allowed.append((cmd, watts, restore))
+        limit = self.config.max_changes_per_device_per_hour
+        allowed = [p for p in planned if recent.get(p[0].device_id, 0) < limit]
+        skipped = [
+            {"device_id": c.device_id, "action": str(c.action), "limit": limit}
+            for c, _, _ in planned
+            if recent.get(c.device_id, 0) >= limit
+        ]
+        if skipped:
+            self.journal.audit_many(at_s, "cycling_limit", skipped)
         changing = {c.device_id for c, _, _ in allowed}
         replaced = [
             (j.command.command_id, CommandState.SUPERSEDED, "a later decision replaced it")
-            for j in self.journal.open_commands()
+            for j in self._open_commands()
             if j.command.device_id in changing
         ]
         if replaced:
@@ -199,31 +212,33 @@ class Reconciler:
         return len(commands)
 
     def fix_drift(self, readings: dict[str, DeviceReading], at_s: float) -> None:
-        """Queue commands for miners whose telemetry left the desired state with no command open."""
-        open_devices = {j.command.device_id for j in self.journal.open_commands()}
+        """Queue commands for miners whose telemetry left the desired state with no command open
+        (not in a dry run: nothing was sent, so nothing drifted)."""
+        if self.dry_run:
+            return
+        open_devices = {j.command.device_id for j in self._open_commands()}
         stamp = _stamp(at_s)
-        for device_id, (state, restore) in self.journal.desired().items():
+        drifted: list[dict[str, object]] = []
+        for device_id, (state, restore) in self._desired().items():
             reading = readings.get(device_id)
             if reading is None or device_id in open_devices:
                 continue
             if state == CURTAILED and reading.status is DeviceStatus.RUNNING:
-                self.journal.audit(at_s, "drifted", device_id=device_id, wanted=state)
                 self._drift.append(Command(f"{stamp}/{device_id}/sleep/drift", device_id, Action.SLEEP))
             elif state == RUNNING and reading.status is DeviceStatus.CURTAILED:
-                self.journal.audit(at_s, "drifted", device_id=device_id, wanted=state)
                 self._drift.append(
                     Command(f"{stamp}/{device_id}/wake/drift", device_id, Action.WAKE, restore)
                 )
+            else:
+                continue
+            drifted.append({"device_id": device_id, "wanted": state})
+        if drifted:
+            self.journal.audit_many(at_s, "drifted", drifted)
 
     # --- confirming
-    async def confirm_loop(self, stop: asyncio.Event | None) -> None:
-        while not self.stopping and not (stop is not None and stop.is_set()):
-            await self.confirm_once()
-            await asyncio.sleep(self.poll_real_s)
-
     async def confirm_once(self) -> None:
         """Confirm or fail the acknowledged commands from a fresh reading of their devices."""
-        waiting = [j for j in self.journal.open_commands() if j.state is CommandState.ACKED]
+        waiting = [j for j in self._open_commands() if j.state is CommandState.ACKED]
         if not waiting or self.driver is None:
             return
         self.confirm_from(await self.read(sorted({j.command.device_id for j in waiting})))
@@ -232,7 +247,7 @@ class Reconciler:
         """Confirm or fail the acknowledged commands of the devices in ``readings``."""
         waiting = [
             j
-            for j in self.journal.open_commands()
+            for j in self._open_commands()
             if j.state is CommandState.ACKED and j.command.device_id in readings
         ]
         now = self.clock.now()
@@ -265,11 +280,11 @@ class Reconciler:
     # --- restart
     async def recover(self) -> None:
         """Reconcile the journal's open commands with what their devices show (see the module docstring)."""
-        open_commands = self.journal.open_commands()
+        open_commands = self._open_commands()
         if not open_commands:
             return
         readings = await self.read(sorted({j.command.device_id for j in open_commands}))
-        desired = self.journal.desired()
+        desired = self._desired()
         now = self.clock.now()
         delivered: list[CommandOutcome] = []
         resend: list[Command] = []
@@ -312,9 +327,9 @@ class Reconciler:
 
     def device_states(self, readings: dict[str, DeviceReading]) -> dict[str, str]:
         """confirmed, drifted, unavailable, restore-failed, failed or pending, per device."""
-        open_devices = {j.command.device_id for j in self.journal.open_commands()}
+        open_devices = {j.command.device_id for j in self._open_commands()}
         out: dict[str, str] = {}
-        for device_id, (state, _) in self.journal.desired().items():
+        for device_id, (state, _) in self._desired().items():
             reading = readings.get(device_id)
             if reading is None or reading.status is DeviceStatus.UNAVAILABLE:
                 out[device_id] = "unavailable" + (

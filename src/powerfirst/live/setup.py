@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from powerfirst.backtest.reveal import WindowReveal
 from powerfirst.backtest.runner import learned_policy, prepare_backtest
 from powerfirst.control.contract import Policy
 from powerfirst.errors import ConfigError
@@ -35,7 +36,7 @@ from powerfirst.site.live import LiveConfig
 from powerfirst.site.params import SiteParams
 from powerfirst.site.schema import Site
 
-__all__ = ["AgentSetup", "journal_path", "live_setup", "miner_driver", "replay_setup"]
+__all__ = ["AgentSetup", "journal_path", "live_setup", "miner_driver", "replay_setup", "slurm_driver"]
 
 LIVE_INTERVAL_S = 900.0
 """Settlement interval of a live price feed [s] (ERCOT and most ISOs settle real time in 15 minutes)."""
@@ -54,6 +55,8 @@ class AgentSetup:
     end_s: float | None
     market: MarketData | None
     description: str
+    window: WindowReveal | None = None
+    """A replay's calendar and demand (GPU hall sites)."""
 
     def agent(
         self,
@@ -65,6 +68,7 @@ class AgentSetup:
         echo: object = print,
         metrics: AgentMetrics | None = None,
         on_step: Callable[[StepRecord], None] | None = None,
+        jobs_driver: DeviceDriver | None = None,
     ) -> Agent:
         return Agent(
             site=self.params,
@@ -80,6 +84,8 @@ class AgentSetup:
             echo=echo,  # type: ignore[arg-type]
             metrics=metrics,
             on_step=on_step,
+            window=self.window,
+            jobs_driver=jobs_driver,
         )
 
 
@@ -87,11 +93,6 @@ def _check_site(site: Site) -> LiveConfig:
     if site.live is None:
         raise ConfigError(
             "the site file has no live: section; add live.fleets (each fleet's miner addresses) to run the agent"
-        )
-    if site.gpu_hall is not None:
-        raise ConfigError(
-            "gpu_hall: the agent drives mining fleets; a GPU hall's jobs are shed through "
-            "powerfirst.live.slurm by instruction, not yet by the agent's policy loop"
         )
     return site.live
 
@@ -123,12 +124,18 @@ def replay_setup(
         end_s=bt.window.end_utc.value / 1e9,
         market=bt.market,
         description=f"replay of {bt.window.start_utc.isoformat()} to {bt.window.end_utc.isoformat()} at {speed:g}x",
+        window=WindowReveal(inputs, bt.demand_before_gpus),
     )
 
 
 def live_setup(site: Site, strategy: str, *, now_s: float | None = None) -> AgentSetup:
     """The live loop on the wall clock, reading ``live.price_feed``."""
     config = _check_site(site)
+    if site.gpu_hall is not None:
+        raise ConfigError(
+            "gpu_hall: a live run has no source of inference demand and rental prices yet; run a "
+            "GPU hall site as a --replay (its training jobs are driven through Slurm)"
+        )
     if config.price_feed is None:
         raise ConfigError("live.price_feed: a live run needs a price feed URL (or run a --replay)")
     policy = make_policy(strategy, site)
@@ -173,3 +180,18 @@ def miner_driver(config: LiveConfig) -> DeviceDriver | None:
 
     timeout_s = max(group.timeout_s for group in config.fleets.values())
     return MinerDriver(addresses, timeout_s=timeout_s)
+
+
+def slurm_driver(config: LiveConfig) -> DeviceDriver | None:
+    """The Slurm driver of ``live.slurm`` (None: no Slurm section): only jobs in its preemptible
+    partition may be shed, never those in its protected one."""
+    slurm = config.slurm
+    if slurm is None:
+        return None
+    from powerfirst.live.slurm import SlurmDriver
+
+    return SlurmDriver(
+        slurm_conf=slurm.slurm_conf,
+        protected_partitions=(slurm.protected_partition,),
+        preemptible_partitions=(slurm.preemptible_partition,),
+    )
