@@ -21,6 +21,7 @@ from powerfirst.backtest.runner import prepare_backtest, run_strategy
 from powerfirst.errors import AgentError, ConfigError
 from powerfirst.live.devices import Action, Command
 from powerfirst.live.journal import CommandState, Journal
+from powerfirst.live.settlement import settlement
 from powerfirst.live.setup import replay_setup
 from powerfirst.policies.registry import load_site, parse_site
 from powerfirst.site.schema import Site
@@ -300,3 +301,42 @@ def test_the_live_section_is_checked() -> None:
     data["live"] = {"fleets": {"s19jpro": {"addresses": ["127.21.1.300"]}}}
     with pytest.raises(ConfigError, match=re.escape("127.21.1.300' is not an IP address or CIDR range")):
         parse_site(data, source="x")
+
+
+def test_a_grid_event_is_taken_once_held_for_its_minutes_and_logged_for_settlement(tmp_path: Path) -> None:
+    site = live_site()
+    setup = replay_setup(site, "always-on", DAY, DAY, speed=1e7)
+    assert site.live is not None
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    driver = double()
+    agent = setup.agent(site.live, journal, driver, echo=lambda line: None)
+    queue = Journal(path, owner=False)
+    for _ in range(2):  # the utility sends the same call twice
+        queue.queue_instruction(
+            "curtail", setup.start_s, 10.0, source="utility", event_id="DR-0810-1", minutes=30
+        )
+
+    async def go() -> None:
+        await agent.start()
+        for n in range(4):
+            await agent.step(n, setup.start_s + n * 900)
+            await agent._confirm_once()  # what the confirmation loop does between intervals
+
+    asyncio.run(go())
+    bases = [r.basis for r in agent.records]
+    assert bases[:2] == ["grid event utility/DR-0810-1: curtail 10 MW"] * 2
+    assert bases[2:] == ["policy", "policy"]  # 30 minutes: over at the third interval
+    assert [d["event_id"] for _, _, d in journal.audit_log("event_repeated")] == ["DR-0810-1"]
+    record = settlement(journal, "utility", "DR-0810-1")
+    assert record["commands"] > 0 and record["deviations"] == []
+    assert record["seconds_to_last_confirmed"] is not None and record["seconds_to_last_confirmed"] >= 0
+    shed_w = sum(
+        3250.0 for c, _, _ in journal.event_commands("DR-0810-1") if c.command.action is Action.SLEEP
+    )
+    assert record["baseline_mw"] == pytest.approx(len(driver.ips) * 3250.0 / 1e6)
+    assert record["min_site_power_mw"] == pytest.approx(
+        record["baseline_mw"] - shed_w / 1e6 + 15.0 * shed_w / 3250.0 / 1e6
+    )
+    with pytest.raises(AgentError, match="no grid event 'DR-x' from 'utility'"):
+        settlement(journal, "utility", "DR-x")

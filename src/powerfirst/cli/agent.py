@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -15,10 +16,11 @@ from powerfirst.interrupt import Interrupted
 from powerfirst.live.agent import StepRecord
 from powerfirst.live.journal import INSTRUCTION_KINDS, Journal
 from powerfirst.live.metrics import AgentMetrics
+from powerfirst.live.settlement import settlement
 from powerfirst.live.setup import journal_path, live_setup, miner_driver, replay_setup, slurm_driver
 from powerfirst.policies.registry import STRATEGIES, load_site
 
-__all__ = ["agent", "instruct"]
+__all__ = ["agent", "instruct", "settlement_report"]
 
 KEPT = "the journal holds every command sent and its state; the next start reconciles the open ones"
 
@@ -136,9 +138,19 @@ def instruct(
     ],
     mw: Annotated[float | None, typer.Option(help="curtail: megawatts to take off now [MW].")] = None,
     note: Annotated[str, typer.Option(help="Why (kept in the audit log).")] = "",
+    source: Annotated[
+        str | None, typer.Option(help="A grid event's source (e.g. ercot-ers, the utility); with --event-id.")
+    ] = None,
+    event_id: Annotated[
+        str | None, typer.Option(help="A grid event's id: the same event from the same source is taken once.")
+    ] = None,
+    minutes: Annotated[
+        float | None, typer.Option(help="How long the instruction holds [min] (default: until released).")
+    ] = None,
     journal: Annotated[Path | None, typer.Option(help="The agent's journal (default: live.journal).")] = None,
 ) -> None:
-    """Queue a manual instruction for the agent: curtail --mw N, hold, or release (back to the policy)."""
+    """Queue an instruction for the agent: curtail --mw N, hold, or release (back to the policy);
+    a grid event with --source and --event-id (taken once, logged for settlement)."""
     try:
         site = load_site(site_file)
         if site.live is None:
@@ -149,12 +161,41 @@ def instruct(
             raise ConfigError(f"--mw = {mw}: curtail needs the megawatts to take off, in (0, 100000] MW")
         if kind != "curtail" and mw is not None:
             raise ConfigError(f"--mw belongs to curtail, not {kind}")
+        if (source is None) != (event_id is None):
+            raise ConfigError("--source and --event-id name a grid event together: give both or neither")
+        if minutes is not None and not 0 < minutes <= 7 * 24 * 60:
+            raise ConfigError(f"--minutes = {minutes:g}: must be in (0, 10080] minutes (a week)")
         path = journal_path(site_file, site.live, journal)
         book = Journal(path, owner=False)
         try:
-            seq = book.queue_instruction(kind, dt.datetime.now(dt.UTC).timestamp(), mw, note)
+            at = dt.datetime.now(dt.UTC).timestamp()
+            seq = book.queue_instruction(
+                kind, at, mw, note, source=source, event_id=event_id, minutes=minutes
+            )
         finally:
             book.close()
     except PowerfirstError as exc:
         fail(exc)
     console.print(f"instruction {seq} queued in {path}: {kind}" + (f" {mw:g} MW" if mw else ""))
+
+
+def settlement_report(
+    site_file: Annotated[Path, typer.Argument(help="Site YAML file of the agent.", metavar="SITE.yaml")],
+    source: Annotated[str, typer.Option(help="The grid event's source.")],
+    event_id: Annotated[str, typer.Option(help="The grid event's id.")],
+    journal: Annotated[Path | None, typer.Option(help="The agent's journal (default: live.journal).")] = None,
+) -> None:
+    """Print a grid event's settlement record as JSON: arrival, every command's times, baseline and
+    measured site power, deviations with reasons."""
+    try:
+        site = load_site(site_file)
+        if site.live is None:
+            raise ConfigError("the site file has no live: section")
+        book = Journal(journal_path(site_file, site.live, journal), owner=False)
+        try:
+            record = settlement(book, source, event_id)
+        finally:
+            book.close()
+    except PowerfirstError as exc:
+        fail(exc)
+    typer.echo(json.dumps(record, indent=2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from powerfirst.cli.agent import agent, instruct
+from powerfirst.cli.agent import agent, instruct, settlement_report
 from powerfirst.cli.backtest import backtest
 from powerfirst.cli.data import data_app
 from powerfirst.cli.forecast import forecast_app
@@ -24,6 +24,7 @@ app = typer.Typer(
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(fourcp_app, name="fourcp")
 app.add_typer(data_app, name="data")
+app.command("settlement")(settlement_report)
 
 for command in (backtest, breakeven, validate, prices, models, agent, instruct):
     app.command()(command)

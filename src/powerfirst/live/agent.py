@@ -71,6 +71,21 @@ class StepRecord:
     previous interval's commands at work)."""
 
 
+@dataclass(frozen=True)
+class Override:
+    """A manual instruction or grid event that holds the site's power until released or over."""
+
+    basis: str
+    level_mw: np.ndarray
+    """Each fleet's power it holds, (F,) [MW]."""
+    source: str | None = None
+    event_id: str | None = None
+    until_s: float | None = None
+    """When a grid event ends [s since the epoch] (None: when released)."""
+    baseline_mw: float = 0.0
+    """Site power measured when it arrived [MW] (the settlement's baseline)."""
+
+
 @dataclass
 class _Signals:
     starts_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -127,8 +142,9 @@ class Agent:
         self.devices: dict[str, DeviceInfo] = {}
         self.readings: dict[str, DeviceReading] = {}
         self.signals = _Signals()
-        self.manual: tuple[str, float, np.ndarray] | None = None
-        """A manual instruction in force: (kind, MW, each fleet's power it holds [MW])."""
+        self.manual: Override | None = None
+        """A manual instruction or grid event in force."""
+        self._last_sample_s = -math.inf
         self.records: list[StepRecord] = []
         self.training_gpus: list[np.ndarray] = []
         """Each interval's GPUs per training job after the plant, (J,)."""
@@ -211,7 +227,58 @@ class Agent:
             with contextlib.suppress(asyncio.CancelledError):
                 await confirm
 
+    def _take_instructions(self, at_s: float) -> None:
+        """Take queued instructions; a grid event once per (source, id); end an event that expired."""
+        manual = self.manual
+        if manual is not None and manual.until_s is not None and at_s >= manual.until_s - 1e-6:
+            self.journal.audit(at_s, "event_ended", source=manual.source, event_id=manual.event_id)
+            self.echo(f"grid event {manual.source}/{manual.event_id} ended: back to the policy")
+            self.manual = None
+        for instruction in self.journal.take_instructions(at_s):
+            label = f"{instruction.kind}" + (f" {instruction.mw:g} MW" if instruction.mw else "")
+            if instruction.event_id is not None and instruction.source is not None:
+                payload = {"kind": instruction.kind, "mw": instruction.mw, "minutes": instruction.minutes}
+                if not self.journal.record_event(
+                    instruction.source, instruction.event_id, instruction.kind, payload, at_s
+                ):
+                    self.echo(
+                        f"grid event {instruction.source}/{instruction.event_id} again: already taken, ignored"
+                    )
+                    continue
+                label = f"grid event {instruction.source}/{instruction.event_id}: {label}"
+            self.echo(f"instruction {instruction.seq}: {label}")
+            if instruction.kind == "release":
+                self.manual = None
+                continue
+            mw = float(instruction.mw or 0.0)
+            level = self._curtailed(mw) if instruction.kind == "curtail" else self.plant.previous_mw.copy()
+            measured = [r.power_w for r in self.readings.values() if r.power_w is not None]
+            self.manual = Override(
+                basis=label,
+                level_mw=level,
+                source=instruction.source,
+                event_id=instruction.event_id,
+                until_s=None if instruction.minutes is None else at_s + instruction.minutes * 60.0,
+                baseline_mw=sum(measured) / 1e6 if measured else float(self.plant.previous_mw.sum()),
+            )
+
+    async def _sample_event_power(self) -> None:
+        """During a grid event, log the measured site power every ``settlement_sample_s``."""
+        manual = self.manual
+        now = self.clock.now()
+        if (
+            manual is None
+            or manual.event_id is None
+            or now - self._last_sample_s < self.config.settlement_sample_s
+        ):
+            return
+        self._last_sample_s = now
+        readings = await self.reconciler.read(list(self.devices))
+        measured = [r.power_w for r in readings.values() if r.power_w is not None]
+        self.journal.record_power(now, sum(measured) / 1e6, manual.baseline_mw, manual.event_id)
+
     async def _confirm_once(self) -> None:
+        await self._sample_event_power()
         await self.reconciler.confirm_once()
         if self.jobs is not None:
             await self.jobs.tick(self.clock.now())
@@ -242,19 +309,7 @@ class Agent:
             self.readings = await self.reconciler.read(list(self.devices))
             self.reconciler.confirm_from(self.readings)
             self.reconciler.fix_drift(self.readings, at_s)
-        for instruction in self.journal.take_instructions(at_s):
-            if instruction.kind == "release":
-                self.manual = None
-            else:  # held at the level of the moment it was taken, until released
-                mw = float(instruction.mw or 0.0)
-                level = (
-                    self._curtailed(mw) if instruction.kind == "curtail" else self.plant.previous_mw.copy()
-                )
-                self.manual = (instruction.kind, mw, level)
-            self.echo(
-                f"manual instruction {instruction.seq}: {instruction.kind}"
-                + (f" {instruction.mw:g} MW" if instruction.mw else "")
-            )
+        self._take_instructions(at_s)
         if self.jobs is not None:
             self.job_readings = await self.jobs.read()
             self.jobs.confirm(self.job_readings, at_s)
@@ -266,11 +321,12 @@ class Agent:
         decision, basis = self._decide(step, at_s, interval)
         applied = self.plant.apply(decision, interval)
         running = [self.fleet_map.running(f, float(mw)) for f, mw in enumerate(applied.power_mw)]
-        sent = await self.reconciler.command(running, self.fleet_map, self.readings, at_s, basis)
+        event_id = self.manual.event_id if self.manual is not None else None
+        sent = await self.reconciler.command(running, self.fleet_map, self.readings, at_s, basis, event_id)
         if self.jobs is not None and self.site.hall is not None:
             names = [job.name for job in self.site.hall.jobs]
             sent += await self.jobs.command(
-                {n: bool(applied.training_gpus[j] > 0) for j, n in enumerate(names)}, at_s, basis
+                {n: bool(applied.training_gpus[j] > 0) for j, n in enumerate(names)}, at_s, basis, event_id
             )
             sent += await self.jobs.tick(at_s)
         self.training_gpus.append(applied.training_gpus.copy())
@@ -298,7 +354,8 @@ class Agent:
             )
         measured = [r.power_w for r in self.readings.values() if r.power_w is not None]
         if measured:
-            self.journal.record_power(at_s, sum(measured) / 1e6, float(applied.power_mw.sum()), None)
+            baseline = self.manual.baseline_mw if self.manual is not None and self.manual.event_id else None
+            self.journal.record_power(at_s, sum(measured) / 1e6, baseline, event_id)
         return record
 
     async def _poll(self, at_s: float) -> None:
@@ -321,8 +378,7 @@ class Agent:
     def _decide(self, step: int, at_s: float, interval: IntervalInput) -> tuple[Decision, str]:
         site = self.site
         if self.manual is not None:
-            kind, mw, level = self.manual
-            return Decision(power_mw=level.copy()), "hold" if kind == "hold" else f"curtail {mw:g} MW"
+            return Decision(power_mw=self.manual.level_mw.copy()), self.manual.basis
         age = self._feed_age(at_s)
         if step > 0 and age > self.stale_after_s:
             return self._safe(

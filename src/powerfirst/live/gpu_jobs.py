@@ -70,7 +70,9 @@ class JobReconciler:
             return {}
         return await self.driver.read_all([i.device_id for i in self.jobs.values()])
 
-    async def command(self, running: dict[str, bool], at_s: float, basis: str) -> int:
+    async def command(
+        self, running: dict[str, bool], at_s: float, basis: str, event_id: str | None = None
+    ) -> int:
         """Bring each job to ``running[name]`` (True: run, False: checkpoint then requeue)."""
         desired = self.journal.desired()
         stamp = dt.datetime.fromtimestamp(at_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -97,7 +99,7 @@ class JobReconciler:
                 self.journal.audit(at_s, "cycling_limit", device_id=c.device_id, action=str(c.action))
         keep = {c.device_id for c in allowed}
         self.journal.set_desired([w for w in wanted if w[0] in keep], at_s)
-        return await self._send(allowed, at_s, basis)
+        return await self._send(allowed, at_s, basis, event_id)
 
     async def tick(self, now_s: float) -> int:
         """Send the REQUEUE of each job whose checkpoint's grace has passed (and requeue again a
@@ -130,8 +132,10 @@ class JobReconciler:
                 due.append(Command(f"{checkpoint.command.command_id}/requeue", device, Action.REQUEUE))
         return await self._send(due, now_s, "checkpoint grace over") if due else 0
 
-    async def _send(self, commands: list[Command], at_s: float, basis: str) -> int:
-        new = self.journal.journal(commands, reason=basis, at=at_s)
+    async def _send(
+        self, commands: list[Command], at_s: float, basis: str, event_id: str | None = None
+    ) -> int:
+        new = self.journal.journal(commands, reason=basis, at=at_s, event_id=event_id)
         if not new:
             return 0
         self.journal.mark_sent([c.command_id for c in new], self.clock.now())

@@ -10,7 +10,8 @@ command. The journal holds
 - ``devices``: the state the agent wants each device in, and the power target to restore on wake;
 - ``events``: grid and manual instructions, keyed by (source, event id): the same event from the
   same source twice is one event;
-- ``instructions``: manual instructions queued by ``powerfirst agent instruct`` for the agent;
+- ``instructions``: instructions queued by ``powerfirst instruct`` for the agent: manual ones, and
+  grid events (a source and an event id, e.g. a utility's demand-response call) held for a duration;
 - ``power``: measured and baseline site power for settlement [MW], a few seconds apart;
 - ``audit``: every command, outcome and decision, in order.
 
@@ -75,7 +76,10 @@ CREATE TABLE IF NOT EXISTS instructions (
     mw REAL,
     note TEXT NOT NULL DEFAULT '',
     queued_at REAL NOT NULL,
-    taken_at REAL
+    taken_at REAL,
+    source TEXT,
+    event_id TEXT,
+    minutes REAL
 );
 CREATE TABLE IF NOT EXISTS power (
     at REAL NOT NULL,
@@ -124,14 +128,18 @@ class JournaledCommand:
 
 @dataclass(frozen=True)
 class Instruction:
-    """A manual instruction: ``curtail`` (``mw`` [MW] off now), ``hold`` (keep devices as they are)
-    or ``release`` (back to the policy)."""
+    """An instruction: ``curtail`` (``mw`` [MW] off now), ``hold`` (keep devices as they are) or
+    ``release`` (back to the policy); a grid event also names its ``source`` and ``event_id`` and
+    may last ``minutes`` [min] (None: until released)."""
 
     seq: int
     kind: str
     mw: float | None
     note: str
     queued_at: float
+    source: str | None = None
+    event_id: str | None = None
+    minutes: float | None = None
 
 
 INSTRUCTION_KINDS = ("curtail", "hold", "release")
@@ -335,31 +343,99 @@ class Journal:
             )
             return fresh
 
-    def queue_instruction(self, kind: str, at: float, mw: float | None = None, note: str = "") -> int:
-        """Queue a manual instruction for the agent; returns its number."""
+    def queue_instruction(
+        self,
+        kind: str,
+        at: float,
+        mw: float | None = None,
+        note: str = "",
+        *,
+        source: str | None = None,
+        event_id: str | None = None,
+        minutes: float | None = None,
+    ) -> int:
+        """Queue an instruction for the agent; returns its number."""
         if kind not in INSTRUCTION_KINDS:
             raise AgentError(f"instruction {kind!r} is not one of {', '.join(INSTRUCTION_KINDS)}")
+        if (source is None) != (event_id is None):
+            raise AgentError("a grid event names both its source and its event id")
         with self._tx() as db:
             cur = db.execute(
-                "INSERT INTO instructions (kind, mw, note, queued_at) VALUES (?, ?, ?, ?)",
-                (kind, mw, note, at),
+                "INSERT INTO instructions (kind, mw, note, queued_at, source, event_id, minutes)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (kind, mw, note, at, source, event_id, minutes),
             )
-            self._audit(db, at, "instruction_queued", instruction=kind, mw=mw, note=note)
+            self._audit(
+                db,
+                at,
+                "instruction_queued",
+                instruction=kind,
+                mw=mw,
+                note=note,
+                source=source,
+                event_id=event_id,
+                minutes=minutes,
+            )
             return int(cur.lastrowid or 0)
 
     def take_instructions(self, at: float) -> list[Instruction]:
         """Instructions queued and not yet taken, oldest first; each is taken once."""
         with self._tx() as db:
             rows = db.execute(
-                "SELECT seq, kind, mw, note, queued_at FROM instructions WHERE taken_at IS NULL ORDER BY seq"
+                "SELECT seq, kind, mw, note, queued_at, source, event_id, minutes FROM instructions"
+                " WHERE taken_at IS NULL ORDER BY seq"
             ).fetchall()
             db.execute("UPDATE instructions SET taken_at = ? WHERE taken_at IS NULL", (at,))
             for row in rows:
                 self._audit(db, at, "instruction_taken", seq=row[0], instruction=row[1], mw=row[2])
         return [
-            Instruction(int(s), str(k), None if m is None else float(m), str(n), float(q))
-            for s, k, m, n, q in rows
+            Instruction(
+                int(s),
+                str(k),
+                None if m is None else float(m),
+                str(n),
+                float(q),
+                None if src is None else str(src),
+                None if e is None else str(e),
+                None if mins is None else float(mins),
+            )
+            for s, k, m, n, q, src, e, mins in rows
         ]
+
+    def event(self, source: str, event_id: str) -> tuple[str, dict[str, Any], float] | None:
+        """(kind, payload, received at) of a grid event, None when it was never taken."""
+        row = self._db.execute(
+            "SELECT kind, payload, received_at FROM events WHERE source = ? AND event_id = ?",
+            (source, event_id),
+        ).fetchone()
+        return None if row is None else (str(row[0]), json.loads(row[1]), float(row[2]))
+
+    def event_commands(self, event_id: str) -> list[tuple[JournaledCommand, float | None, float | None]]:
+        """The commands sent for a grid event with (answered at, confirmed at), in order."""
+        rows = self._db.execute(
+            "SELECT command_id, device_id, action, power_limit_w, state, reason, event_id, journaled_at,"
+            " sent_at, attempts, message, answered_at, confirmed_at FROM commands WHERE event_id = ?"
+            " ORDER BY journaled_at, command_id",
+            (event_id,),
+        ).fetchall()
+        return [
+            (
+                _journaled(tuple(r[:11])),
+                None if r[11] is None else float(r[11]),
+                None if r[12] is None else float(r[12]),
+            )
+            for r in rows
+        ]
+
+    def power_samples(self, event_id: str | None = None) -> list[tuple[float, float, float | None]]:
+        """(at, measured site power [MW], baseline [MW]) samples, of one event when given."""
+        sql = (
+            "SELECT at, site_power_mw, baseline_mw FROM power"
+            + (" WHERE event_id = ?" if event_id else "")
+            + " ORDER BY at"
+        )
+        rows = self._db.execute(sql, (event_id,) if event_id else ()).fetchall()
+        return [(float(a), float(p), None if b is None else float(b)) for a, p, b in rows]
 
     # --- settlement and audit
     def record_power(

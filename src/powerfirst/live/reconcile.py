@@ -108,8 +108,10 @@ class Reconciler:
         readings: dict[str, DeviceReading],
         at_s: float,
         basis: str,
+        event_id: str | None = None,
     ) -> int:
-        """Bring each fleet's miners to ``running`` (ids per fleet); returns the commands sent."""
+        """Bring each fleet's miners to ``running`` (ids per fleet); returns the commands sent
+        (``event_id``: the grid event they answer, for settlement)."""
         desired = self._desired()
         sleeps: list[tuple[Command, float, float | None]] = []  # (command, nominal W, target to restore)
         wakes: list[tuple[Command, float, float | None]] = []
@@ -157,7 +159,7 @@ class Reconciler:
         for n, wave in enumerate(self._waves(allowed)):
             if n and self.config.stagger_s > 0:
                 await self.clock.sleep_until(self.clock.now() + self.config.stagger_s)
-            sent += await self._send_wave([c for c, _, _ in wave], at_s, basis)
+            sent += await self._send_wave([c for c, _, _ in wave], at_s, basis, event_id)
         return sent
 
     def _waves(
@@ -175,8 +177,10 @@ class Reconciler:
             total += item[1]
         return [w for w in waves if w]
 
-    async def _send_wave(self, commands: list[Command], at_s: float, basis: str) -> int:
-        new = self.journal.journal(commands, reason=basis, at=at_s)
+    async def _send_wave(
+        self, commands: list[Command], at_s: float, basis: str, event_id: str | None = None
+    ) -> int:
+        new = self.journal.journal(commands, reason=basis, at=at_s, event_id=event_id)
         if not new:
             return 0
         checkpoint("agent-journaled")

@@ -92,6 +92,8 @@ class LiveConfig(Strict):
     """Most power one wave of commands may switch [MW] (None: no limit)."""
     confirm_within_s: Annotated[float, Interval(ge=1.0, le=3600.0)] = 600.0
     """A command not confirmed by telemetry this long after it was sent is failed [s]."""
+    settlement_sample_s: Annotated[float, Interval(ge=1.0, le=60.0)] = 4.0
+    """During a grid event, measured site power is logged this often for settlement [s]."""
     journal: str = Field(default="powerfirst-agent.sqlite", min_length=1, max_length=1000)
     """The command journal (SQLite), relative to the site file."""
     metrics_port: Annotated[int, Interval(ge=1, le=65_535)] | None = None
