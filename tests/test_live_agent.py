@@ -340,3 +340,38 @@ def test_a_grid_event_is_taken_once_held_for_its_minutes_and_logged_for_settleme
     )
     with pytest.raises(AgentError, match="no grid event 'DR-x' from 'utility'"):
         settlement(journal, "utility", "DR-x")
+
+
+def test_a_policy_that_hangs_puts_the_site_in_its_safe_state_and_never_stops_the_loop(tmp_path: Path) -> None:
+    import threading
+
+    site = live_site(safe_state="curtail")
+    setup = replay_setup(site, "always-on", DAY, DAY, speed=1e7)
+    assert site.live is not None
+    release = threading.Event()
+    real_decide = setup.policy.decide
+
+    def hangs_once(obs):  # type: ignore[no-untyped-def]
+        if obs.step == 1:
+            release.wait(timeout=10)  # stuck until the test lets it go
+        return real_decide(obs)
+
+    setup.policy.decide = hangs_once  # type: ignore[method-assign]
+    agent = setup.agent(site.live, Journal(tmp_path / "j.sqlite"), double(), echo=lambda line: None)
+    agent.min_policy_wait_real_s = 0.2
+
+    async def go() -> None:
+        await agent.start()
+        for n in range(3):
+            await agent.step(n, setup.start_s + n * 900)
+        release.set()
+        await asyncio.sleep(0.2)  # the stuck call returns; the next interval asks the policy again
+        await agent.step(3, setup.start_s + 3 * 900)
+
+    asyncio.run(go())
+    bases = [r.basis for r in agent.records]
+    assert bases[0] == "policy" and bases[3] == "policy"
+    assert bases[1] == "safe state: the policy did not answer within 0.2 s"
+    assert bases[2] == "safe state: the policy has not answered the previous interval yet"
+    must_run = np.array([f.min_power_mw for f in agent.site.fleets])
+    np.testing.assert_allclose(agent.records[1].power_mw, must_run)

@@ -145,6 +145,9 @@ class Agent:
         self.manual: Override | None = None
         """A manual instruction or grid event in force."""
         self._last_sample_s = -math.inf
+        self._deciding: asyncio.Future[Decision | np.ndarray] | None = None
+        self.min_policy_wait_real_s = 5.0
+        """The policy gets half an interval, and at least this long in real time [s], to decide."""
         self.records: list[StepRecord] = []
         self.training_gpus: list[np.ndarray] = []
         """Each interval's GPUs per training job after the plant, (J,)."""
@@ -318,7 +321,7 @@ class Agent:
             if self.window is not None
             else IntervalInput(hour_id=int(at_s // 3600))
         )
-        decision, basis = self._decide(step, at_s, interval)
+        decision, basis = await self._decide(step, at_s, interval)
         applied = self.plant.apply(decision, interval)
         running = [self.fleet_map.running(f, float(mw)) for f, mw in enumerate(applied.power_mw)]
         event_id = self.manual.event_id if self.manual is not None else None
@@ -375,7 +378,7 @@ class Agent:
         starts = self.signals.starts_s
         return at_s - (float(starts[-1]) + self.interval_s) if starts.size else math.inf
 
-    def _decide(self, step: int, at_s: float, interval: IntervalInput) -> tuple[Decision, str]:
+    async def _decide(self, step: int, at_s: float, interval: IntervalInput) -> tuple[Decision, str]:
         site = self.site
         if self.manual is not None:
             return Decision(power_mw=self.manual.level_mw.copy()), self.manual.basis
@@ -384,9 +387,16 @@ class Agent:
             return self._safe(
                 f"safe state: no price settled for {age:.0f} s (limit {self.stale_after_s:g} s)", at_s
             )
+        if self._deciding is not None and not self._deciding.done():
+            return self._safe("safe state: the policy has not answered the previous interval yet", at_s)
+        wait_s = max(self.clock.real_seconds(self.interval_s / 2), self.min_policy_wait_real_s)
         try:
             obs = self._observation(step, at_s, interval)
-            raw = self.policy.decide(obs)
+            # in a worker thread, so a policy that hangs cannot stop the loop (or the watchdog)
+            self._deciding = asyncio.ensure_future(asyncio.to_thread(self.policy.decide, obs))
+            raw = await asyncio.wait_for(asyncio.shield(self._deciding), timeout=wait_s)
+        except TimeoutError:
+            return self._safe(f"safe state: the policy did not answer within {wait_s:g} s", at_s)
         except Exception as exc:
             return self._safe(f"safe state: the policy failed ({type(exc).__name__}: {exc})", at_s)
         decision = raw if isinstance(raw, Decision) else Decision(power_mw=np.asarray(raw, dtype=np.float64))
