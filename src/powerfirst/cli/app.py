@@ -6,6 +6,7 @@ import typer
 
 from powerfirst.cli.backtest import backtest
 from powerfirst.cli.data import data_app
+from powerfirst.cli.emulate import emulate_miners
 from powerfirst.cli.forecast import forecast_app
 from powerfirst.cli.fourcp import fourcp_app
 from powerfirst.cli.market import breakeven, prices
@@ -26,3 +27,4 @@ app.add_typer(data_app, name="data")
 
 for command in (backtest, breakeven, validate, prices, models):
     app.command()(command)
+app.command(name="emulate-miners")(emulate_miners)

@@ -59,7 +59,7 @@ def _version(miner: EmulatedMiner) -> dict[str, Any]:
 
 
 def _summary(miner: EmulatedMiner) -> dict[str, Any]:
-    power_w, hashrate_ths = miner.reading()
+    hashrate_ths = miner.reading()[1]
     ghs = round(hashrate_ths * 1000.0, 2)
     return {
         "STATUS": _status("summary"),
@@ -119,7 +119,12 @@ def _stats(miner: EmulatedMiner) -> dict[str, Any]:
         body[f"chain_acs{chain}"] = " " + "o" * 126
         body[f"temp_pcb{chain}"] = "55-60-55-60" if hashing else "30-30-30-30"
         body[f"temp_chip{chain}"] = "70-75-70-75" if hashing else "30-30-30-30"
-    head = {"BMMiner": "1.0.0", "Miner": FIRMWARE_VERSION, "CompileTime": COMPILE_TIME, "Type": miner.spec.name}
+    head = {
+        "BMMiner": "1.0.0",
+        "Miner": FIRMWARE_VERSION,
+        "CompileTime": COMPILE_TIME,
+        "Type": miner.spec.name,
+    }
     return {"STATUS": _status("stats"), "STATS": [head, body], "id": 1}
 
 
@@ -141,11 +146,20 @@ def _pools(miner: EmulatedMiner) -> dict[str, Any]:
 
 
 def _devdetails(miner: EmulatedMiner) -> dict[str, Any]:
-    devs = [{"DEVDETAILS": i, "Name": "BC50", "ID": i, "Driver": "bitmain", "Model": miner.spec.name} for i in range(_CHAINS)]
+    devs = [
+        {"DEVDETAILS": i, "Name": "BC50", "ID": i, "Driver": "bitmain", "Model": miner.spec.name}
+        for i in range(_CHAINS)
+    ]
     return {"STATUS": _status("devdetails"), "DEVDETAILS": devs, "id": 1}
 
 
-_COMMANDS = {"version": _version, "summary": _summary, "stats": _stats, "pools": _pools, "devdetails": _devdetails}
+_COMMANDS = {
+    "version": _version,
+    "summary": _summary,
+    "stats": _stats,
+    "pools": _pools,
+    "devdetails": _devdetails,
+}
 
 
 def reply(miner: EmulatedMiner, request: bytes) -> dict[str, Any]:
@@ -189,7 +203,9 @@ async def _read_request(reader: asyncio.StreamReader) -> bytes:
     return data
 
 
-async def handle_connection(miner: EmulatedMiner, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def handle_connection(
+    miner: EmulatedMiner, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     """Serve one connection: one request, one answer, close."""
     try:
         request = await _read_request(reader)

@@ -33,7 +33,10 @@ def verify(authorization: str, method: str, username: str, password: str, realm:
     scheme, _, rest = authorization.partition(" ")
     if scheme.lower() != "digest":
         return False
-    params = {m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3) for m in _PARAM.finditer(rest)}
+    params = {
+        m.group(1).lower(): m.group(2) if m.group(2) is not None else m.group(3)
+        for m in _PARAM.finditer(rest)
+    }
     try:
         if params["username"] != username or params.get("realm", realm) != realm:
             return False

@@ -127,16 +127,18 @@ class Fleet:
         async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             task = asyncio.current_task()
             if task is not None:
-                self._tasks.add(task)  # type: ignore[arg-type]
+                self._tasks.add(task)
             try:
                 await handler(miner, reader, writer)
             except asyncio.CancelledError:
                 writer.close()
             finally:
                 if task is not None:
-                    self._tasks.discard(task)  # type: ignore[arg-type]
+                    self._tasks.discard(task)
 
-        return await asyncio.start_server(serve, host=miner.address, port=port, reuse_address=True, backlog=512)
+        return await asyncio.start_server(
+            serve, host=miner.address, port=port, reuse_address=True, backlog=512
+        )
 
     def _on_reboot(self, miner: EmulatedMiner) -> None:
         for server in self._servers.pop(miner.address, []):
@@ -147,6 +149,10 @@ class Fleet:
 
     def _reopen(self, miner: EmulatedMiner) -> None:
         if self._stopped or miner.address in self._servers:
+            return
+        left_s = miner.state.down_until_s - miner.now_s()
+        if left_s > 0:  # rebooted again meanwhile: wait for the later reboot's end
+            asyncio.get_running_loop().call_later(self.clock.wall_s(left_s), lambda: self._reopen(miner))
             return
         task = asyncio.get_running_loop().create_task(self._open(miner))
         self._tasks.add(task)

@@ -93,7 +93,9 @@ def model_spec(key: str) -> ModelSpec:
     try:
         return MODELS[key]
     except KeyError:
-        raise ConfigError(f"model: {key!r} is not an emulated model; known: {', '.join(sorted(MODELS))}") from None
+        raise ConfigError(
+            f"model: {key!r} is not an emulated model; known: {', '.join(sorted(MODELS))}"
+        ) from None
 
 
 @dataclass(frozen=True)

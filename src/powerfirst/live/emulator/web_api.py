@@ -74,7 +74,7 @@ def _miner_conf(miner: EmulatedMiner) -> dict[str, Any]:
 
 
 def _web_summary(miner: EmulatedMiner) -> dict[str, Any]:
-    power_w, hashrate_ths = miner.reading()
+    hashrate_ths = miner.reading()[1]
     state = miner.state
     ideal_mode = state.mode if state.mode is not WorkMode.SLEEP else state.awake_mode
     return {
@@ -101,7 +101,7 @@ def _web_summary(miner: EmulatedMiner) -> dict[str, Any]:
     }
 
 
-def _parse_mode(body: bytes) -> WorkMode | None | str:
+def _parse_mode(body: bytes) -> WorkMode | str | None:
     """The requested work mode; None when the body sets none; an error text when it is invalid."""
     try:
         conf = json.loads(body or b"{}")
@@ -115,7 +115,9 @@ def _parse_mode(body: bytes) -> WorkMode | None | str:
         return f"miner-mode {conf['miner-mode']!r} is not 0, 1 or 3"
 
 
-async def route(miner: EmulatedMiner, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any] | None]:
+async def route(
+    miner: EmulatedMiner, method: str, path: str, body: bytes
+) -> tuple[int, dict[str, Any] | None]:
     """Status code and JSON body of one authenticated request (None body: 404 page)."""
     name = path.split("?", 1)[0]
     if name in ("/", "/index.html"):
@@ -148,8 +150,15 @@ async def route(miner: EmulatedMiner, method: str, path: str, body: bytes) -> tu
     return 404, None
 
 
-def _response(conn: h11.Connection, status: int, payload: bytes, content_type: str, extra: list[tuple[str, str]]) -> bytes:
-    headers = [("Content-Type", content_type), ("Content-Length", str(len(payload))), ("Server", "lighttpd/1.4.32"), *extra]
+def _response(
+    conn: h11.Connection, status: int, payload: bytes, content_type: str, extra: list[tuple[str, str]]
+) -> bytes:
+    headers = [
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(payload))),
+        ("Server", "lighttpd/1.4.32"),
+        *extra,
+    ]
     return (conn.send(h11.Response(status_code=status, headers=headers)) or b"") + (
         (conn.send(h11.Data(data=payload)) or b"") + (conn.send(h11.EndOfMessage()) or b"")
     )
@@ -164,7 +173,9 @@ async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader) -> Any
         conn.receive_data(data)
 
 
-async def handle_connection(miner: EmulatedMiner, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def handle_connection(
+    miner: EmulatedMiner, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
     """Serve one keep-alive connection: at most ``_MAX_REQUESTS`` requests, each bounded in time."""
     conn = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_BODY_BYTES)
     try:
@@ -188,7 +199,9 @@ async def handle_connection(miner: EmulatedMiner, reader: asyncio.StreamReader, 
             else:
                 status, payload = await route(miner, method, target, body)
                 if payload is None:
-                    out = _response(conn, status, b"<html><body>404 - Not Found</body></html>", "text/html", [])
+                    out = _response(
+                        conn, status, b"<html><body>404 - Not Found</body></html>", "text/html", []
+                    )
                 else:
                     out = _response(conn, status, json.dumps(payload).encode(), "application/json", [])
             writer.write(out)

@@ -26,12 +26,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import pyasic
-from pyasic.miners.factory import MinerFactory
-from pyasic import settings as pyasic_settings
-from pyasic.config.mining import MiningModeConfig
-from pyasic.miners.backends.antminer import AntminerModern
-
 from powerfirst.errors import ConfigError
 from powerfirst.live.devices import (
     Action,
@@ -41,6 +35,13 @@ from powerfirst.live.devices import (
     DeviceInfo,
     DeviceReading,
     DeviceStatus,
+)
+from powerfirst.live.miners._pyasic import (
+    AntminerModern,
+    MinerFactory,
+    MiningModeConfig,
+    pyasic,
+    pyasic_settings,
 )
 from powerfirst.live.miners.telemetry import NAMEPLATE_J_PER_TH, StatusRules, classify, parse_power_w
 
@@ -102,7 +103,9 @@ class MinerDriverConfig:
             except ValueError as exc:
                 raise ConfigError(f"networks: {cidr!r} is not a CIDR network ({exc})") from None
             if network.num_addresses > _MAX_HOSTS:
-                raise ConfigError(f"networks: {cidr} has {network.num_addresses} addresses; at most {_MAX_HOSTS}")
+                raise ConfigError(
+                    f"networks: {cidr} has {network.num_addresses} addresses; at most {_MAX_HOSTS}"
+                )
             out.update(dict.fromkeys(str(h) for h in network.hosts()))
         return list(out)
 
@@ -112,7 +115,7 @@ def _family(miner: Any) -> str:
     return "stock" if firmware in ("", "stock") else firmware
 
 
-class _Failure(Exception):
+class _AttemptError(Exception):
     """One attempt failed; the message is the reason an outcome or reading carries."""
 
 
@@ -137,18 +140,18 @@ class MinerDriver(DeviceDriver):
         return table.get(_family(miner)) or table.get("default") or table.get("stock") or FirmwareTimeouts()
 
     async def _bounded(self, make: Callable[[], Awaitable[_T]], timeout_s: float, what: str) -> _T:
-        """Run ``make()`` under ``timeout_s``, retried ``retries`` times; raise :class:`_Failure`."""
+        """Run ``make()`` under ``timeout_s``, retried ``retries`` times; raise :class:`_AttemptError`."""
         reason = ""
         for _ in range(1 + self.config.retries):
             try:
                 return await asyncio.wait_for(make(), timeout=timeout_s)
             except TimeoutError:
                 reason = f"{what}: no answer within {timeout_s:g} s"
-            except _Failure as exc:
+            except _AttemptError as exc:
                 reason = str(exc)
-            except Exception as exc:  # the library's own errors (APIError, httpx, parse)  # noqa: BLE001
+            except Exception as exc:  # the library's own errors (APIError, httpx, parse)
                 reason = f"{what}: {type(exc).__name__}: {exc}"
-        raise _Failure(reason)
+        raise _AttemptError(reason)
 
     # -- discovery ---------------------------------------------------------------------------
     async def discover(self) -> list[DeviceInfo]:
@@ -162,7 +165,7 @@ class MinerDriver(DeviceDriver):
             async with limit:
                 try:
                     return await asyncio.wait_for(factory.get_miner(ip), timeout=budget_s)
-                except Exception:  # noqa: BLE001 - one address's failure leaves it out
+                except Exception:  # one address's failure leaves it out
                     return None
 
         found = [m for m in await asyncio.gather(*(one(ip) for ip in hosts)) if m is not None]
@@ -184,7 +187,7 @@ class MinerDriver(DeviceDriver):
             ideal_ths = float(body.get("total_rateideal", 0.0)) / 1000.0
             if power_w and ideal_ths > 0 and float(body.get("GHS 5s", 0.0)) > 0:
                 efficiency = power_w / ideal_ths
-        except (_Failure, LookupError, TypeError, ValueError):
+        except (_AttemptError, LookupError, TypeError, ValueError):
             pass
         if power_w is None and efficiency is not None:
             power_w = efficiency * float(getattr(miner, "expected_hashrate", 0.0) or 0.0)
@@ -203,13 +206,17 @@ class MinerDriver(DeviceDriver):
         started = time.monotonic()
         miner = self._miners.get(command.device_id)
         if miner is None:
-            return CommandOutcome(command.command_id, command.device_id, False, "unknown device (not discovered)")
+            return CommandOutcome(
+                command.command_id, command.device_id, False, "unknown device (not discovered)"
+            )
         try:
             message = await self._dispatch(miner, command)
             accepted = True
-        except _Failure as exc:
+        except _AttemptError as exc:
             accepted, message = False, str(exc)
-        return CommandOutcome(command.command_id, command.device_id, accepted, message, time.monotonic() - started)
+        return CommandOutcome(
+            command.command_id, command.device_id, accepted, message, time.monotonic() - started
+        )
 
     async def _dispatch(self, miner: Any, command: Command) -> str:
         timeout_s = self._timeouts(miner).write_s
@@ -226,22 +233,24 @@ class MinerDriver(DeviceDriver):
             watts = int(command.power_limit_w)
             ok = await self._bounded(lambda: miner.set_power_limit(watts), timeout_s, "set_power_limit")
         else:
-            raise _Failure(f"{command.action}: not a miner command (or no power_limit_w)")
+            raise _AttemptError(f"{command.action}: not a miner command (or no power_limit_w)")
         if not ok:
-            raise _Failure(f"{command.action}: refused by the firmware (or not supported)")
+            raise _AttemptError(f"{command.action}: refused by the firmware (or not supported)")
         return "ok"
 
     async def _stock(self, miner: Any, command: Command, timeout_s: float) -> str:
         ip = str(miner.ip)
         if command.action is Action.SET_POWER_LIMIT:
-            raise _Failure("set_power_limit: not supported by stock Antminer firmware (work modes only)")
+            raise _AttemptError("set_power_limit: not supported by stock Antminer firmware (work modes only)")
         if command.action not in (Action.SLEEP, Action.WAKE):
-            raise _Failure(f"{command.action}: not a miner command")
+            raise _AttemptError(f"{command.action}: not a miner command")
 
         async def write() -> str:
             conf = await miner.web.get_miner_conf()
             if "bitmain-work-mode" not in conf:
-                raise _Failure(f"get_miner_conf: {conf.get('message', 'no work mode in the answer')}")
+                raise _AttemptError(
+                    f"web API get_miner_conf: {conf.get('message', 'no work mode in the answer')}"
+                )
             current = int(conf["bitmain-work-mode"] or 0)
             if command.action is Action.SLEEP:
                 if current != _SLEEP:
@@ -257,7 +266,9 @@ class MinerDriver(DeviceDriver):
             }[mode]()
             answer = await miner.web.set_miner_conf(config.as_am_modern())
             if answer.get("code") != "M000" and answer.get("stats") != "success":
-                raise _Failure(f"set_miner_conf: refused ({answer.get('code', '')} {answer.get('msg') or answer.get('message', '')})")
+                raise _AttemptError(
+                    f"set_miner_conf: refused ({answer.get('code', '')} {answer.get('msg') or answer.get('message', '')})"
+                )
             return f"miner-mode {mode} ({_MODE_NAMES[mode]})"
 
         return await self._bounded(write, timeout_s, "set_miner_conf")
@@ -275,17 +286,25 @@ class MinerDriver(DeviceDriver):
         now = time.time()
         miner = self._miners.get(device_id)
         if miner is None:
-            return DeviceReading(device_id, DeviceStatus.UNAVAILABLE, now, reason="unknown device (not discovered)")
+            return DeviceReading(
+                device_id, DeviceStatus.UNAVAILABLE, now, reason="unknown device (not discovered)"
+            )
         timeout_s = self._timeouts(miner).read_s
         try:
             if isinstance(miner, AntminerModern):
                 return await self._bounded(lambda: self._read_stock(miner, now), timeout_s, "read")
             return await self._bounded(lambda: self._read_generic(miner, now), timeout_s, "read")
-        except _Failure as exc:
+        except _AttemptError as exc:
             return DeviceReading(device_id, DeviceStatus.UNAVAILABLE, now, reason=str(exc))
 
     async def _read_stock(self, miner: Any, now: float) -> DeviceReading:
-        rpc, conf = await asyncio.gather(miner.rpc.multicommand("summary", "stats"), miner.web.get_miner_conf())
+        rpc, conf = await asyncio.gather(
+            miner.rpc.multicommand("summary", "stats"), miner.web.get_miner_conf()
+        )
+        if conf.get("success") is False:  # pyasic's web layer answers errors as {"success": False, ...}
+            raise _AttemptError(f"web API get_miner_conf: {conf.get('message', 'failed')}")
+        if not rpc.get("summary") or not rpc.get("stats"):
+            raise _AttemptError("cgminer API summary+stats: no answer (connection refused or closed)")
         try:
             summary = rpc["summary"][0]["SUMMARY"][0]
             stats = rpc["stats"][0]["STATS"][1]
@@ -293,7 +312,7 @@ class MinerDriver(DeviceDriver):
             expected_ths = float(stats.get("total_rateideal", 0.0)) / 1000.0
             mode = int(conf["bitmain-work-mode"] or 0)
         except (LookupError, TypeError, ValueError) as exc:
-            raise _Failure(f"read: unexpected answer ({type(exc).__name__}: {exc})") from None
+            raise _AttemptError(f"read: unexpected answer ({type(exc).__name__}: {exc})") from None
         power_w = parse_power_w(stats)
         status, why = classify(mode != _SLEEP, hashrate_ths, expected_ths, power_w, self.config.rules)
         return DeviceReading(
@@ -307,7 +326,9 @@ class MinerDriver(DeviceDriver):
         )
 
     async def _read_generic(self, miner: Any, now: float) -> DeviceReading:
-        data = await miner.get_data(include=["hashrate", "expected_hashrate", "wattage", "wattage_limit", "is_mining"])
+        data = await miner.get_data(
+            include=["hashrate", "expected_hashrate", "wattage", "wattage_limit", "is_mining"]
+        )
         hashrate = float(data.hashrate) if data.hashrate is not None else None
         expected = float(data.expected_hashrate) if data.expected_hashrate is not None else None
         power = float(data.wattage) if data.wattage is not None else None
