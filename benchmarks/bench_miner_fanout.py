@@ -37,7 +37,8 @@ NET = "127.22.0.0/16"
 
 
 def _cpu_s(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -69,10 +70,14 @@ async def main(count: int, concurrency: int, profile: bool) -> None:
         profiler = cProfile.Profile() if profile else None
         if profiler:
             profiler.enable()
-        outcomes = await _timed(f"SLEEP {count} (driver, pyasic)", emulator.pid, lambda: driver.send_all(commands))
+        outcomes = await _timed(
+            f"SLEEP {count} (driver, pyasic)", emulator.pid, lambda: driver.send_all(commands)
+        )
         if profiler:
             profiler.disable()
-        print(f"  accepted {sum(o.accepted for o in outcomes)}; failures {[o.message for o in outcomes if not o.accepted][:3]}")
+        print(
+            f"  accepted {sum(o.accepted for o in outcomes)}; failures {[o.message for o in outcomes if not o.accepted][:3]}"
+        )
         wake = [Command(f"w{i}", info.device_id, Action.WAKE) for i, info in enumerate(infos)]
         await _timed(f"WAKE {count} (driver, pyasic)", emulator.pid, lambda: driver.send_all(wake))
 
@@ -85,7 +90,9 @@ async def main(count: int, concurrency: int, profile: bool) -> None:
             async with limit:
                 return await factory.get_miner(ip)
 
-        rs_miners = await _timed(f"discover {count} (asic-rs)", emulator.pid, lambda: asyncio.gather(*map(rs_get, ips)))
+        rs_miners = await _timed(
+            f"discover {count} (asic-rs)", emulator.pid, lambda: asyncio.gather(*map(rs_get, ips))
+        )
 
         async def rs_pause(miner: Any) -> bool:
             async with limit:

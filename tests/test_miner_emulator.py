@@ -158,3 +158,22 @@ def test_bad_fleet_settings_name_the_field() -> None:
     with pytest.raises(ConfigError, match="--fault"):
         parse_faults(["silent"])
     assert parse_faults(["silent=2", "slow=1", "silent=1"]) == {Fault.SILENT: 3, Fault.SLOW: 1}
+
+
+async def test_pyasic_calls_a_refused_sleep_a_success_asic_rs_does_not() -> None:
+    """Why the driver reads the firmware's answer code itself (docs/architecture.md)."""
+    from pyasic_rs import MinerFactory as RsFactory
+
+    from powerfirst.live.miners._pyasic import MinerFactory
+
+    config = FleetConfig(
+        count=2, addresses=NET, time_scale=50.0, config_write_s=1.0, faults={Fault.REJECT: 2}
+    )
+    async with Fleet(config) as fleet:
+        first, second = list(fleet.miners)
+        pyasic_miner = await asyncio.wait_for(MinerFactory().get_miner(first), timeout=15)
+        assert await asyncio.wait_for(pyasic_miner.stop_mining(), timeout=10) is True
+        rs_miner = await asyncio.wait_for(RsFactory().get_miner(second), timeout=15)
+        assert rs_miner is not None
+        assert await asyncio.wait_for(rs_miner.pause(None), timeout=10) is False
+        assert all(m.state.mode is WorkMode.NORMAL and m.writes >= 1 for m in fleet.miners.values())
