@@ -7,12 +7,16 @@ so the firmware's 20 s write delay does not hide the cost of the client); this p
 2. sends SLEEP to every miner through :meth:`MinerDriver.send_all` (pyasic: ``get_miner_conf`` then
    ``set_miner_conf``, each a digest-authenticated request on a fresh httpx client: 4 HTTP
    exchanges on 2 TCP connections per miner),
-3. sends the same through asic-rs's bindings (``pause``: one digest POST, 2 exchanges),
+3. sends ``{"miner-mode": 1}`` then ``0`` over one shared httpx client, one ``DigestAuth`` kept per
+   miner (httpx reuses its last challenge, so after the first request one exchange per command on a
+   kept-alive connection): the lean path a driver could take,
+4. does the same over raw asyncio streams (one per miner, kept; the floor of a lean Python client),
+5. sends the same through asic-rs's bindings (``pause``: one digest POST, 2 exchanges),
 
 and reports wall time, this process's CPU time and the emulator's CPU time for each step.
 ``--profile`` prints the top functions of step 2 (cProfile, this process only).
 
-    .venv/bin/python benchmarks/bench_miner_fanout.py [--count 1000] [--concurrency 256] [--profile]
+    .venv/bin/python benchmarks/bench_miner_fanout.py [--count 1000] [--concurrency 256] [--profile] [--raw-only]
 
 Nothing is written to BENCHMARKS.md yet.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import hashlib
 import os
 import pstats
 import subprocess
@@ -50,7 +55,56 @@ async def _timed(label: str, emulator_pid: int, work: Callable[[], Awaitable[Any
     return result
 
 
-async def main(count: int, concurrency: int, profile: bool) -> None:
+async def _raw_fanout(ips: list[str], concurrency: int, emulator_pid: int) -> None:
+    """A floor for the lean path: one kept-alive stream per miner, the digest nonce of its first 401
+    reused with a counting ``nc``, the request written as bytes, the answer split by hand."""
+    gate = asyncio.Semaphore(concurrency)
+    streams: dict[str, tuple[asyncio.StreamReader, asyncio.StreamWriter]] = {}
+    nonces: dict[str, str] = {}
+    counts: dict[str, int] = {}
+    ha1 = hashlib.md5(b"root:antMiner Configuration:root").hexdigest()
+    ha2 = hashlib.md5(b"POST:/cgi-bin/set_miner_conf.cgi").hexdigest()
+
+    async def exchange(ip: str, head: bytes, body: bytes) -> tuple[bytes, bytes]:
+        reader, writer = streams[ip]
+        writer.write(head + body)
+        headers = await reader.readuntil(b"\r\n\r\n")
+        length = int(headers.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+        return headers, await reader.readexactly(length)
+
+    async def command(ip: str, mode: int) -> bool:
+        async with gate:
+            body = b'{"miner-mode": %d}' % mode
+            base = (
+                b"POST /cgi-bin/set_miner_conf.cgi HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                % (ip.encode(), len(body))
+            )
+            if ip not in streams:
+                streams[ip] = await asyncio.open_connection(ip, 80)
+                headers, _ = await exchange(ip, base + b"\r\n", body)
+                nonces[ip] = headers.split(b'nonce="')[1].split(b'"')[0].decode()
+            counts[ip] = counts.get(ip, 0) + 1
+            nc, cnonce = f"{counts[ip]:08x}", "0a4f113b"
+            response = hashlib.md5(f"{ha1}:{nonces[ip]}:{nc}:{cnonce}:auth:{ha2}".encode()).hexdigest()
+            auth = (
+                f'Authorization: Digest username="root", realm="antMiner Configuration", nonce="{nonces[ip]}", '
+                f'uri="/cgi-bin/set_miner_conf.cgi", qop=auth, nc={nc}, cnonce="{cnonce}", response="{response}"\r\n\r\n'
+            )
+            _, answer = await exchange(ip, base + auth.encode(), body)
+            return b'"M000"' in answer
+
+    for label, mode in (("cold: connect + challenge", 1), ("warm: kept stream and nonce", 0)):
+        oks = await _timed(
+            f"raw {len(ips)} ({label})",
+            emulator_pid,
+            lambda m=mode: asyncio.gather(*(command(ip, m) for ip in ips)),
+        )
+        print(f"  accepted {sum(oks)}")
+    for _, writer in streams.values():
+        writer.close()
+
+
+async def main(count: int, concurrency: int, profile: bool, raw_only: bool) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     cmd = [sys.executable, "-m", "powerfirst", "emulate-miners", "--count", str(count), "--addresses", NET]
     emulator = subprocess.Popen([*cmd, "--config-write-s", "0"], stdout=subprocess.PIPE, text=True, env=env)
@@ -60,6 +114,9 @@ async def main(count: int, concurrency: int, profile: bool) -> None:
         if not line.startswith("listening"):
             raise SystemExit(f"emulator did not start: {line!r}")
         ips = [f"127.22.{(i + 1) // 256}.{(i + 1) % 256}" for i in range(count)]
+        if raw_only:
+            await _raw_fanout(ips, concurrency, emulator.pid)
+            return
         timeouts = {"stock": FirmwareTimeouts(read_s=30.0, write_s=60.0)}
         driver = MinerDriver(
             MinerDriverConfig(ips=ips, timeouts=timeouts, max_concurrency=concurrency, discover_timeout_s=10)
@@ -81,6 +138,29 @@ async def main(count: int, concurrency: int, profile: bool) -> None:
         wake = [Command(f"w{i}", info.device_id, Action.WAKE) for i, info in enumerate(infos)]
         await _timed(f"WAKE {count} (driver, pyasic)", emulator.pid, lambda: driver.send_all(wake))
 
+        import httpx
+
+        auths = {ip: httpx.DigestAuth("root", "root") for ip in ips}
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(limits=limits, timeout=60.0) as client:
+            gate = asyncio.Semaphore(concurrency)
+
+            async def lean(ip: str, mode: int) -> bool:
+                async with gate:
+                    url = f"http://{ip}/cgi-bin/set_miner_conf.cgi"
+                    answer = await client.post(url, json={"miner-mode": mode}, auth=auths[ip])
+                    return bool(answer.json().get("code") == "M000")
+
+            for label, mode in (("cold: challenge + connect", 1), ("warm: kept nonce + connection", 0)):
+                oks = await _timed(
+                    f"lean {count} ({label})",
+                    emulator.pid,
+                    lambda m=mode: asyncio.gather(*(lean(ip, m) for ip in ips)),
+                )
+                print(f"  accepted {sum(oks)}")
+
+        await _raw_fanout(ips, concurrency, emulator.pid)
+
         from pyasic_rs import MinerFactory
 
         factory = MinerFactory()
@@ -90,9 +170,11 @@ async def main(count: int, concurrency: int, profile: bool) -> None:
             async with limit:
                 return await factory.get_miner(ip)
 
-        rs_miners = await _timed(
+        found = await _timed(
             f"discover {count} (asic-rs)", emulator.pid, lambda: asyncio.gather(*map(rs_get, ips))
         )
+        rs_miners = [m for m in found if m is not None]
+        print(f"  found {len(rs_miners)}")
 
         async def rs_pause(miner: Any) -> bool:
             async with limit:
@@ -106,7 +188,11 @@ async def main(count: int, concurrency: int, profile: bool) -> None:
             pstats.Stats(profiler).sort_stats("tottime").print_stats(18)
     finally:
         emulator.terminate()
-        emulator.wait(timeout=30)
+        try:
+            emulator.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            emulator.kill()
+            emulator.wait(timeout=30)
 
 
 if __name__ == "__main__":
@@ -114,6 +200,7 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--raw-only", action="store_true", help="only step 4 (the raw-stream floor)")
     parser.add_argument(
         "--no-sniffio-search",
         action="store_true",
@@ -123,4 +210,4 @@ if __name__ == "__main__":
     args = parser.parse_args()
     if args.no_sniffio_search:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
-    asyncio.run(main(args.count, args.concurrency, args.profile))
+    asyncio.run(main(args.count, args.concurrency, args.profile, args.raw_only))

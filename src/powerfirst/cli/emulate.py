@@ -48,6 +48,8 @@ async def _serve(config: FleetConfig) -> None:
             f"{faulty} faulty); Ctrl-C stops",
             highlight=False,
         )
+        if fleet.fd_warning:
+            console.print(f"warning: {fleet.fd_warning}", highlight=False)
         await stop.wait()
 
 

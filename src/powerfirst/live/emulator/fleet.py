@@ -2,9 +2,11 @@
 
 Linux routes all of 127.0.0.0/8 to ``lo``, so binding 127.21.x.y needs no setup; ports 80 and 4028
 are the ones pyasic and asic-rs hard-code (binding 80 needs root or ``CAP_NET_BIND_SERVICE``).
-Each miner holds two listening sockets, so 10,000 miners need more than 20,000 file descriptors:
-:func:`raise_nofile_limit` lifts the soft limit to the hard one and :meth:`Fleet.start` refuses a
-fleet that cannot fit.
+Each miner holds two listening sockets, plus one descriptor per open connection, so 10,000 miners
+need 20,000 and up to 30,000 under a client that keeps a connection per miner alive:
+:func:`raise_nofile_limit` lifts the soft limit to the hard one (and both higher where the process
+may); :meth:`Fleet.start` refuses a fleet whose listeners cannot fit and sets
+:attr:`Fleet.fd_warning` when connections could run out (then asyncio's accept loops spin on EMFILE).
 """
 
 from __future__ import annotations
@@ -24,13 +26,20 @@ from powerfirst.live.emulator.model import Clock, Fault, ModelSpec, model_spec
 __all__ = ["Fleet", "FleetConfig", "fleet_addresses", "raise_nofile_limit"]
 
 _Handler = Callable[[EmulatedMiner, asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-_FDS_PER_MINER = 2
+_LISTENERS_PER_MINER = 2
 _FD_HEADROOM = 256
 
 
-def raise_nofile_limit() -> int:
-    """Raise the soft RLIMIT_NOFILE to the hard limit; the new soft limit [file descriptors]."""
+def raise_nofile_limit(wanted: int = 0) -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit, and both to ``wanted`` where the process may
+    (root, ``CAP_SYS_RESOURCE``); the new soft limit [file descriptors]."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and wanted > hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return wanted
+        except (ValueError, OSError):
+            pass  # not privileged: the hard limit is as far as it goes
     if hard != resource.RLIM_INFINITY and soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
         return hard
@@ -93,6 +102,8 @@ class Fleet:
         self._servers: dict[str, list[asyncio.Server]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopped = False
+        self.fd_warning = ""
+        """Set by :meth:`start` when open connections could exhaust the descriptor limit."""
         self._assign_faults()
 
     def _assign_faults(self) -> None:
@@ -107,8 +118,14 @@ class Fleet:
 
     async def start(self) -> None:
         """Raise the descriptor limit and open both listeners of every miner."""
-        limit = raise_nofile_limit()
-        needed = len(self.miners) * _FDS_PER_MINER + _FD_HEADROOM
+        count = len(self.miners)
+        needed = count * _LISTENERS_PER_MINER + _FD_HEADROOM
+        limit = raise_nofile_limit(needed + count)
+        if limit < needed + count:
+            self.fd_warning = (
+                f"RLIMIT_NOFILE {limit} leaves {limit - needed} descriptors for connections to {count} miners; "
+                "a client that keeps one connection per miner alive will exhaust them"
+            )
         if needed > limit:
             raise ConfigError(
                 f"count: {len(self.miners)} miners need about {needed} file descriptors; "
