@@ -183,14 +183,16 @@ class MinerDriver(DeviceDriver):
         try:
             stats = await self._bounded(lambda: miner.rpc.stats(), self._timeouts(miner).read_s, "stats")
             body = stats["STATS"][1]
-            power_w = parse_power_w(body)
+            measured_w = parse_power_w(body)
             ideal_ths = float(body.get("total_rateideal", 0.0)) / 1000.0
-            if power_w and ideal_ths > 0 and float(body.get("GHS 5s", 0.0)) > 0:
-                efficiency = power_w / ideal_ths
+            hashrate_ths = float(body.get("GHS 5s", 0.0)) / 1000.0
+            at_speed = ideal_ths > 0 and hashrate_ths >= self.config.rules.running_fraction * ideal_ths
+            if measured_w and at_speed:  # running at its settings: measured power and efficiency
+                power_w, efficiency = measured_w, measured_w / ideal_ths
+            elif efficiency is not None and ideal_ths > 0:  # asleep or warming up: nameplate
+                power_w = efficiency * ideal_ths
         except (_AttemptError, LookupError, TypeError, ValueError):
             pass
-        if power_w is None and efficiency is not None:
-            power_w = efficiency * float(getattr(miner, "expected_hashrate", 0.0) or 0.0)
         return DeviceInfo(
             device_id=ip,
             kind="miner",
