@@ -7,6 +7,7 @@ import typer
 from powerfirst.cli.agent import agent, instruct, settlement_report
 from powerfirst.cli.backtest import backtest
 from powerfirst.cli.data import data_app
+from powerfirst.cli.emulate import emulate_miners
 from powerfirst.cli.forecast import forecast_app
 from powerfirst.cli.fourcp import fourcp_app
 from powerfirst.cli.market import breakeven, prices
@@ -28,3 +29,4 @@ app.command("settlement")(settlement_report)
 
 for command in (backtest, breakeven, validate, prices, models, agent, instruct):
     app.command()(command)
+app.command(name="emulate-miners")(emulate_miners)
