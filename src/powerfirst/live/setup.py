@@ -172,14 +172,23 @@ def journal_path(site_file: Path, config: LiveConfig, given: Path | None) -> Pat
 
 
 def miner_driver(config: LiveConfig) -> DeviceDriver | None:
-    """The miner driver for every address of ``live.fleets`` (None: no fleet has miners)."""
+    """The miner driver for every address of ``live.fleets`` (None: no fleet has miners), with
+    the fleets' longest per-request timeout for reads."""
     addresses = [a for group in config.fleets.values() for a in group.addresses]
     if not addresses:
         return None
-    from powerfirst.live.miners import MinerDriver
+    from powerfirst.live.miners import FirmwareTimeouts, MinerDriver, MinerDriverConfig
 
-    timeout_s = max(group.timeout_s for group in config.fleets.values())
-    return MinerDriver(addresses, timeout_s=timeout_s)
+    read_s = max(group.timeout_s for group in config.fleets.values())
+    networks = [a for a in addresses if "/" in a]
+    ips = [a for a in addresses if "/" not in a]
+    return MinerDriver(
+        MinerDriverConfig(
+            ips=ips,
+            networks=networks,
+            timeouts={"stock": FirmwareTimeouts(read_s=read_s, write_s=max(30.0, read_s))},
+        )
+    )
 
 
 def slurm_driver(config: LiveConfig) -> DeviceDriver | None:
