@@ -39,6 +39,13 @@ def agent(
         float, typer.Option(help="--replay: agent seconds per real second (900 = 15 minutes per second).")
     ] = 900.0,
     prices: Annotated[str | None, typer.Option(help="--replay: price SOURCE (as for backtest).")] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="--replay: go on from the interval the journal last started (after a crash), deciding "
+            "the ones before again without commanding anything."
+        ),
+    ] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the commands instead of sending them.")] = False,
     journal: Annotated[
         Path | None,
@@ -59,8 +66,10 @@ def agent(
                 raise ConfigError(f"--speed = {speed:g}: agent seconds per real second must be in (0, 1e7]")
             setup = replay_setup(site, strategy, start, end, speed=speed, prices=prices)
         else:
-            if start is not None or end is not None or prices is not None:
-                raise ConfigError("--start, --end and --prices belong to --replay; a live run starts now")
+            if start is not None or end is not None or prices is not None or resume:
+                raise ConfigError(
+                    "--start, --end, --prices and --resume belong to --replay; a live run starts now"
+                )
             setup = live_setup(site, strategy)
         assert site.live is not None
         config = site.live
@@ -103,7 +112,7 @@ def agent(
                 on_step=show,
                 jobs_driver=jobs,
             )
-            await live.run(setup.start_s, setup.end_s)
+            await live.run(setup.start_s, setup.end_s, resume=resume)
             states = live.device_states()
             tally: dict[str, int] = {}
             for state in states.values():

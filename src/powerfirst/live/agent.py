@@ -37,7 +37,7 @@ from powerfirst.control.decision import Decision
 from powerfirst.control.interval import IntervalInput
 from powerfirst.control.plant import Plant
 from powerfirst.errors import DataError
-from powerfirst.live.clock import AgentClock
+from powerfirst.live.clock import AgentClock, ReplayClock
 from powerfirst.live.devices import DeviceDriver, DeviceInfo, DeviceReading, DeviceStatus
 from powerfirst.live.fleet_map import FleetMap
 from powerfirst.live.gpu_jobs import JobReconciler
@@ -170,8 +170,10 @@ class Agent:
         self.job_readings: dict[str, DeviceReading] = {}
 
     # --- start
-    async def start(self) -> None:
-        """Reset the policy, find the fleets' miners, rank them, and reconcile the journal's open commands."""
+    async def start(self, *, restore_plant: bool = True) -> None:
+        """Reset the policy, find the fleets' miners, rank them, and reconcile the journal's open
+        commands. ``restore_plant``: start the plant from what the journal last asked of the
+        miners (a restart that does not replay its past)."""
         self.policy.reset(self.site)
         groups: list[list[DeviceInfo]] = [[] for _ in self.site.fleets]
         if self.driver is not None:
@@ -194,6 +196,17 @@ class Agent:
         self.fleet_map = FleetMap(
             [(f.name, f.max_power_mw, groups[i]) for i, f in enumerate(self.site.fleets)]
         )
+        desired = self.journal.desired()
+        if restore_plant and any(m.device_id in desired for g in self.fleet_map.fleets for m in g.miners):
+            # a restart: the site runs what the journal last asked of it, not full power
+            power = [
+                self.fleet_map.power_share(
+                    f, sum(1 for m in g.miners if desired.get(m.device_id, ("running", None))[0] == "running")
+                )
+                for f, g in enumerate(self.fleet_map.fleets)
+            ]
+            self.plant = Plant(self.site, np.array(power, dtype=np.float64))
+            self.journal.audit(self.clock.now(), "restarted", power_mw=[round(p, 6) for p in power])
         for note in self.fleet_map.mismatches():
             self.echo(note)
             self.journal.audit(self.clock.now(), "fleet_mismatch", note=note)
@@ -203,15 +216,43 @@ class Agent:
             await self.jobs.discover([job.name for job in self.site.hall.jobs])
 
     # --- the loop
+    async def _catch_up(self, step: int, at_s: float) -> None:
+        """Decide interval ``step`` again as it was decided, without reading or commanding devices."""
+        await self._poll(at_s)
+        interval = (
+            self.window.interval(step)
+            if self.window is not None
+            else IntervalInput(hour_id=int(at_s // 3600))
+        )
+        decision, _ = await self._decide(step, at_s, interval)
+        self.plant.apply(decision, interval)
+
     async def run(
-        self, start_s: float, end_s: float | None = None, stop: asyncio.Event | None = None
+        self,
+        start_s: float,
+        end_s: float | None = None,
+        stop: asyncio.Event | None = None,
+        *,
+        resume: bool = False,
     ) -> None:
-        """Run intervals from ``start_s`` (on the interval grid) until ``end_s`` or ``stop``."""
-        await self.start()
+        """Run intervals from ``start_s`` (on the interval grid) until ``end_s`` or ``stop``.
+
+        ``resume`` (a replay restarted with the same window and journal): the intervals before the
+        last one the journal says was started are decided again without touching a device, so the
+        policy and the plant are where they were; the run goes on from that interval."""
+        await self.start(restore_plant=not resume)
         self._window_start_s = start_s
+        step = 0
+        last = self.journal.get_state("last_step_s") if resume else None
+        if last is not None:
+            while start_s + step * self.interval_s < last - 1e-6:
+                await self._catch_up(step, start_s + step * self.interval_s)
+                step += 1
+            if isinstance(self.clock, ReplayClock):
+                self.clock.jump(start_s + step * self.interval_s)
+            self.journal.audit(self.clock.now(), "resumed", intervals_caught_up=step)
         confirm = asyncio.create_task(self._confirm_loop(stop))
         try:
-            step = 0
             while end_s is None or start_s + step * self.interval_s < end_s - 1e-6:
                 at = start_s + step * self.interval_s
                 if stop is not None and stop.is_set():
@@ -307,6 +348,7 @@ class Agent:
         """Decide and command the interval starting at ``at_s``."""
         if self._window_start_s is None:
             self._window_start_s = at_s
+        self.journal.set_state("last_step_s", at_s)
         await self._poll(at_s)
         if self.devices:
             self.readings = await self.reconciler.read(list(self.devices))

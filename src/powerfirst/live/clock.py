@@ -54,3 +54,8 @@ class ReplayClock(AgentClock):
 
     def now(self) -> float:
         return self.start_s + (time.monotonic() - self._origin) * self.speed
+
+    def jump(self, instant_s: float) -> None:
+        """Go on from ``instant_s`` (a resumed replay skips the intervals it had done)."""
+        self.start_s = instant_s
+        self._origin = time.monotonic()

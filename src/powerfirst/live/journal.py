@@ -13,6 +13,7 @@ command. The journal holds
 - ``instructions``: instructions queued by ``powerfirst instruct`` for the agent: manual ones, and
   grid events (a source and an event id, e.g. a utility's demand-response call) held for a duration;
 - ``power``: measured and baseline site power for settlement [MW], a few seconds apart;
+- ``agent_state``: the agent's own progress (the last interval it started, for ``--resume``);
 - ``audit``: every command, outcome and decision, in order.
 
 Every write is one transaction committed with ``synchronous=FULL`` (the WAL is synced at commit),
@@ -86,6 +87,10 @@ CREATE TABLE IF NOT EXISTS power (
     site_power_mw REAL NOT NULL,
     baseline_mw REAL,
     event_id TEXT
+);
+CREATE TABLE IF NOT EXISTS agent_state (
+    key TEXT PRIMARY KEY,
+    value REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -436,6 +441,19 @@ class Journal:
         )
         rows = self._db.execute(sql, (event_id,) if event_id else ()).fetchall()
         return [(float(a), float(p), None if b is None else float(b)) for a, p, b in rows]
+
+    # --- the agent's own progress
+    def set_state(self, key: str, value: float) -> None:
+        """Remember a number across restarts (e.g. ``last_step_s``, the last interval started)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO agent_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    def get_state(self, key: str) -> float | None:
+        row = self._db.execute("SELECT value FROM agent_state WHERE key = ?", (key,)).fetchone()
+        return None if row is None else float(row[0])
 
     # --- settlement and audit
     def record_power(

@@ -32,7 +32,7 @@ from powerfirst.interrupt import checkpoint
 from powerfirst.live.clock import AgentClock
 from powerfirst.live.devices import Action, Command, CommandOutcome, DeviceDriver, DeviceReading, DeviceStatus
 from powerfirst.live.fleet_map import FleetMap
-from powerfirst.live.journal import CommandState, Journal, JournaledCommand
+from powerfirst.live.journal import OPEN_STATES, CommandState, Journal, JournaledCommand
 from powerfirst.live.metrics import AgentMetrics
 from powerfirst.site.live import LiveConfig
 
@@ -181,6 +181,9 @@ class Reconciler:
         self, commands: list[Command], at_s: float, basis: str, event_id: str | None = None
     ) -> int:
         new = self.journal.journal(commands, reason=basis, at=at_s, event_id=event_id)
+        retry = self._retries([c for c in commands if c not in new])
+        if retry:  # the same decision once more after a restart, its earlier command closed unfulfilled
+            new += self.journal.journal(retry, reason=basis, at=at_s, event_id=event_id)
         if not new:
             return 0
         checkpoint("agent-journaled")
@@ -195,6 +198,27 @@ class Reconciler:
             )
             return 0
         return await self._send(new, at_s)
+
+    def _retries(self, already: list[Command]) -> list[Command]:
+        """For commands whose id the journal holds already: a new attempt of each that was closed
+        without its effect (superseded, failed, rejected); none for one still open (recovery and
+        confirmation follow it) or confirmed (done)."""
+        out = []
+        for command in already:
+            n = 1
+            while (
+                held := self.journal.command(command.command_id if n == 1 else f"{command.command_id}/{n}")
+            ) is not None:
+                if held.state in (CommandState.CONFIRMED, *OPEN_STATES):
+                    break
+                n += 1
+            else:
+                out.append(
+                    Command(
+                        f"{command.command_id}/{n}", command.device_id, command.action, command.power_limit_w
+                    )
+                )
+        return out
 
     async def _send(self, commands: list[Command], at_s: float) -> int:
         assert self.driver is not None

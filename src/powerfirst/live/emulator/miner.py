@@ -65,6 +65,8 @@ class EmulatedMiner:
         self.blinking = False
         self.writes = 0
         """``set_miner_conf`` calls answered (accepted or refused)."""
+        self.modes_written: list[WorkMode | None] = []
+        """The mode of each accepted ``set_miner_conf``, in order (what the tests count)."""
         self._write_lock = asyncio.Lock()
 
     def now_s(self) -> float:
@@ -98,6 +100,7 @@ class EmulatedMiner:
             if mode is not None:
                 self.state.set_mode(mode, self.now_s())
             self.writes += 1
+            self.modes_written.append(mode)
             return WriteResult(True, "M000", "OK!")
 
     def reboot(self) -> None:
