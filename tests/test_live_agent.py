@@ -375,3 +375,22 @@ def test_a_policy_that_hangs_puts_the_site_in_its_safe_state_and_never_stops_the
     assert bases[2] == "safe state: the policy has not answered the previous interval yet"
     must_run = np.array([f.min_power_mw for f in agent.site.fleets])
     np.testing.assert_allclose(agent.records[1].power_mw, must_run)
+
+
+def test_a_file_that_is_not_a_journal_is_never_written(tmp_path: Path) -> None:
+    import sqlite3
+
+    text = tmp_path / "notes.sqlite"
+    text.write_text("operator notes\n")
+    with pytest.raises(AgentError, match=r"is not a powerfirst agent journal \(file is not a database\); it is left"):
+        Journal(text)
+    assert text.read_text() == "operator notes\n"
+    other = tmp_path / "inventory.sqlite"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE racks (id INTEGER)")
+    before = other.read_bytes()
+    with pytest.raises(AgentError, match="is not a powerfirst agent journal"):
+        Journal(other)
+    assert other.read_bytes() == before
+    Journal(tmp_path / "j.sqlite").close()
+    Journal(tmp_path / "j.sqlite").close()  # its own journal opens again

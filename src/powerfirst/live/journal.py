@@ -40,6 +40,8 @@ from powerfirst.live.devices import Action, Command, CommandOutcome
 __all__ = ["CommandState", "Instruction", "Journal", "JournaledCommand"]
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS powerfirst_journal (version INTEGER NOT NULL);
+INSERT INTO powerfirst_journal (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM powerfirst_journal);
 CREATE TABLE IF NOT EXISTS commands (
     command_id TEXT PRIMARY KEY,
     device_id TEXT NOT NULL,
@@ -170,14 +172,29 @@ class Journal:
                     "stop it first, or give this agent its own --journal"
                 ) from None
             self._lock_fd = fd
+        existed = path.exists()
         try:
             self._db = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+            if existed:  # never write into a file this program did not make
+                marked = self._db.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'powerfirst_journal'"
+                ).fetchone()
+                if marked is None:
+                    raise AgentError(
+                        f"{path}: exists and is not a powerfirst agent journal; it is left as it is "
+                        "(give --journal a new path or an existing journal)"
+                    )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             self.close()
-            raise AgentError(f"{path}: not a usable journal ({exc})") from exc
+            raise AgentError(
+                f"{path}: exists and is not a powerfirst agent journal ({exc}); it is left as it is"
+            ) from exc
+        except AgentError:
+            self.close()
+            raise
 
     def close(self) -> None:
         db = getattr(self, "_db", None)
