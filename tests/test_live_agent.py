@@ -382,7 +382,9 @@ def test_a_file_that_is_not_a_journal_is_never_written(tmp_path: Path) -> None:
 
     text = tmp_path / "notes.sqlite"
     text.write_text("operator notes\n")
-    with pytest.raises(AgentError, match=r"is not a powerfirst agent journal \(file is not a database\); it is left"):
+    with pytest.raises(
+        AgentError, match=r"is not a powerfirst agent journal \(file is not a database\); it is left"
+    ):
         Journal(text)
     assert text.read_text() == "operator notes\n"
     other = tmp_path / "inventory.sqlite"
@@ -394,3 +396,46 @@ def test_a_file_that_is_not_a_journal_is_never_written(tmp_path: Path) -> None:
     assert other.read_bytes() == before
     Journal(tmp_path / "j.sqlite").close()
     Journal(tmp_path / "j.sqlite").close()  # its own journal opens again
+
+
+def test_structured_logs_and_prometheus_metrics_on_loopback(tmp_path: Path) -> None:
+    import io
+    import json
+    import socket
+
+    import httpx
+
+    from powerfirst.live.logs import LOGGER, use_json_logs
+    from powerfirst.live.metrics import AgentMetrics
+
+    site = live_site()
+    setup = replay_setup(site, "breakeven", DAY, DAY, speed=1e7)
+    assert site.live is not None
+    stream = io.StringIO()
+    handler = use_json_logs(stream)
+    metrics = AgentMetrics()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    metrics.serve(port)
+    try:
+        agent = setup.agent(
+            site.live, Journal(tmp_path / "j.sqlite"), double(), echo=lambda line: None, metrics=metrics
+        )
+        asyncio.run(agent.run(setup.start_s, setup.end_s))
+        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5.0).text
+    finally:
+        LOGGER.removeHandler(handler)
+        metrics.stop()
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    intervals = [line for line in lines if line["event"] == "interval"]
+    assert len(intervals) == 96 and intervals[0]["basis"] == "policy" and len(intervals[0]["power_mw"]) == 3
+    waves = [line for line in lines if line["event"] == "commands"]
+    assert waves and sum(w["sent"] for w in waves) == sum(r.commands for r in agent.records)
+    assert 'powerfirst_fleet_miners_wanted{fleet="s19jpro"}' in scraped
+    sent = sum(
+        float(line.split()[-1])
+        for line in scraped.splitlines()
+        if line.startswith("powerfirst_commands_sent_total")
+    )
+    assert sent == sum(r.commands for r in agent.records)

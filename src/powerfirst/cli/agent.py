@@ -15,6 +15,7 @@ from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.interrupt import Interrupted
 from powerfirst.live.agent import StepRecord
 from powerfirst.live.journal import INSTRUCTION_KINDS, Journal
+from powerfirst.live.logs import use_json_logs
 from powerfirst.live.metrics import AgentMetrics
 from powerfirst.live.settlement import settlement
 from powerfirst.live.setup import journal_path, live_setup, miner_driver, replay_setup, slurm_driver
@@ -47,6 +48,12 @@ def agent(
         ),
     ] = False,
     dry_run: Annotated[bool, typer.Option(help="Print the commands instead of sending them.")] = False,
+    log_json: Annotated[
+        bool,
+        typer.Option(
+            help="Structured logs: each interval, command wave and watchdog trip as a JSON line on stderr."
+        ),
+    ] = False,
     journal: Annotated[
         Path | None,
         typer.Option(help="Command journal (SQLite); default: live.journal beside the site file."),
@@ -79,6 +86,8 @@ def agent(
         book = Journal(path)
     except PowerfirstError as exc:
         fail(exc)
+    if log_json:
+        use_json_logs()
     port = metrics_port if metrics_port is not None else config.metrics_port
     metrics = AgentMetrics()
     if port is not None:
@@ -92,7 +101,7 @@ def agent(
         console.print(line, highlight=False, markup=False)
 
     def show(record: StepRecord) -> None:
-        when = dt.datetime.fromtimestamp(record.start_s, dt.UTC).strftime("%Y-%m-%d %H:%M")
+        when = dt.datetime.fromtimestamp(record.start_s, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
         echo(
             f"{when}  {float(record.power_mw.sum()):8.2f} MW  miners {sum(record.running):>6} wanted "
             f"{sum(record.observed_running):>6} hashing  {record.commands:>5} commands  {record.basis}"
@@ -135,6 +144,7 @@ def agent(
     except PowerfirstError as exc:
         fail(exc)
     finally:
+        metrics.stop()
         book.close()
 
 

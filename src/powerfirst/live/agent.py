@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import ipaddress
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ from powerfirst.live.devices import DeviceDriver, DeviceInfo, DeviceReading, Dev
 from powerfirst.live.fleet_map import FleetMap
 from powerfirst.live.gpu_jobs import JobReconciler
 from powerfirst.live.journal import Journal
+from powerfirst.live.logs import log_event
 from powerfirst.live.metrics import AgentMetrics
 from powerfirst.live.reconcile import Reconciler
 from powerfirst.live.signals import SignalSource
@@ -387,6 +390,16 @@ class Agent:
             step, at_s, applied.power_mw.copy(), basis, tuple(len(r) for r in running), sent, observed
         )
         self.records.append(record)
+        log_event(
+            "interval",
+            interval_start_utc=dt.datetime.fromtimestamp(at_s, dt.UTC).isoformat(),
+            basis=basis,
+            power_mw=[round(float(p), 6) for p in record.power_mw],
+            miners_wanted=list(record.running),
+            miners_hashing=list(record.observed_running),
+            commands=sent,
+            feed_age_s=round(self._feed_age(at_s), 3) if math.isfinite(self._feed_age(at_s)) else None,
+        )
         if self.on_step is not None:
             self.on_step(record)
         if self.metrics is not None:
@@ -448,6 +461,7 @@ class Agent:
         return decision, "policy"
 
     def _safe(self, basis: str, at_s: float) -> tuple[Decision, str]:
+        log_event("watchdog", logging.WARNING, basis=basis, safe_state=self.config.safe_state)
         self.journal.audit(at_s, "watchdog", basis=basis, safe_state=self.config.safe_state)
         state = self.config.safe_state
         power = (

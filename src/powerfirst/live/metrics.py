@@ -52,8 +52,17 @@ class AgentMetrics:
         )
 
     def serve(self, port: int, address: str = "127.0.0.1") -> None:
-        """Serve ``/metrics`` on ``address:port`` (loopback by default)."""
-        start_http_server(port, addr=address, registry=self.registry)
+        """Serve ``/metrics`` on ``address:port`` (loopback by default) until :meth:`stop`."""
+        self._server, self._thread = start_http_server(port, addr=address, registry=self.registry)
+
+    def stop(self) -> None:
+        """Stop serving (the server thread ends)."""
+        server = getattr(self, "_server", None)
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+            self._thread.join(timeout=5)
+            self._server = None
 
     def step(
         self,

@@ -33,6 +33,7 @@ from powerfirst.live.clock import AgentClock
 from powerfirst.live.devices import Action, Command, CommandOutcome, DeviceDriver, DeviceReading, DeviceStatus
 from powerfirst.live.fleet_map import FleetMap
 from powerfirst.live.journal import OPEN_STATES, CommandState, Journal, JournaledCommand
+from powerfirst.live.logs import log_event
 from powerfirst.live.metrics import AgentMetrics
 from powerfirst.site.live import LiveConfig
 
@@ -231,6 +232,13 @@ class Reconciler:
         if self.metrics is not None:
             self.metrics.commands(commands, outcomes)
         rejected = [o for o in outcomes if not o.accepted]
+        log_event(
+            "commands",
+            sent=len(commands),
+            accepted=len(commands) - len(rejected),
+            actions=sorted({str(c.action) for c in commands}),
+            not_accepted=[{"device_id": o.device_id, "message": o.message} for o in rejected[:20]],
+        )
         for o in rejected:
             self._failed.add(o.device_id)
         if rejected:
