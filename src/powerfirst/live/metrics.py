@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -53,11 +54,13 @@ class AgentMetrics:
 
     def serve(self, port: int, address: str = "127.0.0.1") -> None:
         """Serve ``/metrics`` on ``address:port`` (loopback by default) until :meth:`stop`."""
-        self._server, self._thread = start_http_server(port, addr=address, registry=self.registry)
+        server, thread = start_http_server(port, addr=address, registry=self.registry)
+        self._server: WSGIServer | None = server
+        self._thread = thread
 
     def stop(self) -> None:
         """Stop serving (the server thread ends)."""
-        server = getattr(self, "_server", None)
+        server: WSGIServer | None = getattr(self, "_server", None)
         if server is not None:
             server.shutdown()
             server.server_close()
