@@ -1,12 +1,16 @@
-"""The agent drives a real Slurm job as the plant decides a training job's GPUs, replaying a day
-of the hybrid site (rolling, persistence forecast) on a fast clock: each stretch of intervals the
-backtest runs the job, Slurm runs it; each stretch it does not, the job was signalled to
-checkpoint, then requeued and held (its GPUs free). Needs the real one-node Slurm cluster
-(tests/slurm_cluster.py); skips with the install command when Slurm is not installed."""
+"""End to end, a whole day: the agent replays a day of ERCOT prices for the hybrid site (two ASIC
+fleets and a GPU hall with a one-day training job; rolling with the persistence forecast) on a
+fast clock, against emulated stock S19j Pros found and commanded through pyasic and a real Slurm
+job. Interval by interval, the decisions are the backtest's and the miners' telemetry shows what
+the previous interval asked; at the end of each stretch the backtest runs the training job, Slurm
+runs it, and at the end of each stretch it does not, the job was signalled to checkpoint, then
+requeued and held (its GPUs free). Needs the real one-node Slurm cluster (tests/slurm_cluster.py);
+skips with the install command when Slurm is not installed."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +18,21 @@ import numpy as np
 
 from powerfirst.backtest.runner import prepare_backtest, run_strategy
 from powerfirst.live.devices import DeviceStatus
+from powerfirst.live.emulator import Fleet, FleetConfig
 from powerfirst.live.journal import Journal
-from powerfirst.live.setup import replay_setup
+from powerfirst.live.setup import miner_driver, replay_setup
 from powerfirst.live.slurm import SlurmDriver
 from powerfirst.policies.registry import load_site, parse_site
 from powerfirst.site.schema import Site
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "west-texas-hybrid.yaml"
 DAY = "2023-08-10"
-INTERVALS = 21
-"""Replayed: off 4 intervals, on 12, off 4 (and the first of the next stretch)."""
-SPEED = 900.0
-"""Agent seconds per real second: a 15-minute interval lasts 1 s; a released job starts within about 3 s, well inside a 12-interval stretch."""
+SPEED = 1800.0
+"""Agent seconds per real second: a 15-minute interval lasts 0.5 s, the day 48 s; a released Slurm
+job starts within about 3 s, inside each 12-interval stretch the job runs; the emulated miners'
+physics run at the same speed."""
+NETS = {"s19jpro": "127.25.1.0/29", "s19xp-hydro": "127.25.2.0/29"}
+PER_FLEET = 6
 
 JOB_SCRIPT = r"""#!/bin/bash
 tag="$SLURM_JOB_ID-${SLURM_RESTART_COUNT:-0}"
@@ -51,58 +58,82 @@ def hybrid_site(slurm_conf: Path) -> Site:
         }
     ]
     data["strategies"] = {"rolling": {"forecast": "persistence"}}
-    data["live"] = {"slurm": {"slurm_conf": str(slurm_conf), "checkpoint_grace_s": 60.0}}
+    data["live"] = {
+        "fleets": {name: {"addresses": [net], "timeout_s": 2.0} for name, net in NETS.items()},
+        "slurm": {"slurm_conf": str(slurm_conf), "checkpoint_grace_s": 60.0},
+    }
     return parse_site(data, source="hybrid site with a one-day training job")
 
 
-def test_the_agent_runs_and_stops_a_slurm_job_as_the_backtest_decides(
+def _stretches(on: np.ndarray) -> list[tuple[int, int, bool]]:
+    """(first, end, running) of each run of equal decisions."""
+    edges = [0, *(np.flatnonzero(np.diff(on.astype(int))) + 1).tolist(), len(on)]
+    return [(a, b, bool(on[a])) for a, b in itertools.pairwise(edges)]
+
+
+def test_a_day_through_emulated_miners_and_a_real_slurm_job_as_the_backtest_decides(
     slurm_cluster: Any, tmp_path: Path
 ) -> None:
     site = hybrid_site(slurm_cluster.conf_path)
     assert site.live is not None
-    decided = run_strategy(prepare_backtest(site, DAY, DAY), "rolling").run.schedule.training_gpus[0] > 0
-    expected = decided[:INTERVALS]
-    assert expected.tolist() == [False] * 4 + [True] * 12 + [False] * 4 + [True]  # the day's shape
+    result = run_strategy(prepare_backtest(site, DAY, DAY), "rolling").run
+    training = result.schedule.training_gpus[0] > 0
+    stretches = _stretches(training)
+    assert [s[2] for s in stretches][:4] == [False, True, False, True]  # the day switches the job
 
     job_id = slurm_cluster.sbatch(JOB_SCRIPT, partition="preemptible", gpus=4, name="finetune-x")
     jobs_dir = slurm_cluster.root / "jobs"
     slurm_cluster.wait_for(
         "the job started", lambda: (jobs_dir / f"started-{job_id}-0").exists(), timeout_s=20
     )
+    device = f"slurm-job:{job_id}"
+    seen: list[DeviceStatus | None] = []
     try:
         setup = replay_setup(site, "rolling", DAY, DAY, speed=SPEED)
-        seen: list[DeviceStatus | None] = []
-        driver = SlurmDriver(
+        miners = miner_driver(site.live)
+        jobs = SlurmDriver(
             slurm_conf=slurm_cluster.conf_path,
             env=slurm_cluster.env,
             preemptible_partitions=("preemptible",),
             release_start_delay_s=2.0,
             command_timeout_s=5.0,
         )
-        agent = setup.agent(
-            site.live, Journal(tmp_path / "j.sqlite"), None, echo=lambda line: None, jobs_driver=driver,
-            on_step=lambda record: seen.append(_status(agent.job_readings, f"slurm-job:{job_id}")),
-        )  # fmt: skip
 
-        async def go() -> None:
-            await agent.run(setup.start_s, setup.start_s + INTERVALS * 900)
-            await asyncio.sleep(0)
+        async def go():  # type: ignore[no-untyped-def]
+            configs = [FleetConfig(count=PER_FLEET, addresses=net, time_scale=SPEED) for net in NETS.values()]
+            async with Fleet(configs[0]), Fleet(configs[1]):
+                agent = setup.agent(
+                    site.live, Journal(tmp_path / "j.sqlite"), miners, echo=lambda line: None, jobs_driver=jobs,
+                    on_step=lambda record: seen.append(_status(agent.job_readings, device)),
+                )  # fmt: skip
+                await agent.run(setup.start_s, setup.end_s)
+                final = _status(await agent.jobs.read() if agent.jobs else {}, device)
+                assert miners is not None
+                await miners.close()
+                return agent, final
 
-        asyncio.run(go())
+        agent, final = asyncio.run(go())
     finally:
         slurm_cluster.cancel_all()
-    gpus = np.array([g[0] for g in agent.training_gpus])
-    np.testing.assert_array_equal(gpus > 0, expected)  # the agent decided what the backtest decided
-    # telemetry at the start of each stretch's following interval shows what the stretch decided
-    assert seen[4] is DeviceStatus.CURTAILED  # checkpointed, requeued and held
-    assert seen[16] is DeviceStatus.RUNNING  # released: running again
-    assert seen[20] is DeviceStatus.CURTAILED
-    assert (jobs_dir / f"ckpt-{job_id}-0").exists()  # the first run got its checkpoint signal
+    # the agent decided what the backtest decided, every interval
+    np.testing.assert_allclose(np.array([r.power_mw for r in agent.records]).T, result.power_mw, atol=1e-6)
+    np.testing.assert_array_equal(np.array([g[0] for g in agent.training_gpus]) > 0, training)
+    # the miners: telemetry at each interval's start shows what the previous interval asked
+    assert len(agent.devices) == 2 * PER_FLEET
+    assert any(r.running != agent.records[0].running for r in agent.records)  # the fleets did switch
+    for before, after in zip(agent.records, agent.records[1:], strict=False):
+        assert after.observed_running == before.running, (after.step, after.late_s)
+    # the Slurm job: at the end of each stretch it is in the state the stretch decided
+    for first, end, running in stretches:
+        state = seen[end] if end < len(seen) else final
+        assert state is (DeviceStatus.RUNNING if running else DeviceStatus.CURTAILED), (
+            first,
+            end,
+            running,
+            state,
+        )
+    assert (jobs_dir / f"ckpt-{job_id}-0").exists()  # it was asked to checkpoint before its first requeue
     assert (jobs_dir / f"started-{job_id}-1").exists()  # and ran again after the release
-    actions = [d.get("command_id", "").rsplit("/", 1)[-1] for _, _, d in agent.journal.audit_log("sent")]
-    assert (
-        actions.count("checkpoint") == 2 and actions.count("requeue") == 2 and actions.count("release") == 2
-    )
     assert agent.journal.counts_by_state().get("failed", 0) == 0
 
 

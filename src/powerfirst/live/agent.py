@@ -72,6 +72,9 @@ class StepRecord:
     observed_running: tuple[int, ...] = ()
     """Miners of each fleet whose telemetry showed them hashing when the interval started (the
     previous interval's commands at work)."""
+    late_s: float = 0.0
+    """How far behind its clock the agent started this interval [s, agent clock] (a slow policy or
+    slow devices: the previous interval's commands had less time to take effect)."""
 
 
 @dataclass(frozen=True)
@@ -254,6 +257,8 @@ class Agent:
             if isinstance(self.clock, ReplayClock):
                 self.clock.jump(start_s + step * self.interval_s)
             self.journal.audit(self.clock.now(), "resumed", intervals_caught_up=step)
+        elif isinstance(self.clock, ReplayClock):
+            self.clock.jump(start_s)  # the replay starts now, once the devices are found
         confirm = asyncio.create_task(self._confirm_loop(stop))
         try:
             while end_s is None or start_s + step * self.interval_s < end_s - 1e-6:
@@ -349,6 +354,7 @@ class Agent:
 
     async def step(self, step: int, at_s: float) -> StepRecord:
         """Decide and command the interval starting at ``at_s``."""
+        late_s = max(self.clock.now() - at_s, 0.0)
         if self._window_start_s is None:
             self._window_start_s = at_s
         self.journal.set_state("last_step_s", at_s)
@@ -387,7 +393,7 @@ class Agent:
             for g in self.fleet_map.fleets
         )
         record = StepRecord(
-            step, at_s, applied.power_mw.copy(), basis, tuple(len(r) for r in running), sent, observed
+            step, at_s, applied.power_mw.copy(), basis, tuple(len(r) for r in running), sent, observed, late_s
         )
         self.records.append(record)
         log_event(
@@ -398,6 +404,7 @@ class Agent:
             miners_wanted=list(record.running),
             miners_hashing=list(record.observed_running),
             commands=sent,
+            late_s=round(late_s, 3),
             feed_age_s=round(self._feed_age(at_s), 3) if math.isfinite(self._feed_age(at_s)) else None,
         )
         if self.on_step is not None:
