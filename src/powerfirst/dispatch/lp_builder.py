@@ -141,11 +141,14 @@ def _csc(
     row = np.concatenate(rows)
     col = np.concatenate(cols)
     val = np.concatenate(vals)
-    order = np.lexsort((row, col))  # by column, then row
+    if row.size and not _in_range(row, col, shape):
+        return sp.csc_array(sp.coo_array((val, (row, col)), shape=shape))  # scipy's own error
+    key = col * max(shape[0], 1) + row  # column-major position of each entry
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    if bool((key[1:] == key[:-1]).any()):  # duplicates: scipy sums them
+        return sp.csc_array(sp.coo_array((val, (row, col)), shape=shape))
     row, col = row[order], col[order]
-    same_col = col[1:] == col[:-1]
-    if bool((same_col & (row[1:] == row[:-1])).any()) or (row.size and not _in_range(row, col, shape)):
-        return sp.csc_array(sp.coo_array((val, (np.concatenate(rows), np.concatenate(cols))), shape=shape))
     indptr = np.zeros(shape[1] + 1, dtype=np.int64)
     np.cumsum(np.bincount(col, minlength=shape[1]), out=indptr[1:])
     a = sp.csc_array((val[order], row, indptr), shape=shape)
@@ -155,4 +158,4 @@ def _csc(
 
 def _in_range(row: IntArray, col: IntArray, shape: tuple[int, int]) -> bool:
     """Every entry inside the matrix (else scipy raises its own error)."""
-    return bool(row.min() >= 0 and row.max() < shape[0] and col[0] >= 0 and col[-1] < shape[1])
+    return bool(row.min() >= 0 and row.max() < shape[0] and col.min() >= 0 and col.max() < shape[1])
