@@ -78,7 +78,15 @@ def horizon_hours_ns(start_ns: int, step_ns: int, length: int) -> IntArray:
     """The clock hours (UTC hour starts [ns]) that a horizon of ``length`` intervals of ``step_ns``
     from ``start_ns`` touches: the hours its forecasts are asked for."""
     hour_ns = (start_ns + step_ns * np.arange(length, dtype=np.int64)) // NS_PER_HOUR * NS_PER_HOUR
-    return hour_ns[np.r_[True, np.diff(hour_ns) > 0]]
+    return hour_ns[_first_of_run(hour_ns)]
+
+
+def _first_of_run(values: IntArray) -> npt.NDArray[np.bool_]:
+    """True where a sorted array's value differs from the one before (and at its start)."""
+    first = np.empty(values.shape, dtype=bool)
+    first[:1] = True
+    np.greater(values[1:], values[:-1], out=first[1:])
+    return first
 
 
 @dataclass(frozen=True)
@@ -218,7 +226,7 @@ class HorizonBuilder:
         )
         month_labels = tuple(f"{int(k) // 12:04d}-{int(k) % 12 + 1:02d}" for k in np.unique(month_key))
         hour_ns = times_ns // NS_PER_HOUR * NS_PER_HOUR
-        hours_ns = hour_ns[np.r_[True, np.diff(hour_index) > 0]]
+        hours_ns = hour_ns[_first_of_run(hour_index)]
         prefetched = self.prefetch.take(start_ns, hours_ns) if self.prefetch is not None else None
         hours = pd.DatetimeIndex(hours_ns, tz="UTC") if prefetched is None else None
         median, risk = self.prices(history, hours_ns, hours, hour_index, prefetched)
