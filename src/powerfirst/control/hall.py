@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from powerfirst._types import Array
+from powerfirst.control.clip import clip_float
 from powerfirst.control.decision import Decision
 from powerfirst.control.interval import IntervalInput
 from powerfirst.site.params import FINISH_TOLERANCE, HallParams
@@ -167,13 +168,13 @@ class HallState:
             else training,
             decision.rental_gpus if decision.rental_gpus is not None else rental,
         )
-        inf = float(np.clip(wanted[0], 0.0, self._demand_through(interval)[self.step]))
+        inf = clip_float(wanted[0], 0.0, self._demand_through(interval)[self.step])
         train = np.where(active, np.clip(wanted[1], 0.0, self._max_gpus), 0.0)
         mins = self._min_gpus
         # a job below its minimum does not run (solver tolerance allowed for)
         train = np.where(train + 1e-6 * np.maximum(mins, 1.0) >= mins, train, 0.0)
         if slice_starts:
-            rent = float(np.clip(wanted[2], 0.0, hall.rental_max_gpus)) if hall.has_rental else 0.0
+            rent = clip_float(wanted[2], 0.0, hall.rental_max_gpus) if hall.has_rental else 0.0
         else:
             rent = self.rental_held
         held = self._held_training(interval)

@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from powerfirst._types import Array, BoolArray
 from powerfirst.control.ancillary import AncillaryAward
+from powerfirst.control.clip import clip_float
 from powerfirst.control.cycling import AntiCycling
 from powerfirst.control.decision import Decision
 from powerfirst.control.hall import HallState
@@ -281,7 +282,7 @@ class Plant:
         if site.heat is not None:
             most = min(site.heat.max_mwth, site.heat.recovery_mwth_per_mw * float(applied.sum()))
             heat_wanted = most if decision.heat_mwth is None else decision.heat_mwth
-            heat = float(np.clip(heat_wanted, 0.0, most))
+            heat = clip_float(heat_wanted, 0.0, most)
             if decision.heat_mwth is not None and abs(heat - decision.heat_mwth) > _HEAT_TOLERANCE_MWTH:
                 kinds.add("heat_cap")
         offers = np.zeros(site.num_products)
