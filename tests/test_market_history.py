@@ -142,3 +142,22 @@ def test_rolling_decides_the_same_from_lazy_and_eagerly_built_histories(
         assert policy.solves > 48
         schedules.append(run.schedule.power_mw)
     np.testing.assert_array_equal(schedules[0], schedules[1])
+
+
+def test_ancillary_prices_at_hours_are_the_published_ones_and_nan_elsewhere() -> None:
+    """``ancillary_at`` reads the revealed buffers as ``series.reindex(hours)`` reads the series:
+    published hours their price, unpublished and unknown hours (and an unknown product) NaN."""
+    data = _data()
+    issued = pd.Timestamp("2023-03-02T19:10Z")
+    lazy = data.clock().known_at(issued)
+    expected = _eager(data, issued, lazy.da_published_until_utc)
+    # hours before the data, published ones, then beyond what is published
+    hours = pd.date_range("2023-03-01T03:00Z", periods=80, freq="h").as_unit("ns")
+    hours_ns = hours.asi8
+    wanted = expected.as_price_usd_per_mw_hour["RRS"].reindex(hours).to_numpy()
+    assert np.isfinite(wanted).any() and np.isnan(wanted).any()
+    built = data.clock().known_at(issued)
+    _ = built.as_price_usd_per_mw_hour  # series built: read through them
+    for history in (lazy, built, expected):
+        np.testing.assert_array_equal(history.ancillary_at("RRS", hours_ns), wanted)
+        assert np.isnan(history.ancillary_at("ECRS", hours_ns)).all()

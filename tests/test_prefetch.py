@@ -171,3 +171,33 @@ def test_a_forecast_read_during_a_re_solve_within_the_hour_is_kept_for_its_hour(
     third = take(hour[3])  # hour 2 not re-solved on schedule: skipped
     assert third is not None and third.quantiles[0, 0] == 3.0
     assert take(hour[3] + NS_PER_HOUR) is None and prefetch.taken == 3
+
+
+def test_messages_that_arrive_together_are_taken_apart_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several of the worker's messages read from the pipe in one go (the pipe is read in large
+    chunks) are handed out one by one, in order; the end message closes the worker."""
+    import io
+    import subprocess
+
+    from powerfirst.backtest import prefetch as module
+
+    real_python = sys.executable
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")  # no worker: a real pipe below
+    hour = [h * NS_PER_HOUR for h in range(3)]
+    prefetch = ForecastPrefetch(make_forecaster("persistence"), None, None, np.array(hour), QUARTER_NS, 8)  # type: ignore[arg-type]
+    frames = io.BytesIO()
+    sent = [(h, np.full((2, 3), float(i)), None, None) for i, h in enumerate(hour)]
+    for message in [*sent, None]:
+        module._send(frames, message)
+    # a child process that echoes them all at once, then exits
+    echo = "import sys; sys.stdout.buffer.write(sys.stdin.buffer.read())"
+    process = subprocess.Popen([real_python, "-c", echo], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert process.stdin is not None
+    process.stdin.write(frames.getvalue())
+    process.stdin.close()
+    process.wait(timeout=30)
+    prefetch._process = process
+    got = [prefetch._read() for _ in hour]
+    assert [m[0] for m in got if m is not None] == hour
+    assert all(m is not None and m[1][0, 0] == float(i) for i, m in enumerate(got))
+    assert prefetch._read() is None and prefetch._process is None  # the end: closed

@@ -105,6 +105,8 @@ def _last_day_ahead_ns(history: MarketHistory) -> int | None:
 
 _HEADER = struct.Struct("<Q")
 """Each message on the worker's stdout: its length (8 bytes, little-endian), then the pickle."""
+_READ_BYTES = 1 << 16
+"""Most bytes read from the worker's pipe at a time (a pipe's usual capacity)."""
 
 
 def _send(out: BinaryIO, message: _Message | None) -> None:
@@ -166,6 +168,8 @@ class ForecastPrefetch:
             "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")])),
         }
         self._pending: _Message | None = None
+        self._buffer = bytearray()
+        """Bytes read from the worker and not yet taken apart (whole messages, then maybe part of one)."""
         self._step_ns, self._length = step_ns, length
         self._process: subprocess.Popen[bytes] | None = None
         try:
@@ -191,30 +195,42 @@ class ForecastPrefetch:
         return bool(select.select([process.stdout.fileno()], [], [], timeout_s)[0])
 
     def _read(self) -> _Message | None:
-        """The next message when one is ready, else None (never waits for the worker to compute)."""
+        """The next message when one is ready, else None (never waits for the worker to compute).
+
+        Whatever the pipe holds is read in one call and kept (several messages at a time: fewer
+        system calls, and the worker, blocked on a full pipe, is woken once for all of them)."""
         process = self._process
         if process is None or process.stdout is None:
             return None
         fd = process.stdout.fileno()
-        if not select.select([fd], [], [], 0)[0]:
-            return None
-        header = self._read_exactly(fd, _HEADER.size)
-        body = self._read_exactly(fd, _HEADER.unpack(header)[0]) if header else b""
-        message: _Message | None = pickle.loads(body) if body else None
-        if message is None:  # the worker is done, or gone
+        size = self._next_size()
+        if size is None or len(self._buffer) < size:
+            if not select.select([fd], [], [], 0)[0]:
+                return None
+            chunk = os.read(fd, _READ_BYTES)
+            self._buffer += chunk
+            size = self._next_size()
+            # a message is written in one go: the rest of one begun is on its way
+            while chunk and (size is None or len(self._buffer) < size):
+                chunk = os.read(fd, _READ_BYTES)
+                self._buffer += chunk
+                size = self._next_size()
+            if not chunk:  # the worker is gone
+                self.close()
+                return None
+        assert size is not None
+        body = bytes(self._buffer[_HEADER.size : size])
+        del self._buffer[:size]
+        message: _Message | None = pickle.loads(body)
+        if message is None:  # the worker is done
             self.close()
         return message
 
-    @staticmethod
-    def _read_exactly(fd: int, size: int) -> bytes:
-        chunks, left = [], size
-        while left:
-            chunk = os.read(fd, left)
-            if not chunk:
-                return b""
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+    def _next_size(self) -> int | None:
+        """Bytes of the next message in the buffer, header included (None: no whole header yet)."""
+        if len(self._buffer) < _HEADER.size:
+            return None
+        return _HEADER.size + int(_HEADER.unpack_from(self._buffer)[0])
 
     def take(self, issued_ns: int, hours_ns: IntArray) -> PrefetchedForecast | None:
         """The worker's forecast issued at ``issued_ns`` for ``hours_ns`` when it is ready; None:

@@ -37,7 +37,7 @@ class AntiCycling:
     def held_mw(self) -> Array:
         """Power of each fleet switched off earlier and still held off now, (F,) [MW]."""
         t = self.step
-        window_start = np.clip(t - self.lags + 1, 0, t)
+        window_start = np.minimum(np.maximum(t - self.lags + 1, 0), t)
         now = self._stopped_before[:, t % self._size]
         held: Array = now - self._stopped_before[self._fleet_index, self._at(window_start)]
         return held
@@ -46,7 +46,7 @@ class AntiCycling:
         """Power switched off before now that is still held off now and in each of the next
         intervals, (F, L) [MW] (L = the longest minimum off time; column 0 is :meth:`held_mw`)."""
         t = self.step
-        later_start = np.clip(t + self._ahead[None, :] - self.lags[:, None] + 1, 0, t)
+        later_start = np.minimum(np.maximum(t + self._ahead[None, :] - self.lags[:, None] + 1, 0), t)
         now = self._stopped_before[:, t % self._size]
         held: Array = now[:, None] - self._stopped_before[self._fleet_index[:, None], self._at(later_start)]
         return held

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from powerfirst._types import Array
+from powerfirst.control.clip import clip_float
 from powerfirst.control.decision import Decision
 from powerfirst.control.interval import IntervalInput
 from powerfirst.site.params import FINISH_TOLERANCE, HallParams
@@ -61,6 +62,9 @@ class HallState:
         self.rental_held = 0.0
         self.deadline_order = np.argsort([j.deadline_utc.value for j in jobs], kind="stable")
         self.intervals_per_day = max(round(24.0 / interval_hours), 1)
+        self._gpu_hours = np.array([j.gpu_hours for j in jobs], dtype=np.float64)
+        self._min_gpus = np.array([j.min_gpus for j in jobs], dtype=np.float64)
+        self._max_gpus = np.array([j.max_gpus for j in jobs], dtype=np.float64)
 
     def _demand_through(self, interval: IntervalInput) -> Array:
         """Inference demand of every interval so far, the one now starting last, (t + 1,) [GPUs]."""
@@ -72,7 +76,7 @@ class HallState:
 
     def remaining_gpu_hours(self) -> Array:
         """Work each job still needs, (J,) [GPU-hours]; 0 once finished."""
-        need = np.array([j.gpu_hours for j in self.hall.jobs]) - self.done_gpu_hours
+        need = self._gpu_hours - self.done_gpu_hours
         clipped: Array = np.clip(need, 0.0, None)
         return clipped
 
@@ -115,7 +119,7 @@ class HallState:
         return self._previous is None or interval.rental_slice_id != self._previous.rental_slice_id
 
     def _runnable(self, interval: IntervalInput) -> npt.NDArray[np.bool_]:
-        need = np.array([j.gpu_hours for j in self.hall.jobs]) * FINISH_TOLERANCE
+        need = self._gpu_hours * FINISH_TOLERANCE
         return interval.job_active & (self.remaining_gpu_hours() > need)
 
     def default_split(self, interval: IntervalInput) -> tuple[float, Array, float]:
@@ -164,13 +168,13 @@ class HallState:
             else training,
             decision.rental_gpus if decision.rental_gpus is not None else rental,
         )
-        inf = float(np.clip(wanted[0], 0.0, self._demand_through(interval)[self.step]))
-        train = np.where(active, np.clip(wanted[1], 0.0, [j.max_gpus for j in hall.jobs]), 0.0)
-        mins = np.array([j.min_gpus for j in hall.jobs])
+        inf = clip_float(wanted[0], 0.0, self._demand_through(interval)[self.step])
+        train = np.where(active, np.clip(wanted[1], 0.0, self._max_gpus), 0.0)
+        mins = self._min_gpus
         # a job below its minimum does not run (solver tolerance allowed for)
         train = np.where(train + 1e-6 * np.maximum(mins, 1.0) >= mins, train, 0.0)
         if slice_starts:
-            rent = float(np.clip(wanted[2], 0.0, hall.rental_max_gpus)) if hall.has_rental else 0.0
+            rent = clip_float(wanted[2], 0.0, hall.rental_max_gpus) if hall.has_rental else 0.0
         else:
             rent = self.rental_held
         held = self._held_training(interval)

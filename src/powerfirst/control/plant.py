@@ -23,6 +23,7 @@ import numpy.typing as npt
 
 from powerfirst._types import Array, BoolArray
 from powerfirst.control.ancillary import AncillaryAward
+from powerfirst.control.clip import clip_float
 from powerfirst.control.cycling import AntiCycling
 from powerfirst.control.decision import Decision
 from powerfirst.control.hall import HallState
@@ -219,12 +220,18 @@ class Plant:
         self.hall = HallState(site.hall, site.interval_hours) if site.hall is not None else None
         self.ancillary = AncillaryAward(site) if site.num_products else None
         self._must_run_mw = float(site.min_power_mw.sum())
+        self._available: tuple[int, Array] | None = None
+        """:meth:`available_mw` of the interval it was computed for (read by state and apply)."""
 
     def available_mw(self) -> Array:
-        """Most each fleet may run in the interval now starting, (F,) [MW]."""
-        site = self.site
-        available: Array = np.maximum(site.max_power_mw - self.cycling.held_mw(), site.min_power_mw)
-        return available
+        """Most each fleet may run in the interval now starting, (F,) [MW] (read-only)."""
+        step = self.cycling.step
+        if self._available is None or self._available[0] != step:
+            site = self.site
+            available: Array = np.maximum(site.max_power_mw - self.cycling.held_mw(), site.min_power_mw)
+            available.flags.writeable = False
+            self._available = (step, available)
+        return self._available[1]
 
     def state(self, interval: IntervalInput) -> PlantState:
         """What a policy may observe when ``interval`` starts."""
@@ -275,7 +282,7 @@ class Plant:
         if site.heat is not None:
             most = min(site.heat.max_mwth, site.heat.recovery_mwth_per_mw * float(applied.sum()))
             heat_wanted = most if decision.heat_mwth is None else decision.heat_mwth
-            heat = float(np.clip(heat_wanted, 0.0, most))
+            heat = clip_float(heat_wanted, 0.0, most)
             if decision.heat_mwth is not None and abs(heat - decision.heat_mwth) > _HEAT_TOLERANCE_MWTH:
                 kinds.add("heat_cap")
         offers = np.zeros(site.num_products)

@@ -112,15 +112,7 @@ class LpBuilder:
 
     def build(self, offset: float = 0.0) -> LinearProgram:
         num_cols = self.num_cols
-        if self._rows:
-            a = sp.csc_array(
-                sp.coo_array(
-                    (np.concatenate(self._vals), (np.concatenate(self._rows), np.concatenate(self._cols))),
-                    shape=(self.num_rows, num_cols),
-                )
-            )
-        else:
-            a = sp.csc_array((self.num_rows, num_cols))
+        a = _csc(self._rows, self._cols, self._vals, (self.num_rows, num_cols))
         integer = np.concatenate(self._integer) if self._integer else np.zeros(0, dtype=bool)
         col_blocks, row_blocks = list(self._col_blocks), list(self._row_blocks)
         return LinearProgram(
@@ -135,3 +127,35 @@ class LpBuilder:
             row_name=lambda i: self._name(row_blocks, i, "row"),
             col_name=lambda j: self._name(col_blocks, j, "column"),
         )
+
+
+def _csc(
+    rows: list[IntArray], cols: list[IntArray], vals: list[Array], shape: tuple[int, int]
+) -> sp.csc_array:
+    """The CSC matrix of the COO entries (row indices sorted in each column), as
+    ``sp.csc_array(sp.coo_array(...))`` makes it; sorted here with numpy, which skips scipy's
+    per-call checks (a re-solve builds thousands of these). Duplicate entries are left to scipy,
+    which sums them."""
+    if not rows:
+        return sp.csc_array(shape)
+    row = np.concatenate(rows)
+    col = np.concatenate(cols)
+    val = np.concatenate(vals)
+    if row.size and not _in_range(row, col, shape):
+        return sp.csc_array(sp.coo_array((val, (row, col)), shape=shape))  # scipy's own error
+    key = col * max(shape[0], 1) + row  # column-major position of each entry
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    if bool((key[1:] == key[:-1]).any()):  # duplicates: scipy sums them
+        return sp.csc_array(sp.coo_array((val, (row, col)), shape=shape))
+    row, col = row[order], col[order]
+    indptr = np.zeros(shape[1] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(col, minlength=shape[1]), out=indptr[1:])
+    a = sp.csc_array((val[order], row, indptr), shape=shape)
+    a.has_sorted_indices = True
+    return a
+
+
+def _in_range(row: IntArray, col: IntArray, shape: tuple[int, int]) -> bool:
+    """Every entry inside the matrix (else scipy raises its own error)."""
+    return bool(row.min() >= 0 and row.max() < shape[0] and col.min() >= 0 and col.max() < shape[1])

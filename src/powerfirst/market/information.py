@@ -172,6 +172,33 @@ class MarketHistory:
             self._ancillary = {p: shown.series() for p, shown in self._ancillary_shown.items()}
         return self._ancillary
 
+    def ancillary_at(self, product: str, hours_ns: npt.NDArray[np.int64]) -> Array:
+        """The published capacity price of ancillary ``product`` at each hour start ``hours_ns``
+        [UTC ns], NaN where none is published [USD/MW per hour] (as
+        ``as_price_usd_per_mw_hour[product].reindex(hours)``, without building the series)."""
+        snapshot = self._ancillary_shown.get(product)
+        if snapshot is not None and snapshot.unique and product not in self._ancillary:
+            known, values = snapshot.ns, snapshot.values  # sorted, no NaN
+        else:
+            series = self.as_price_usd_per_mw_hour.get(product)
+            if series is None or not len(series):
+                return np.full(hours_ns.shape, np.nan)
+            index = series.index
+            if not (
+                isinstance(index, pd.DatetimeIndex)
+                and index.tz is not None
+                and index.is_monotonic_increasing
+                and index.is_unique
+            ):
+                wanted = pd.DatetimeIndex(hours_ns, tz="UTC")
+                return series.reindex(wanted).to_numpy(dtype=np.float64)
+            known = index.as_unit("ns").asi8
+            values = series.to_numpy(dtype=np.float64)
+        if not known.size:
+            return np.full(hours_ns.shape, np.nan)
+        at = np.clip(np.searchsorted(known, hours_ns), 0, known.size - 1)
+        return np.where(known[at] == hours_ns, values[at], np.nan)
+
     def recent(self, name: str, from_ns: int) -> tuple[npt.NDArray[np.int64], Array]:
         """Start [UTC ns] and value of each known entry of series ``name`` (``"rt"``, ``"da"`` or
         ``"load"``) that starts at or after ``from_ns``, NaN values left out (read-only arrays)."""
@@ -226,27 +253,32 @@ class _Shown:
     """What has been revealed of one series so far: buffers (values NaN, times NaT beyond ``count``)
     that hold nothing else — the realised series stays with the clock."""
 
-    def __init__(self, size: int, name: str) -> None:
+    def __init__(self, size: int, name: str, *, unique: bool = True) -> None:
         self.values = np.full(size, np.nan)
         self.ns = np.full(size, _NAT, dtype=np.int64)
         self.count = 0
         self.name = name
+        self.unique = unique
+        """No two entries share a time."""
 
     def snapshot(self) -> _Snapshot:
         """What is shown now; later reveals write only beyond it."""
-        return _Snapshot(self.ns, self.values, self.count, self.name)
+        return _Snapshot(self.ns, self.values, self.count, self.name, self.unique)
 
 
 class _Snapshot:
     """The first ``count`` entries of a :class:`_Shown`'s buffers: read-only views of memory that
     is written once (a reveal writes only beyond the count) and holds nothing later."""
 
-    def __init__(self, ns: npt.NDArray[np.int64], values: Array, count: int, name: str) -> None:
+    def __init__(
+        self, ns: npt.NDArray[np.int64], values: Array, count: int, name: str, unique: bool = True
+    ) -> None:
         self.ns = ns[:count]
         self.ns.flags.writeable = False
         self.values = values[:count]
         self.values.flags.writeable = False
         self.name = name
+        self.unique = unique
 
     def series(self) -> pd.Series:
         index = pd.DatetimeIndex(self.ns.view("M8[ns]"), copy=True).tz_localize("UTC")
@@ -260,7 +292,7 @@ class _Revealed:
         clean = series.dropna().sort_index()
         self._ns = pd.DatetimeIndex(clean.index).as_unit("ns").asi8.copy()
         self._values = clean.to_numpy(dtype=np.float64, copy=True)
-        self.shown = _Shown(self._values.shape[0], name)
+        self.shown = _Shown(self._values.shape[0], name, unique=bool(clean.index.is_unique))
 
     def reveal_before(self, cutoff_ns: int) -> None:
         """Show everything with index < ``cutoff_ns`` (UTC, ns since the epoch); the cut-off never

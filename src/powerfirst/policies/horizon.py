@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -78,7 +78,15 @@ def horizon_hours_ns(start_ns: int, step_ns: int, length: int) -> IntArray:
     """The clock hours (UTC hour starts [ns]) that a horizon of ``length`` intervals of ``step_ns``
     from ``start_ns`` touches: the hours its forecasts are asked for."""
     hour_ns = (start_ns + step_ns * np.arange(length, dtype=np.int64)) // NS_PER_HOUR * NS_PER_HOUR
-    return hour_ns[np.r_[True, np.diff(hour_ns) > 0]]
+    return hour_ns[_first_of_run(hour_ns)]
+
+
+def _first_of_run(values: IntArray) -> npt.NDArray[np.bool_]:
+    """True where a sorted array's value differs from the one before (and at its start)."""
+    first = np.empty(values.shape, dtype=bool)
+    first[:1] = True
+    np.greater(values[1:], values[:-1], out=first[1:])
+    return first
 
 
 @dataclass(frozen=True)
@@ -132,8 +140,11 @@ class HorizonBuilder:
         self.step = pd.Timedelta(hours=dt)
         self.slice_hours = site.hall.rental_slice_hours if site.hall is not None else dt
         self._step_ns = int(self.step / pd.Timedelta(1))
-        self._calendar = _Chunks(self._step_ns, self._calendar_chunk)
-        self._weeks_back = _Chunks(self._step_ns, self._weeks_back_chunk)
+        self._calendar: _Chunks[npt.NDArray[np.int64]] = _Chunks(self._step_ns, self._calendar_chunk)
+        self._weeks_back: _Chunks[npt.NDArray[np.int64]] = _Chunks(self._step_ns, self._weeks_back_chunk)
+        self._times: _Chunks[pd.DatetimeIndex] = _Chunks(
+            self._step_ns, lambda utc_ns: [pd.DatetimeIndex(utc_ns, tz="UTC")]
+        )
 
     def _calendar_chunk(self, utc_ns: npt.NDArray[np.int64]) -> list[npt.NDArray[np.int64]]:
         """(SLA month, UTC clock hour, rental slice) codes of each time, and its month's key
@@ -161,15 +172,19 @@ class HorizonBuilder:
     def prices(
         self,
         history: MarketHistory,
-        hours: pd.DatetimeIndex,
+        hours_ns: IntArray,
+        hours: pd.DatetimeIndex | None,
         hour_index: npt.NDArray[np.int64],
         prefetched: PrefetchedForecast | None = None,
     ) -> tuple[Array, Array]:
-        """(median, risk price) per interval [USD/MWh] from the forecast of the clock ``hours``
-        (``prefetched``: computed ahead from the same history); ``hour_index`` maps each interval
+        """(median, risk price) per interval [USD/MWh] from the forecast of the clock hours
+        ``hours_ns`` [UTC ns] (``hours``: the same as an index, None: made here when needed;
+        ``prefetched``: computed ahead from the same history); ``hour_index`` maps each interval
         to its hour."""
         if prefetched is None:
-            quantiles = self.forecaster.predict(history, hours)
+            quantiles = self.forecaster.predict(
+                history, pd.DatetimeIndex(hours_ns, tz="UTC") if hours is None else hours
+            )
         else:
             quantiles = prefetched.quantiles
             if self.forecaster.day_ahead_gaps is not None:  # counted as predict() counts it
@@ -200,7 +215,7 @@ class HorizonBuilder:
         site = self.site
         start_ns = int(obs.interval_start_utc.as_unit("ns").value)
         times_ns = start_ns + self._step_ns * np.arange(self.length, dtype=np.int64)
-        times = pd.DatetimeIndex(times_ns, tz="UTC")
+        (times,) = self._times.get(times_ns)
         history = obs.market()
         # codes of the cached chunk, numbered from 0 again (they grow with time)
         month_id, hour_index, slice_id, month_key = self._calendar.get(times_ns)
@@ -211,10 +226,10 @@ class HorizonBuilder:
         )
         month_labels = tuple(f"{int(k) // 12:04d}-{int(k) % 12 + 1:02d}" for k in np.unique(month_key))
         hour_ns = times_ns // NS_PER_HOUR * NS_PER_HOUR
-        hours_ns = hour_ns[np.r_[True, np.diff(hour_index) > 0]]
-        hours = pd.DatetimeIndex(hours_ns, tz="UTC")
+        hours_ns = hour_ns[_first_of_run(hour_index)]
         prefetched = self.prefetch.take(start_ns, hours_ns) if self.prefetch is not None else None
-        median, risk = self.prices(history, hours, hour_index, prefetched)
+        hours = pd.DatetimeIndex(hours_ns, tz="UTC") if prefetched is None else None
+        median, risk = self.prices(history, hours_ns, hours, hour_index, prefetched)
         # nowcast: the rest of this clock hour at the last settled price (at the market's own
         # interval the last price is a better guess for the next few than any hourly forecast)
         last = obs.last_price_usd_per_mwh
@@ -240,7 +255,9 @@ class HorizonBuilder:
             probability = (
                 prefetched.fourcp_probability
                 if prefetched is not None and prefetched.fourcp_probability is not None
-                else self.fourcp.probability(history, hours)
+                else self.fourcp.probability(
+                    history, pd.DatetimeIndex(hours_ns, tz="UTC") if hours is None else hours
+                )
             )
             # a peak's charge is on the site's mean load over the whole hour: each interval carries
             # its share of a full hour, also in the horizon's partial first and last hours
@@ -251,18 +268,14 @@ class HorizonBuilder:
         as_price = np.zeros((len(products), n))
         if products:
             for p, product in enumerate(products):
-                published = history.as_price_usd_per_mw_hour.get(product)
-                if published is not None and len(published):
-                    as_price[p] = _values_at(published, hours)[hour_index]
-                else:
-                    as_price[p] = np.nan
+                as_price[p] = history.ancillary_at(product, hours_ns)[hour_index]
         as_available = np.isfinite(as_price)
 
         jobs = hall.jobs if hall is not None else ()
         job_active = np.zeros((len(jobs), n), dtype=bool)
         need = np.zeros(len(jobs))
         running = np.asarray(obs.training_previous_gpus) > 1e-6 if jobs else np.zeros(0, dtype=bool)
-        end = times[-1] + self.step
+        end = pd.Timestamp(int(times_ns[-1]) + self._step_ns, tz="UTC")
         peak_demand = float(demand.max(initial=0.0))
         free_gpus = max(hall.gpus - peak_demand, 0.0) if hall is not None else 0.0
         keep = 1.0 - self.config.training_reserve_fraction
@@ -272,7 +285,7 @@ class HorizonBuilder:
             remaining = float(obs.training_remaining_gpu_hours[j])
             if not obs.training_in_window[j] or remaining <= 1e-6 * job.gpu_hours:
                 continue
-            inside = (times >= job.release_utc) & (times < job.deadline_utc)
+            inside = (times_ns >= job.release_utc.value) & (times_ns < job.deadline_utc.value)
             if job.deadline_utc <= end:
                 need[j] = remaining
             else:
@@ -319,25 +332,10 @@ class HorizonBuilder:
         return Horizon(inputs, start)
 
 
-def _values_at(series: pd.Series, times: pd.DatetimeIndex) -> Array:
-    """``series`` at ``times`` (NaN where it has no value), as ``series.reindex(times)``."""
-    index = series.index
-    if not (
-        isinstance(index, pd.DatetimeIndex)
-        and index.tz is not None
-        and index.is_monotonic_increasing
-        and index.is_unique
-    ):
-        return series.reindex(times).to_numpy(dtype=np.float64)
-    known = index.as_unit("ns").asi8
-    wanted = times.as_unit("ns").asi8
-    at = np.clip(np.searchsorted(known, wanted), 0, max(known.size - 1, 0))
-    values = series.to_numpy(dtype=np.float64)
-    found = known[at] == wanted if known.size else np.zeros(wanted.size, dtype=bool)
-    return np.where(found, values[at] if values.size else np.nan, np.nan)
+_Sliceable = TypeVar("_Sliceable", npt.NDArray[np.int64], pd.DatetimeIndex)
 
 
-class _Chunks:
+class _Chunks(Generic[_Sliceable]):
     """Per-interval arrays computed for a run of intervals at a time and sliced for each horizon.
 
     A rolling controller asks for overlapping horizons, an hour apart: ``compute`` is called for
@@ -348,16 +346,16 @@ class _Chunks:
     def __init__(
         self,
         step_ns: int,
-        compute: Callable[[npt.NDArray[np.int64]], list[npt.NDArray[np.int64]]],
+        compute: Callable[[npt.NDArray[np.int64]], list[_Sliceable]],
         chunk: int = 2048,
     ) -> None:
         self.step_ns = step_ns
-        self.compute = compute
+        self.compute: Callable[[npt.NDArray[np.int64]], list[_Sliceable]] = compute
         self.chunk = chunk
         self._first_ns = 0
-        self._arrays: list[npt.NDArray[np.int64]] = []
+        self._arrays: list[_Sliceable] = []
 
-    def get(self, times_ns: npt.NDArray[np.int64]) -> list[npt.NDArray[np.int64]]:
+    def get(self, times_ns: npt.NDArray[np.int64]) -> list[_Sliceable]:
         """The arrays at ``times_ns`` (evenly spaced by the step)."""
         n = times_ns.size
         offset, misaligned = divmod(int(times_ns[0]) - self._first_ns, self.step_ns) if n else (0, 0)
