@@ -194,3 +194,18 @@ def test_bad_driver_settings_name_the_field() -> None:
         "127.21.0.2",
         "127.21.0.1",
     ]
+
+
+async def test_a_restarted_driver_wakes_a_low_power_miner_to_low_power_from_its_reading(fleet: Fleet) -> None:
+    first = _driver(fleet)
+    await first.discover()
+    ip = list(fleet.miners)[3]
+    assert (await first.send(Command("c1", ip, Action.WAKE, power_limit_w=2500.0))).accepted  # low mode
+    running = await _until(first, ip, DeviceStatus.RUNNING, deadline_s=10)
+    assert running.power_limit_w is not None and running.power_limit_w < 3068.0  # what the journal keeps
+    assert (await first.send(Command("c2", ip, Action.SLEEP))).accepted
+    restarted = _driver(fleet)  # a new process: nothing remembered but the journal's target
+    await restarted.discover()
+    woke = await restarted.send(Command("c3", ip, Action.WAKE, power_limit_w=running.power_limit_w))
+    assert woke.accepted and "low" in woke.message
+    assert fleet.miners[ip].state.mode is WorkMode.LOW

@@ -122,7 +122,12 @@ class Reconciler:
             for info in reversed(group.miners):  # least efficient first
                 if info.device_id not in run and desired.get(info.device_id, (RUNNING, None))[0] != CURTAILED:
                     reading = readings.get(info.device_id)
-                    restore = reading.power_limit_w if reading is not None else None
+                    # the target to restore on wake: what it runs at now (its nominal power: no target)
+                    restore = (
+                        reading.power_limit_w
+                        if reading is not None and reading.power_limit_w
+                        else info.nominal_power_w
+                    )
                     cmd = Command(f"{stamp}/{info.device_id}/sleep", info.device_id, Action.SLEEP)
                     sleeps.append((cmd, info.nominal_power_w, restore))
             for info in group.miners:  # most efficient first

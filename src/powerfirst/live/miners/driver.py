@@ -323,7 +323,10 @@ class MinerDriver(DeviceDriver):
             observed_at_s=now,
             power_w=power_w,
             hashrate_ths=hashrate_ths,
-            power_limit_w=None,
+            # stock firmware has work modes, not power targets: in low-power mode the power it
+            # runs at stands for its target, so a wake after a restart (the journal keeps it)
+            # restores low power rather than normal mode
+            power_limit_w=power_w if mode == _LOW else None,
             extra={"work_mode": _MODE_NAMES.get(mode, str(mode)), "detail": why},
         )
 
