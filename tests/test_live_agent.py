@@ -233,8 +233,10 @@ def test_manual_hold_curtail_and_release_override_the_policy(tmp_path: Path) -> 
     assert agent.records[1].power_mw[worst] == pytest.approx(agent.site.fleets[worst].max_power_mw - 10.0)
 
 
-def test_a_miner_that_wakes_during_a_curtailment_is_put_back_to_sleep(tmp_path: Path) -> None:
-    site = live_site()
+def _woken_during_a_curtailment(tmp_path: Path, **live: Any):  # type: ignore[no-untyped-def]
+    """Curtail 5 MW, confirm, then wake one sleeping miner behind the agent's back (at its web
+    page) and run the next interval; returns (agent, driver, journal, the miner woken)."""
+    site = live_site(**live)
     setup = replay_setup(site, "always-on", DAY, DAY, speed=1e7)
     assert site.live is not None
     driver = double()
@@ -247,35 +249,23 @@ def test_a_miner_that_wakes_during_a_curtailment_is_put_back_to_sleep(tmp_path: 
         await agent.step(0, setup.start_s)
         await agent.reconciler.confirm_once()
         asleep = sorted(driver.asleep)[0]
-        driver.asleep.discard(asleep)  # someone woke it at the miner's web page
+        driver.asleep.discard(asleep)
         await agent.step(1, setup.start_s + 900)
         return asleep
 
-    woke = asyncio.run(go())
+    return agent, driver, journal, asyncio.run(go())
+
+
+def test_a_miner_that_wakes_during_a_curtailment_is_put_back_to_sleep(tmp_path: Path) -> None:
+    _, driver, journal, woke = _woken_during_a_curtailment(tmp_path)
     assert woke in driver.asleep
     assert driver.received[(woke, Action.SLEEP)] == 2
     assert any(d["device_id"] == woke for _, _, d in journal.audit_log("drifted"))
 
 
 def test_cycling_limit_per_device(tmp_path: Path) -> None:
-    site = live_site(max_changes_per_device_per_hour=1)
-    setup = replay_setup(site, "always-on", DAY, DAY, speed=1e7)
-    assert site.live is not None
-    driver = double()
-    journal = Journal(tmp_path / "j.sqlite")
-    agent = setup.agent(site.live, journal, driver, echo=lambda line: None)
-
-    async def go() -> str:
-        await agent.start()
-        Journal(tmp_path / "j.sqlite", owner=False).queue_instruction("curtail", setup.start_s, mw=5.0)
-        await agent.step(0, setup.start_s)
-        await agent.reconciler.confirm_once()
-        asleep = sorted(driver.asleep)[0]
-        driver.asleep.discard(asleep)  # woken at its web page: putting it back would be a second change
-        await agent.step(1, setup.start_s + 900)
-        return asleep
-
-    woke = asyncio.run(go())
+    # putting the woken miner back to sleep would be its second change within the hour
+    agent, driver, journal, woke = _woken_during_a_curtailment(tmp_path, max_changes_per_device_per_hour=1)
     assert all(n == 1 for n in driver.received.values())
     assert [d["device_id"] for _, _, d in journal.audit_log("cycling_limit")] == [woke]
     assert agent.device_states()[woke] == "drifted"  # reported, not hidden
