@@ -9,6 +9,7 @@ checked in milliseconds; the miner emulator tests run the same agent through the
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -429,3 +430,28 @@ def test_structured_logs_and_prometheus_metrics_on_loopback(tmp_path: Path) -> N
         if line.startswith("powerfirst_commands_sent_total")
     )
     assert sent == sum(r.commands for r in agent.records)
+
+
+def test_commands_go_out_in_waves_of_at_most_max_step_mw_least_efficient_first(tmp_path: Path) -> None:
+    site = live_site(max_step_mw=0.01, stagger_s=30.0)  # 10 kW a wave: three 3.25 kW miners
+    setup = replay_setup(site, "always-on", DAY, DAY, speed=1e7)
+    assert site.live is not None
+    driver = double()
+    journal = Journal(tmp_path / "j.sqlite")
+    agent = setup.agent(site.live, journal, driver, echo=lambda line: None)
+
+    async def go() -> None:
+        await agent.start()
+        Journal(tmp_path / "j.sqlite", owner=False).queue_instruction("curtail", setup.start_s, mw=30.0)
+        await agent.step(0, setup.start_s)
+
+    asyncio.run(go())
+    sleeps = [c for c in driver.log if c.action is Action.SLEEP]
+    assert len(sleeps) >= 9
+    sent_at = [journal.command(c.command_id).sent_at for c in sleeps]  # type: ignore[union-attr]
+    waves = sorted(set(sent_at))
+    assert len(waves) == -(-len(sleeps) // 3)  # three miners a wave, one wave after the other
+    assert all(b - a >= 30.0 for a, b in itertools.pairwise(waves))  # the stagger, on the agent's clock
+    eff = double().efficiency
+    order = [eff[c.device_id] for c in sleeps if c.device_id.startswith("127.21.1.")]
+    assert order == sorted(order, reverse=True)  # within a fleet, the least efficient first
