@@ -28,17 +28,16 @@ import ipaddress
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from powerfirst.backtest.reveal import WindowReveal
-from powerfirst.control.contract import Observation, Policy
+from powerfirst.control.contract import Policy
 from powerfirst.control.decision import Decision
 from powerfirst.control.interval import IntervalInput
 from powerfirst.control.plant import Plant
-from powerfirst.errors import DataError
 from powerfirst.live.clock import AgentClock, ReplayClock
 from powerfirst.live.devices import DeviceDriver, DeviceInfo, DeviceReading, DeviceStatus
 from powerfirst.live.fleet_map import FleetMap
@@ -46,6 +45,7 @@ from powerfirst.live.gpu_jobs import JobReconciler
 from powerfirst.live.journal import Journal
 from powerfirst.live.logs import log_event
 from powerfirst.live.metrics import AgentMetrics
+from powerfirst.live.observe import Observer
 from powerfirst.live.reconcile import Reconciler
 from powerfirst.live.signals import SignalSource
 from powerfirst.market.information import MarketData
@@ -92,14 +92,6 @@ class Override:
     """Site power measured when it arrived [MW] (the settlement's baseline)."""
 
 
-@dataclass
-class _Signals:
-    starts_s: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    prices: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    last_ok_s: float | None = None
-    failures: int = 0
-
-
 class Agent:
     """One site's live loop (see the module docstring)."""
 
@@ -128,12 +120,10 @@ class Agent:
         """Called with each interval's record (the CLI prints it)."""
         self.policy = policy
         self.source = source
-        self.hashprice_daily = hashprice_daily
         self.clock = clock
         self.driver = driver
         self.config = config
         self.journal = journal
-        self.market = market
         self.dry_run = dry_run
         self.echo = echo
         self.metrics = metrics
@@ -147,7 +137,9 @@ class Agent:
         self.fleet_map = FleetMap([(f.name, f.max_power_mw, []) for f in site.fleets])
         self.devices: dict[str, DeviceInfo] = {}
         self.readings: dict[str, DeviceReading] = {}
-        self.signals = _Signals()
+        self.observer = Observer(
+            source, hashprice_daily, clock, journal, site.interval_hours * 3600.0, market, window
+        )
         self.manual: Override | None = None
         """A manual instruction or grid event in force."""
         self._last_sample_s = -math.inf
@@ -158,10 +150,6 @@ class Agent:
         self.training_gpus: list[np.ndarray] = []
         """Each interval's GPUs per training job after the plant, (J,)."""
         self.reconciler = Reconciler(journal, driver, config, clock, echo, metrics, dry_run=dry_run)
-        self._window_start_s: float | None = None
-        self._market_clock = market.clock() if market is not None else None
-        self.window = window
-        """A replayed window's calendar and demand (None: live, the clock's hour only)."""
         self.jobs: JobReconciler | None = None
         if jobs_driver is not None and site.hall is not None and site.num_jobs:
             slurm = config.slurm
@@ -224,12 +212,8 @@ class Agent:
     # --- the loop
     async def _catch_up(self, step: int, at_s: float) -> None:
         """Decide interval ``step`` again as it was decided, without reading or commanding devices."""
-        await self._poll(at_s)
-        interval = (
-            self.window.interval(step)
-            if self.window is not None
-            else IntervalInput(hour_id=int(at_s // 3600))
-        )
+        await self.observer.poll(at_s)
+        interval = self.observer.interval(step, at_s)
         decision, _ = await self._decide(step, at_s, interval)
         self.plant.apply(decision, interval)
 
@@ -247,7 +231,7 @@ class Agent:
         last one the journal says was started are decided again without touching a device, so the
         policy and the plant are where they were; the run goes on from that interval."""
         await self.start(restore_plant=not resume)
-        self._window_start_s = start_s
+        self.observer.window_start_s = start_s
         step = 0
         last = self.journal.get_state("last_step_s") if resume else None
         if last is not None:
@@ -355,10 +339,10 @@ class Agent:
     async def step(self, step: int, at_s: float) -> StepRecord:
         """Decide and command the interval starting at ``at_s``."""
         late_s = max(self.clock.now() - at_s, 0.0)
-        if self._window_start_s is None:
-            self._window_start_s = at_s
+        if self.observer.window_start_s is None:
+            self.observer.window_start_s = at_s
         self.journal.set_state("last_step_s", at_s)
-        await self._poll(at_s)
+        await self.observer.poll(at_s)
         if self.devices:
             self.readings = await self.reconciler.read(list(self.devices))
             self.reconciler.confirm_from(self.readings)
@@ -367,11 +351,7 @@ class Agent:
         if self.jobs is not None:
             self.job_readings = await self.jobs.read()
             self.jobs.confirm(self.job_readings, at_s)
-        interval = (
-            self.window.interval(step)
-            if self.window is not None
-            else IntervalInput(hour_id=int(at_s // 3600))
-        )
+        interval = self.observer.interval(step, at_s)
         decision, basis = await self._decide(step, at_s, interval)
         applied = self.plant.apply(decision, interval)
         running = [self.fleet_map.running(f, float(mw)) for f, mw in enumerate(applied.power_mw)]
@@ -405,7 +385,9 @@ class Agent:
             miners_hashing=list(record.observed_running),
             commands=sent,
             late_s=round(late_s, 3),
-            feed_age_s=round(self._feed_age(at_s), 3) if math.isfinite(self._feed_age(at_s)) else None,
+            feed_age_s=round(self.observer.feed_age(at_s), 3)
+            if math.isfinite(self.observer.feed_age(at_s))
+            else None,
         )
         if self.on_step is not None:
             self.on_step(record)
@@ -415,7 +397,7 @@ class Agent:
                 list(record.power_mw),
                 record.running,
                 self.readings,
-                self._feed_age(at_s),
+                self.observer.feed_age(at_s),
             )
         measured = [r.power_w for r in self.readings.values() if r.power_w is not None]
         if measured:
@@ -423,28 +405,11 @@ class Agent:
             self.journal.record_power(at_s, sum(measured) / 1e6, baseline, event_id)
         return record
 
-    async def _poll(self, at_s: float) -> None:
-        try:
-            settled = await asyncio.wait_for(
-                self.source.poll(at_s), timeout=max(self.clock.real_seconds(self.interval_s), 1.0)
-            )
-        except (DataError, TimeoutError) as exc:
-            self.signals.failures += 1
-            self.journal.audit(at_s, "feed_failed", message=str(exc) or "timed out")
-            return
-        self.signals.starts_s, self.signals.prices = settled.starts_s, settled.prices_usd_per_mwh
-        self.signals.last_ok_s = at_s
-
-    def _feed_age(self, at_s: float) -> float:
-        """Time since the end of the newest settled interval [s] (inf: none yet)."""
-        starts = self.signals.starts_s
-        return at_s - (float(starts[-1]) + self.interval_s) if starts.size else math.inf
-
     async def _decide(self, step: int, at_s: float, interval: IntervalInput) -> tuple[Decision, str]:
         site = self.site
         if self.manual is not None:
             return Decision(power_mw=self.manual.level_mw.copy()), self.manual.basis
-        age = self._feed_age(at_s)
+        age = self.observer.feed_age(at_s)
         if step > 0 and age > self.stale_after_s:
             return self._safe(
                 f"safe state: no price settled for {age:.0f} s (limit {self.stale_after_s:g} s)", at_s
@@ -453,7 +418,7 @@ class Agent:
             return self._safe("safe state: the policy has not answered the previous interval yet", at_s)
         wait_s = max(self.clock.real_seconds(self.interval_s / 2), self.min_policy_wait_real_s)
         try:
-            obs = self._observation(step, at_s, interval)
+            obs = self.observer.observation(step, at_s, interval, self.plant.state(interval))
             # in a worker thread, so a policy that hangs cannot stop the loop (or the watchdog)
             self._deciding = asyncio.ensure_future(asyncio.to_thread(self.policy.decide, obs))
             raw = await asyncio.wait_for(asyncio.shield(self._deciding), timeout=wait_s)
@@ -491,47 +456,6 @@ class Agent:
                 power[f] -= cut
                 left -= cut
         return power
-
-    def _observation(self, step: int, at_s: float, interval: IntervalInput) -> Observation:
-        start = self._window_start_s if self._window_start_s is not None else at_s
-        starts = self.signals.starts_s
-        keep = (starts >= start - 1e-6) & (starts < at_s - 1e-6)
-        settled = self.signals.prices[keep].copy()
-        settled.flags.writeable = False
-        state = self.plant.state(interval)
-        when = pd.Timestamp(round(at_s * 1e9), tz="UTC")
-        view = None
-        if self._market_clock is not None:
-            self._market_clock.advance(when)
-            view = self._market_clock.view.history
-        if self.window is not None:
-            return self.window.observe(
-                step,
-                interval_start_utc=when,
-                settled_prices_usd_per_mwh=settled,
-                hashprice_usd_per_th_day=self._hashprice(when),
-                state=state,
-                interval=interval,
-                market_view=view,
-            )
-        return Observation(
-            step=step,
-            interval_start_utc=when,
-            settled_prices_usd_per_mwh=settled,
-            hashprice_usd_per_th_day=self._hashprice(when),
-            power_mw=state.power_mw,
-            available_mw=state.available_mw,
-            held_off_mw=state.held_off_mw,
-            market_view=view,
-        )
-
-    def _hashprice(self, when: pd.Timestamp) -> float:
-        """The hashprice published by ``when``: the previous UTC day's [USD/(TH/s)/day]."""
-        day = when.floor("D") - pd.Timedelta(days=1)
-        value = self.hashprice_daily.get(day)
-        if value is None or not np.isfinite(value):
-            raise DataError(f"no hashprice published for {day.date()} (the day before {when.isoformat()})")
-        return float(value)
 
     def device_states(self) -> dict[str, str]:
         """Each miner's state for the operator: confirmed, drifted, unavailable, restore-failed, pending."""
