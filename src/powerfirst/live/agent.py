@@ -205,6 +205,15 @@ class Agent:
             self.echo(note)
             self.journal.audit(self.clock.now(), "fleet_mismatch", note=note)
         self.echo("miners found: " + ", ".join(f"{g.fleet} {len(g.miners)}" for g in self.fleet_map.fleets))
+        for g in self.fleet_map.fleets:
+            if g.fleet in self.config.fleets and not g.miners:
+                where = ", ".join(self.config.fleets[g.fleet].addresses)
+                note = (
+                    f"WARNING: fleet {g.fleet!r}: no miner answered at {where}; its decisions are made "
+                    "but nothing can be commanded (check the addresses and the network)"
+                )
+                self.echo(note)
+                self.journal.audit(self.clock.now(), "fleet_not_found", fleet=g.fleet, addresses=where)
         await self.reconciler.recover()
         if self.jobs is not None and self.site.hall is not None:
             await self.jobs.discover([job.name for job in self.site.hall.jobs])
