@@ -455,3 +455,36 @@ def test_commands_go_out_in_waves_of_at_most_max_step_mw_least_efficient_first(t
     eff = double().efficiency
     order = [eff[c.device_id] for c in sleeps if c.device_id.startswith("127.21.1.")]
     assert order == sorted(order, reverse=True)  # within a fleet, the least efficient first
+
+
+def test_a_restarted_agent_keeps_a_grid_event_in_force(tmp_path: Path) -> None:
+    site = live_site()
+    assert site.live is not None
+    path = tmp_path / "j.sqlite"
+    setup = replay_setup(site, "always-on", DAY, DAY, speed=1e7)
+    journal = Journal(path)
+    agent = setup.agent(site.live, journal, double(), echo=lambda line: None)
+    Journal(path, owner=False).queue_instruction(
+        "curtail", setup.start_s, 10.0, source="utility", event_id="E9", minutes=60
+    )
+
+    async def first() -> None:
+        await agent.start()
+        await agent.step(0, setup.start_s)
+
+    asyncio.run(first())
+    held = agent.records[0].power_mw
+    journal.close()  # the agent stops (or is killed) during the event
+
+    setup = replay_setup(site, "always-on", DAY, DAY, speed=1e7)
+    again = setup.agent(site.live, Journal(path), double(), echo=lambda line: None)
+
+    async def second() -> None:
+        await again.start()
+        await again.step(1, setup.start_s + 900)
+        await again.step(4, setup.start_s + 4 * 900)  # the event's 60 minutes are over
+
+    asyncio.run(second())
+    assert again.records[0].basis == "grid event utility/E9: curtail 10 MW"
+    np.testing.assert_allclose(again.records[0].power_mw, held)
+    assert again.records[1].basis == "policy"

@@ -215,6 +215,7 @@ class Agent:
                 self.echo(note)
                 self.journal.audit(self.clock.now(), "fleet_not_found", fleet=g.fleet, addresses=where)
         await self.reconciler.recover()
+        self._restore_override()
         if self.jobs is not None and self.site.hall is not None:
             await self.jobs.discover([job.name for job in self.site.hall.jobs])
 
@@ -272,13 +273,52 @@ class Agent:
             with contextlib.suppress(asyncio.CancelledError):
                 await confirm
 
+    def _set_override(self, override: Override | None, at_s: float) -> None:
+        """Put an instruction or grid event in force (None: back to the policy), kept in the journal
+        so a restarted agent holds it too."""
+        self.manual = override
+        if override is None:
+            self.journal.set_state("override", 0.0)
+            return
+        self.journal.set_state(
+            "override",
+            1.0,
+            {
+                "basis": override.basis,
+                "level_mw": [float(x) for x in override.level_mw],
+                "source": override.source,
+                "event_id": override.event_id,
+                "until_s": override.until_s,
+                "baseline_mw": override.baseline_mw,
+                "at_s": at_s,
+            },
+        )
+
+    def _restore_override(self) -> None:
+        """At start: the instruction or grid event that was in force when the agent stopped."""
+        if not self.journal.get_state("override"):
+            return
+        held = self.journal.get_state_detail("override")
+        if held is None or len(held["level_mw"]) != len(self.site.fleets):
+            return
+        self.manual = Override(
+            basis=str(held["basis"]),
+            level_mw=np.array(held["level_mw"], dtype=np.float64),
+            source=held["source"],
+            event_id=held["event_id"],
+            until_s=held["until_s"],
+            baseline_mw=float(held["baseline_mw"]),
+        )
+        self.echo(f"still in force from before the restart: {self.manual.basis}")
+        self.journal.audit(self.clock.now(), "override_restored", basis=self.manual.basis)
+
     def _take_instructions(self, at_s: float) -> None:
         """Take queued instructions; a grid event once per (source, id); end an event that expired."""
         manual = self.manual
         if manual is not None and manual.until_s is not None and at_s >= manual.until_s - 1e-6:
             self.journal.audit(at_s, "event_ended", source=manual.source, event_id=manual.event_id)
             self.echo(f"grid event {manual.source}/{manual.event_id} ended: back to the policy")
-            self.manual = None
+            self._set_override(None, at_s)
         for instruction in self.journal.take_instructions(at_s):
             label = f"{instruction.kind}" + (f" {instruction.mw:g} MW" if instruction.mw else "")
             if instruction.event_id is not None and instruction.source is not None:
@@ -293,18 +333,21 @@ class Agent:
                 label = f"grid event {instruction.source}/{instruction.event_id}: {label}"
             self.echo(f"instruction {instruction.seq}: {label}")
             if instruction.kind == "release":
-                self.manual = None
+                self._set_override(None, at_s)
                 continue
             mw = float(instruction.mw or 0.0)
             level = self._curtailed(mw) if instruction.kind == "curtail" else self.plant.previous_mw.copy()
             measured = [r.power_w for r in self.readings.values() if r.power_w is not None]
-            self.manual = Override(
-                basis=label,
-                level_mw=level,
-                source=instruction.source,
-                event_id=instruction.event_id,
-                until_s=None if instruction.minutes is None else at_s + instruction.minutes * 60.0,
-                baseline_mw=sum(measured) / 1e6 if measured else float(self.plant.previous_mw.sum()),
+            self._set_override(
+                Override(
+                    basis=label,
+                    level_mw=level,
+                    source=instruction.source,
+                    event_id=instruction.event_id,
+                    until_s=None if instruction.minutes is None else at_s + instruction.minutes * 60.0,
+                    baseline_mw=sum(measured) / 1e6 if measured else float(self.plant.previous_mw.sum()),
+                ),
+                at_s,
             )
 
     async def _sample_event_power(self) -> None:

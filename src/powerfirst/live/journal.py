@@ -355,17 +355,23 @@ class Journal:
         return [(float(a), float(p), None if b is None else float(b)) for a, p, b in rows]
 
     # --- the agent's own progress
-    def set_state(self, key: str, value: float) -> None:
-        """Remember a number across restarts (e.g. ``last_step_s``, the last interval started)."""
+    def set_state(self, key: str, value: float, detail: dict[str, Any] | None = None) -> None:
+        """Remember a number (and a mapping) across restarts: ``last_step_s``, the last interval
+        started; ``override``, the instruction or grid event in force."""
         with self._tx() as db:
             db.execute(
-                "INSERT INTO agent_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (key, value),
+                "INSERT INTO agent_state (key, value, detail) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE"
+                " SET value = excluded.value, detail = excluded.detail",
+                (key, value, None if detail is None else json.dumps(detail, sort_keys=True)),
             )
 
     def get_state(self, key: str) -> float | None:
         row = self._db.execute("SELECT value FROM agent_state WHERE key = ?", (key,)).fetchone()
         return None if row is None else float(row[0])
+
+    def get_state_detail(self, key: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT detail FROM agent_state WHERE key = ?", (key,)).fetchone()
+        return None if row is None or row[0] is None else dict(json.loads(row[0]))
 
     # --- settlement and audit
     def record_power(
