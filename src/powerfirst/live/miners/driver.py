@@ -9,6 +9,11 @@ cgminer ``version`` reply name the firmware, ``get_system_info``/``version`` the
   ``stop_mining`` does, but the firmware's answer code (``M000``) decides ``accepted``; WAKE writes
   back the remembered mode (or, with ``power_limit_w`` below the normal-mode power, low-power mode 3).
   Stock firmware has no power target, so SET_POWER_LIMIT is refused as unsupported.
+- many commands to stock Antminers (:meth:`MinerDriver.send_all`): the same config write through
+  :class:`~powerfirst.live.miners.stock_bulk.StockBulkClient` (one kept connection per miner, the
+  digest nonce reused: one POST per command), from the config of the last telemetry read; a
+  fast-path failure other than a timeout (refused connection, framing, digest) falls back to pyasic
+  for that miner. Telemetry reads take ``get_miner_conf`` over the same kept connection.
 - other firmwares: pyasic's ``stop_mining``/``resume_mining``/``set_power_limit`` and their boolean.
 
 Every library call runs under this driver's own per-firmware timeout (pyasic's cgminer reads wait up
@@ -19,10 +24,11 @@ UNAVAILABLE reading, never an exception. Power [W], hashrate [TH/s], times [s].
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -43,6 +49,7 @@ from powerfirst.live.miners._pyasic import (
     pyasic,
     pyasic_settings,
 )
+from powerfirst.live.miners.stock_bulk import BulkError, StockBulkClient
 from powerfirst.live.miners.telemetry import NAMEPLATE_J_PER_TH, StatusRules, classify, parse_power_w
 
 __all__ = ["FirmwareTimeouts", "MinerDriver", "MinerDriverConfig"]
@@ -84,6 +91,8 @@ class MinerDriverConfig:
     retries: int = 1
     """Extra attempts after a failed read or command (all bounded by the timeouts)."""
     max_concurrency: int = 256
+    bulk_stock: bool = True
+    """Send many commands to stock Antminers over kept connections (False: pyasic for each)."""
     rules: StatusRules = field(default_factory=StatusRules)
 
     def __post_init__(self) -> None:
@@ -110,6 +119,18 @@ class MinerDriverConfig:
         return list(out)
 
 
+def _with_mode(conf: dict[str, Any], mode: int) -> dict[str, Any]:
+    """The full config pyasic writes for ``conf`` (pools included) with work mode ``mode``."""
+    config = pyasic.MinerConfig.from_am_modern(conf)
+    config.mining_mode = {
+        _SLEEP: MiningModeConfig.sleep,
+        _LOW: MiningModeConfig.low,
+        _NORMAL: MiningModeConfig.normal,
+    }[mode]()
+    out: dict[str, Any] = config.as_am_modern()
+    return out
+
+
 def _family(miner: Any) -> str:
     firmware = str(getattr(miner, "firmware", "") or "").lower()
     return "stock" if firmware in ("", "stock") else firmware
@@ -130,6 +151,10 @@ class MinerDriver(DeviceDriver):
         self._miners: dict[str, Any] = {}
         self._infos: dict[str, DeviceInfo] = {}
         self._awake_mode: dict[str, int] = {}
+        self._conf: dict[str, dict[str, Any]] = {}
+        """Each stock miner's last ``get_miner_conf`` answer (what a fast-path write posts back)."""
+        self.bulk: StockBulkClient | None = None
+        """The stock fast path's client, made on first use (its connections live in the loop)."""
         # pyasic's own limits sit under ours, so our timeout (not pyasic's) decides a failure.
         pyasic_settings.update("factory_get_timeout", max(1, math.ceil(config.discover_timeout_s)))
         write_s = max(t.write_s for t in config.timeouts.values())
@@ -253,20 +278,9 @@ class MinerDriver(DeviceDriver):
                 raise _AttemptError(
                     f"web API get_miner_conf: {conf.get('message', 'no work mode in the answer')}"
                 )
-            current = int(conf["bitmain-work-mode"] or 0)
-            if command.action is Action.SLEEP:
-                if current != _SLEEP:
-                    self._awake_mode[ip] = current
-                mode = _SLEEP
-            else:
-                mode = self._wake_mode(ip, command.power_limit_w)
-            config = pyasic.MinerConfig.from_am_modern(conf)
-            config.mining_mode = {
-                _SLEEP: MiningModeConfig.sleep,
-                _LOW: MiningModeConfig.low,
-                _NORMAL: MiningModeConfig.normal,
-            }[mode]()
-            answer = await miner.web.set_miner_conf(config.as_am_modern())
+            self._conf[ip] = conf
+            mode = self._mode_for(ip, conf, command)
+            answer = await miner.web.set_miner_conf(_with_mode(conf, mode))
             if answer.get("code") != "M000" and answer.get("stats") != "success":
                 raise _AttemptError(
                     f"set_miner_conf: refused ({answer.get('code', '')} {answer.get('msg') or answer.get('message', '')})"
@@ -281,6 +295,88 @@ class MinerDriver(DeviceDriver):
             return self._awake_mode.get(ip, _NORMAL)
         nominal = self._infos[ip].nominal_power_w if ip in self._infos else 0.0
         return _LOW if nominal and power_limit_w < nominal else _NORMAL
+
+    def _bulk_client(self, miner: Any) -> StockBulkClient:
+        if self.bulk is None:
+            web = miner.web
+            self.bulk = StockBulkClient(
+                str(web.username or "root"), str(web.pwd or "root"), max_concurrency=self.max_concurrency
+            )
+        return self.bulk
+
+    def _fast(self, command: Command) -> bool:
+        miner = self._miners.get(command.device_id)
+        return (
+            self.config.bulk_stock
+            and isinstance(miner, AntminerModern)
+            and _family(miner) == "stock"
+            and command.action in (Action.SLEEP, Action.WAKE)
+        )
+
+    async def send_all(self, commands: Iterable[Command]) -> list[CommandOutcome]:
+        """Send many commands: SLEEP/WAKE to stock Antminers through the fast path (a failure other
+        than a timeout falls back to pyasic for that miner), the rest through :meth:`send`, at most
+        :attr:`max_concurrency` pyasic commands at once. Outcomes in order; never raises."""
+        limit = asyncio.Semaphore(self.max_concurrency)
+
+        async def slow(command: Command) -> CommandOutcome:
+            async with limit:
+                return await self.send(command)
+
+        async def one(command: Command) -> CommandOutcome:
+            if not self._fast(command):
+                return await slow(command)
+            outcome = await self._send_fast(command)
+            return outcome if outcome is not None else await slow(command)
+
+        return list(await asyncio.gather(*(one(c) for c in commands)))
+
+    async def _send_fast(self, command: Command) -> CommandOutcome | None:
+        """One SLEEP/WAKE through :class:`StockBulkClient`; None: the fast path failed (fall back)."""
+        started = time.monotonic()
+        miner = self._miners[command.device_id]
+        ip = command.device_id
+        timeout_s = self._timeouts(miner).write_s
+        chosen: list[int] = []
+
+        def payload(conf: dict[str, Any]) -> dict[str, Any]:
+            mode = self._mode_for(ip, conf, command)
+            chosen.append(mode)
+            return _with_mode(conf, mode)
+
+        def done(accepted: bool, message: str) -> CommandOutcome:
+            return CommandOutcome(command.command_id, ip, accepted, message, time.monotonic() - started)
+
+        try:
+            answer = await asyncio.wait_for(
+                self._bulk_client(miner).set_conf(ip, self._conf.get(ip), payload), timeout=timeout_s
+            )
+        except TimeoutError:
+            return done(False, f"set_miner_conf: no answer within {timeout_s:g} s")
+        except (BulkError, KeyError, TypeError, ValueError):
+            return None  # the fast path could not do it: pyasic tries
+        if answer.get("code") != "M000" and answer.get("stats") != "success":
+            why = f"{answer.get('code', '')} {answer.get('msg') or answer.get('message', '')}"
+            return done(False, f"set_miner_conf: refused ({why.strip()})")
+        mode = chosen[-1]
+        if ip in self._conf:
+            self._conf[ip] = {**self._conf[ip], "bitmain-work-mode": str(mode)}
+        return done(True, f"miner-mode {mode} ({_MODE_NAMES[mode]})")
+
+    def _mode_for(self, ip: str, conf: dict[str, Any], command: Command) -> int:
+        """The work mode ``command`` asks for, remembering the awake mode a sleep leaves."""
+        current = int(conf["bitmain-work-mode"] or 0)
+        if command.action is Action.SLEEP:
+            if current != _SLEEP:
+                self._awake_mode[ip] = current
+            return _SLEEP
+        return self._wake_mode(ip, command.power_limit_w)
+
+    async def close(self) -> None:
+        """Close the fast path's kept connections."""
+        if self.bulk is not None:
+            await self.bulk.close()
+            self.bulk = None
 
     # -- telemetry ---------------------------------------------------------------------------
     async def read(self, device_id: str) -> DeviceReading:
@@ -299,12 +395,22 @@ class MinerDriver(DeviceDriver):
         except _AttemptError as exc:
             return DeviceReading(device_id, DeviceStatus.UNAVAILABLE, now, reason=str(exc))
 
+    async def _get_conf(self, miner: Any) -> dict[str, Any]:
+        """``get_miner_conf``: over the fast path's kept connection when it is free, else pyasic."""
+        if self.config.bulk_stock and _family(miner) == "stock":
+            with contextlib.suppress(BulkError):
+                conf = await self._bulk_client(miner).get_conf(str(miner.ip))
+                if conf is not None:
+                    return conf
+        answer: dict[str, Any] = await miner.web.get_miner_conf()
+        return answer
+
     async def _read_stock(self, miner: Any, now: float) -> DeviceReading:
-        rpc, conf = await asyncio.gather(
-            miner.rpc.multicommand("summary", "stats"), miner.web.get_miner_conf()
-        )
+        rpc, conf = await asyncio.gather(miner.rpc.multicommand("summary", "stats"), self._get_conf(miner))
         if conf.get("success") is False:  # pyasic's web layer answers errors as {"success": False, ...}
             raise _AttemptError(f"web API get_miner_conf: {conf.get('message', 'failed')}")
+        if "bitmain-work-mode" in conf:
+            self._conf[str(miner.ip)] = conf
         if not rpc.get("summary") or not rpc.get("stats"):
             raise _AttemptError("cgminer API summary+stats: no answer (connection refused or closed)")
         try:
