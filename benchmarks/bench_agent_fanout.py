@@ -42,6 +42,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from powerfirst.live.clock import WallClock
 from powerfirst.live.emulator import raise_nofile_limit
@@ -66,6 +67,10 @@ class Run:
     discover_s: float
     found: int
     first_read_s: float
+    journaled_s: float
+    """From the instruction until ``send_all`` starts (taken, journaled, marked sent) [s]."""
+    connects: int
+    """TCP connections the fast path opened for the commands (kept ones the miners had closed)."""
     out_s: float
     acked_s: float
     confirmed_s: float | None
@@ -163,6 +168,15 @@ async def _measure(
             journal.queue_instruction("curtail", clock.now(), total_mw, source="bench", event_id="e1")
             bulk_client = driver.bulk
             written0 = dict(bulk_client.written_s) if bulk_client is not None else {}
+            connects0 = bulk_client.connects if bulk_client is not None else 0
+            send_all = driver.send_all
+            send_started: list[float] = []
+
+            async def timed_send_all(commands: Any) -> Any:
+                send_started.append(time.monotonic())
+                return await send_all(commands)
+
+            driver.send_all = timed_send_all  # type: ignore[method-assign]
             emu0 = sum(_cpu_s(p.pid) for p in shards)
             cpu0 = time.process_time()
             t0 = time.monotonic()
@@ -172,6 +186,8 @@ async def _measure(
             journal.record_event("bench", "e1", "curtail", {"mw": total_mw}, at)
             sent = await reconciler.command([[]], fleet_map, readings, at, "grid event bench/e1", "e1")
             acked_s = time.monotonic() - t0
+            journaled_s = send_started[0] - t0 if send_started else float("nan")
+            connects = (driver.bulk.connects - connects0) if driver.bulk is not None else 0
             if driver.bulk is not None:
                 new = [t for ip, t in driver.bulk.written_s.items() if written0.get(ip) != t]
                 out_s = max(new) - t0 if new else acked_s
@@ -199,6 +215,8 @@ async def _measure(
             discover_s,
             len(infos),
             first_read_s,
+            journaled_s,
+            connects,
             out_s,
             acked_s,
             confirmed_s,
@@ -216,15 +234,17 @@ async def _measure(
 
 def _table(runs: list[Run]) -> list[str]:
     lines = [
-        "| miners | emulated config write | command path | out s | acked s | confirmed s | "
-        "accepted / confirmed | agent CPU s | emulator CPU s | confirmation sweeps | discovery s | first read s |",
-        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| miners | emulated config write | command path | journaled s | out s | acked s | confirmed s | "
+        "accepted / confirmed | agent CPU s | emulator CPU s | connections opened | confirmation sweeps | "
+        "discovery s | first read s |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
         confirmed = "not within the limit" if r.confirmed_s is None else f"{r.confirmed_s:.2f}"
         lines.append(
-            f"| {r.count:,} | {r.write_delay_s:g} s | {r.path} | {r.out_s:.2f} | {r.acked_s:.2f} | {confirmed} | "
-            f"{r.accepted:,} / {r.confirmed:,} | {r.agent_cpu_s:.1f} | {r.emulator_cpu_s:.1f} | {r.sweeps} | "
+            f"| {r.count:,} | {r.write_delay_s:g} s | {r.path} | {r.journaled_s:.2f} | {r.out_s:.2f} | "
+            f"{r.acked_s:.2f} | {confirmed} | {r.accepted:,} / {r.confirmed:,} | {r.agent_cpu_s:.1f} | "
+            f"{r.emulator_cpu_s:.1f} | {r.connects:,} | {r.sweeps} | "
             f"{r.discover_s:.1f} | {r.first_read_s:.1f} |"
         )
     return lines
