@@ -76,6 +76,9 @@ class Run:
     confirmed_s: float | None
     confirmed: int
     accepted: int
+    agent_cpu_acked_s: float
+    """The agent's CPU from the instruction to the last answer recorded [s]."""
+    emulator_cpu_acked_s: float
     agent_cpu_s: float
     emulator_cpu_s: float
     sweeps: int
@@ -186,6 +189,8 @@ async def _measure(
             journal.record_event("bench", "e1", "curtail", {"mw": total_mw}, at)
             sent = await reconciler.command([[]], fleet_map, readings, at, "grid event bench/e1", "e1")
             acked_s = time.monotonic() - t0
+            agent_cpu_acked = time.process_time() - cpu0
+            emulator_cpu_acked = sum(_cpu_s(p.pid) for p in shards) - emu0
             journaled_s = send_started[0] - t0 if send_started else float("nan")
             connects = (driver.bulk.connects - connects0) if driver.bulk is not None else 0
             if driver.bulk is not None:
@@ -222,6 +227,8 @@ async def _measure(
             confirmed_s,
             confirmed,
             accepted,
+            agent_cpu_acked,
+            emulator_cpu_acked,
             agent_cpu,
             emulator_cpu,
             sweeps,
@@ -235,16 +242,17 @@ async def _measure(
 def _table(runs: list[Run]) -> list[str]:
     lines = [
         "| miners | emulated config write | command path | journaled s | out s | acked s | confirmed s | "
-        "accepted / confirmed | agent CPU s | emulator CPU s | connections opened | confirmation sweeps | "
-        "discovery s | first read s |",
+        "accepted / confirmed | CPU to acked s (agent / emulator) | CPU to confirmed s (agent / emulator) | "
+        "connections opened | confirmation sweeps | discovery s | first read s |",
         "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
         confirmed = "not within the limit" if r.confirmed_s is None else f"{r.confirmed_s:.2f}"
         lines.append(
             f"| {r.count:,} | {r.write_delay_s:g} s | {r.path} | {r.journaled_s:.2f} | {r.out_s:.2f} | "
-            f"{r.acked_s:.2f} | {confirmed} | {r.accepted:,} / {r.confirmed:,} | {r.agent_cpu_s:.1f} | "
-            f"{r.emulator_cpu_s:.1f} | {r.connects:,} | {r.sweeps} | "
+            f"{r.acked_s:.2f} | {confirmed} | {r.accepted:,} / {r.confirmed:,} | "
+            f"{r.agent_cpu_acked_s:.1f} / {r.emulator_cpu_acked_s:.1f} | {r.agent_cpu_s:.1f} / {r.emulator_cpu_s:.1f} | "
+            f"{r.connects:,} | {r.sweeps} | "
             f"{r.discover_s:.1f} | {r.first_read_s:.1f} |"
         )
     return lines
