@@ -13,7 +13,8 @@ cgminer ``version`` reply name the firmware, ``get_system_info``/``version`` the
   :class:`~powerfirst.live.miners.stock_bulk.StockBulkClient` (one kept connection per miner, the
   digest nonce reused: one POST per command), from the config of the last telemetry read; a
   fast-path failure other than a timeout (refused connection, framing, digest) falls back to pyasic
-  for that miner. Telemetry reads take ``get_miner_conf`` over the same kept connection.
+  for that miner. Telemetry reads take ``get_miner_conf`` over the same kept connection and
+  ``summary+stats`` through :mod:`~powerfirst.live.miners.cgminer_rpc` (pyasic where either fails).
 - other firmwares: pyasic's ``stop_mining``/``resume_mining``/``set_power_limit`` and their boolean.
 
 Every library call runs under this driver's own per-firmware timeout (pyasic's cgminer reads wait up
@@ -42,6 +43,7 @@ from powerfirst.live.devices import (
     DeviceReading,
     DeviceStatus,
 )
+from powerfirst.live.miners import cgminer_rpc
 from powerfirst.live.miners._pyasic import (
     AntminerModern,
     MinerFactory,
@@ -49,6 +51,7 @@ from powerfirst.live.miners._pyasic import (
     pyasic,
     pyasic_settings,
 )
+from powerfirst.live.miners.cgminer_rpc import RpcError
 from powerfirst.live.miners.stock_bulk import BulkError, StockBulkClient
 from powerfirst.live.miners.telemetry import NAMEPLATE_J_PER_TH, StatusRules, classify, parse_power_w
 
@@ -405,8 +408,17 @@ class MinerDriver(DeviceDriver):
         answer: dict[str, Any] = await miner.web.get_miner_conf()
         return answer
 
+    async def _rpc(self, miner: Any) -> dict[str, Any]:
+        """cgminer ``summary+stats``: the lean read (:mod:`.cgminer_rpc`) with the fast path on,
+        pyasic's where that fails or the fast path is off."""
+        if self.config.bulk_stock:
+            with contextlib.suppress(RpcError):
+                return dict(await cgminer_rpc.multicommand(str(miner.ip), "summary", "stats"))
+        answer: dict[str, Any] = await miner.rpc.multicommand("summary", "stats")
+        return answer
+
     async def _read_stock(self, miner: Any, now: float) -> DeviceReading:
-        rpc, conf = await asyncio.gather(miner.rpc.multicommand("summary", "stats"), self._get_conf(miner))
+        rpc, conf = await asyncio.gather(self._rpc(miner), self._get_conf(miner))
         if conf.get("success") is False:  # pyasic's web layer answers errors as {"success": False, ...}
             raise _AttemptError(f"web API get_miner_conf: {conf.get('message', 'failed')}")
         if "bitmain-work-mode" in conf:
