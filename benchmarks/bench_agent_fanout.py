@@ -33,9 +33,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import datetime as dt
 import os
 import platform
+import pstats
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,8 @@ SECTION = "agent-fanout"
 FIRST_NET = 40
 """Shard k emulates 127.(FIRST_NET + k).0.0/16."""
 TARGET_OUT_S = 5.0
+PROFILE = "--profile" in sys.argv
+"""Profile the command phase (this process; slows it down) and print the top functions."""
 
 
 @dataclass
@@ -187,7 +191,13 @@ async def _measure(
             taken = journal.take_instructions(at)  # the agent's interval: take the instruction …
             assert taken and taken[0].kind == "curtail"
             journal.record_event("bench", "e1", "curtail", {"mw": total_mw}, at)
+            profiler = cProfile.Profile() if PROFILE else None
+            if profiler is not None:
+                profiler.enable()
             sent = await reconciler.command([[]], fleet_map, readings, at, "grid event bench/e1", "e1")
+            if profiler is not None:
+                profiler.disable()
+                pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
             acked_s = time.monotonic() - t0
             agent_cpu_acked = time.process_time() - cpu0
             emulator_cpu_acked = sum(_cpu_s(p.pid) for p in shards) - emu0
@@ -314,6 +324,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--pyasic", action="store_true", help="also run each size with the fast path off")
     parser.add_argument("--cores", type=str, default="", help="CPUs to pin to, e.g. 0,1 (default: two)")
     parser.add_argument("--confirm-limit-s", type=float, default=300.0)
+    parser.add_argument("--profile", action="store_true", help="cProfile the command phase (slower)")
     parser.add_argument("--write", type=Path, default=None, help="replace the agent-fanout section there")
     args = parser.parse_args(argv)
     for name in ("counts", "write_delays"):

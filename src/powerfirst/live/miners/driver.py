@@ -281,13 +281,13 @@ class MinerDriver(DeviceDriver):
                 raise _AttemptError(
                     f"web API get_miner_conf: {conf.get('message', 'no work mode in the answer')}"
                 )
-            self._conf[ip] = conf
             mode = self._mode_for(ip, conf, command)
             answer = await miner.web.set_miner_conf(_with_mode(conf, mode))
             if answer.get("code") != "M000" and answer.get("stats") != "success":
                 raise _AttemptError(
                     f"set_miner_conf: refused ({answer.get('code', '')} {answer.get('msg') or answer.get('message', '')})"
                 )
+            self._conf[ip] = {**conf, "bitmain-work-mode": str(mode)}
             return f"miner-mode {mode} ({_MODE_NAMES[mode]})"
 
         return await self._bounded(write, timeout_s, "set_miner_conf")
