@@ -259,8 +259,9 @@ def _table(runs: list[Run]) -> list[str]:
     ]
     for r in runs:
         confirmed = "not within the limit" if r.confirmed_s is None else f"{r.confirmed_s:.2f}"
+        out = "n/a" if math.isnan(r.out_s) else f"{r.out_s:.2f}"
         lines.append(
-            f"| {r.count:,} | {r.write_delay_s:g} s | {r.path} | {r.journaled_s:.2f} | {"n/a" if math.isnan(r.out_s) else f"{r.out_s:.2f}"} | "
+            f"| {r.count:,} | {r.write_delay_s:g} s | {r.path} | {r.journaled_s:.2f} | {out} | "
             f"{r.acked_s:.2f} | {confirmed} | {r.accepted:,} / {r.confirmed:,} | "
             f"{r.agent_cpu_acked_s:.1f} / {r.emulator_cpu_acked_s:.1f} | {r.agent_cpu_s:.1f} / {r.emulator_cpu_s:.1f} | "
             f"{r.connects:,} | {r.sweeps} | "
@@ -277,7 +278,7 @@ def _report(runs: list[Run], argv: list[str], cores: set[int], other_cpu: str, w
     dirty = subprocess.run(["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True)
     out_10k = [r for r in runs if r.count >= 10_000 and r.path == "fast path"]
     verdict = (
-        ", ".join(f"{"n/a" if math.isnan(r.out_s) else f"{r.out_s:.2f}"} s ({'met' if r.out_s <= TARGET_OUT_S else 'missed'})" for r in out_10k)
+        ", ".join(f"{r.out_s:.2f} s ({'met' if r.out_s <= TARGET_OUT_S else 'missed'})" for r in out_10k)
         if out_10k
         else "no 10,000-miner run"
     )
