@@ -35,6 +35,7 @@ import argparse
 import asyncio
 import cProfile
 import datetime as dt
+import gc
 import math
 import os
 import platform
@@ -62,6 +63,9 @@ FIRST_NET = 40
 TARGET_OUT_S = 5.0
 PROFILE = "--profile" in sys.argv
 """Profile the command phase (this process; slows it down) and print the top functions."""
+GC_FREEZE = "--gc-freeze" in sys.argv
+"""Move what exists after discovery and the first read out of the garbage collector's scans (an
+experiment: the agent does not do this)."""
 
 
 @dataclass
@@ -166,6 +170,9 @@ async def _measure(
         started = time.perf_counter()
         readings = await driver.read_all(ids)  # the interval's telemetry read (caches each config)
         first_read_s = time.perf_counter() - started
+        if GC_FREEZE:
+            gc.collect()
+            gc.freeze()
         with tempfile.TemporaryDirectory() as tmp:
             journal = Journal(Path(tmp) / "journal.sqlite")
             clock = WallClock()
@@ -326,6 +333,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--pyasic", action="store_true", help="also run each size with the fast path off")
     parser.add_argument("--cores", type=str, default="", help="CPUs to pin to, e.g. 0,1 (default: two)")
     parser.add_argument("--confirm-limit-s", type=float, default=300.0)
+    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after the first read")
     parser.add_argument("--profile", action="store_true", help="cProfile the command phase (slower)")
     parser.add_argument("--write", type=Path, default=None, help="replace the agent-fanout section there")
     args = parser.parse_args(argv)
