@@ -32,17 +32,30 @@ def _fleet_config(count: int) -> FleetConfig:
     return FleetConfig(count=count, addresses=NET, time_scale=SCALE, config_write_s=5.0, timing=timing)
 
 
+_made: list[MinerDriver] = []
+
+
+@pytest.fixture
+async def _close_drivers() -> AsyncIterator[None]:
+    """Close every driver a test made (its kept web-API connections)."""
+    yield
+    while _made:
+        await _made.pop().close()
+
+
 def _driver(fleet: Fleet, extra_ips: tuple[str, ...] = ()) -> MinerDriver:
     timeouts = {"stock": FirmwareTimeouts(read_s=0.6, write_s=1.0)}
-    return MinerDriver(
+    driver = MinerDriver(
         MinerDriverConfig(
             ips=(*fleet.miners, *extra_ips), timeouts=timeouts, retries=1, discover_timeout_s=1.0
         )
     )
+    _made.append(driver)
+    return driver
 
 
 @pytest.fixture
-async def fleet() -> AsyncIterator[Fleet]:
+async def fleet(_close_drivers: None) -> AsyncIterator[Fleet]:
     async with Fleet(_fleet_config(6)) as running:
         yield running
 
@@ -160,6 +173,7 @@ async def test_each_fault_is_an_outcome_and_never_blocks_the_others(fleet: Fleet
         assert readings[ip].status in (DeviceStatus.TRANSITIONING, DeviceStatus.CURTAILED)
 
 
+@pytest.mark.usefixtures("_close_drivers")
 async def test_a_rebooted_miner_and_a_restarted_emulator_come_back() -> None:
     config = _fleet_config(2)
     fleet = Fleet(config)

@@ -2,8 +2,10 @@
 Antminers asks for it).
 
 The server side is a challenge and one hash comparison; clients (httpx in pyasic, diqwest in
-asic-rs) do the rest. Nonces are random per challenge and not tracked: the emulator checks the
-password, not replay.
+asic-rs) do the rest. Nonces are random per challenge; the caller may pass the nonces it still
+accepts (the web API keeps each miner's last few, as lighttpd expires old ones): a request signed
+with another nonce fails and is answered with a fresh challenge marked ``stale=true``. The nonce
+count is not checked for replay.
 """
 
 from __future__ import annotations
@@ -12,24 +14,39 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Container
 
-__all__ = ["REALM", "challenge", "verify"]
+__all__ = ["REALM", "challenge", "new_nonce", "verify"]
 
 REALM = "antMiner Configuration"
 _PARAM = re.compile(r'(\w+)=(?:"([^"]*)"|([^\s,]+))')
 
 
-def challenge(realm: str = REALM) -> str:
-    """The ``WWW-Authenticate`` value of a 401 answer."""
-    return f'Digest realm="{realm}", nonce="{secrets.token_hex(16)}", qop="auth"'
+def new_nonce() -> str:
+    """A random server nonce."""
+    return secrets.token_hex(16)
+
+
+def challenge(realm: str = REALM, nonce: str | None = None, *, stale: bool = False) -> str:
+    """The ``WWW-Authenticate`` value of a 401 answer (``stale``: the client's nonce expired)."""
+    value = f'Digest realm="{realm}", nonce="{nonce or new_nonce()}", qop="auth"'
+    return value + (", stale=true" if stale else "")
 
 
 def _md5(text: str) -> str:
     return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def verify(authorization: str, method: str, username: str, password: str, realm: str = REALM) -> bool:
-    """Whether an ``Authorization: Digest …`` header proves ``username``/``password``."""
+def verify(
+    authorization: str,
+    method: str,
+    username: str,
+    password: str,
+    realm: str = REALM,
+    nonces: Container[str] | None = None,
+) -> bool:
+    """Whether an ``Authorization: Digest …`` header proves ``username``/``password`` (under one of
+    ``nonces`` when given)."""
     scheme, _, rest = authorization.partition(" ")
     if scheme.lower() != "digest":
         return False
@@ -39,6 +56,8 @@ def verify(authorization: str, method: str, username: str, password: str, realm:
     }
     try:
         if params["username"] != username or params.get("realm", realm) != realm:
+            return False
+        if nonces is not None and params["nonce"] not in nonces:
             return False
         ha1 = _md5(f"{username}:{realm}:{password}")
         ha2 = _md5(f"{method}:{params['uri']}")

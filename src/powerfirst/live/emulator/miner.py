@@ -10,11 +10,16 @@ import asyncio
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from powerfirst.errors import ConfigError
+from powerfirst.live.emulator import digest
 from powerfirst.live.emulator.model import Clock, Fault, MinerState, ModelSpec, WorkMode
 
 __all__ = ["EmulatedMiner", "FaultTiming", "WriteResult"]
+
+_NONCES_KEPT = 64
+"""Nonces a miner accepts at once: enough for pyasic's fresh client per call, many in parallel."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,20 @@ class EmulatedMiner:
         """``set_miner_conf`` calls answered (accepted or refused)."""
         self.modes_written: list[WorkMode | None] = []
         """The mode of each accepted ``set_miner_conf``, in order (what the tests count)."""
+        self.config_written: dict[str, Any] | None = None
+        """The config body of the last accepted ``set_miner_conf`` (None: never written)."""
+        self.nonces: dict[str, None] = {}
+        """Digest nonces this miner still accepts, oldest first (at most ``_NONCES_KEPT``); clear it
+        to expire them (the next signed request is answered 401 ``stale=true``)."""
         self._write_lock = asyncio.Lock()
+
+    def issue_nonce(self) -> str:
+        """A new digest nonce for a 401 challenge; the oldest kept one expires."""
+        nonce = digest.new_nonce()
+        self.nonces[nonce] = None
+        while len(self.nonces) > _NONCES_KEPT:
+            del self.nonces[next(iter(self.nonces))]
+        return nonce
 
     def now_s(self) -> float:
         """Emulated seconds on the fleet's clock."""
@@ -90,8 +108,9 @@ class EmulatedMiner:
             await asyncio.sleep(self.timing.slow_answer_s)
         return True
 
-    async def write_mode(self, mode: WorkMode | None) -> WriteResult:
-        """``set_miner_conf``: after the firmware's config-write delay, apply ``mode`` (None: keep)."""
+    async def write_mode(self, mode: WorkMode | None, conf: dict[str, Any] | None = None) -> WriteResult:
+        """``set_miner_conf``: after the firmware's config-write delay, apply ``mode`` (None: keep)
+        and keep the posted config ``conf``."""
         async with self._write_lock:
             if self.fault is Fault.REJECT:
                 self.writes += 1
@@ -101,6 +120,8 @@ class EmulatedMiner:
                 self.state.set_mode(mode, self.now_s())
             self.writes += 1
             self.modes_written.append(mode)
+            if conf is not None:
+                self.config_written = conf
             return WriteResult(True, "M000", "OK!")
 
     def reboot(self) -> None:

@@ -5,7 +5,8 @@ Configuration"`` (both pyasic and asic-rs identify a stock Antminer by that real
 ``/cgi-bin/get_system_info.cgi`` names the model (``minertype``); ``get_miner_conf.cgi`` reports
 ``bitmain-work-mode`` (0 normal, 1 sleep, 3 low power); ``POST set_miner_conf.cgi`` with JSON
 ``{"miner-mode": 1}`` sleeps and ``0`` wakes, answering ``{"stats": "success", "code": "M000"}``
-after the config write; ``summary.cgi`` carries ``INFO.CompileTime`` (asic-rs's firmware version);
+after the config write (the posted config is kept: its ``pools`` are what ``get_miner_conf`` reports
+from then on, as the firmware replaces its config with what it is sent); ``summary.cgi`` carries ``INFO.CompileTime`` (asic-rs's firmware version);
 ``reboot.cgi`` reboots. Every other path is 404.
 
 HTTP/1.1 framing is :mod:`h11`'s (keep-alive, so a digest client's challenge and retry share one
@@ -54,9 +55,16 @@ def _system_info(miner: EmulatedMiner) -> dict[str, Any]:
     }
 
 
+DEFAULT_POOLS: list[dict[str, str]] = [
+    {"url": "stratum+tcp://pool.invalid:3333", "user": "powerfirst", "pass": "x"}
+]
+"""The pools a miner reports until a config write replaces them."""
+
+
 def _miner_conf(miner: EmulatedMiner) -> dict[str, Any]:
+    pools = miner.config_written.get("pools") if miner.config_written else None
     return {
-        "pools": [{"url": "stratum+tcp://pool.invalid:3333", "user": "powerfirst", "pass": "x"}],
+        "pools": pools if isinstance(pools, list) else DEFAULT_POOLS,
         "api-listen": True,
         "api-network": True,
         "api-groups": "A:stats:pools:devs:summary:version",
@@ -101,18 +109,21 @@ def _web_summary(miner: EmulatedMiner) -> dict[str, Any]:
     }
 
 
-def _parse_mode(body: bytes) -> WorkMode | str | None:
-    """The requested work mode; None when the body sets none; an error text when it is invalid."""
+def _parse_conf(body: bytes) -> tuple[WorkMode | str | None, dict[str, Any]]:
+    """The requested work mode (None when the body sets none; an error text when it is invalid) and
+    the posted config."""
     try:
         conf = json.loads(body or b"{}")
     except ValueError:
-        return "body is not JSON"
-    if not isinstance(conf, dict) or "miner-mode" not in conf:
-        return None
+        return "body is not JSON", {}
+    if not isinstance(conf, dict):
+        return None, {}
+    if "miner-mode" not in conf:
+        return None, conf
     try:
-        return WorkMode(int(conf["miner-mode"]))
+        return WorkMode(int(conf["miner-mode"])), conf
     except (TypeError, ValueError):
-        return f"miner-mode {conf['miner-mode']!r} is not 0, 1 or 3"
+        return f"miner-mode {conf['miner-mode']!r} is not 0, 1 or 3", conf
 
 
 async def route(
@@ -136,10 +147,10 @@ async def route(
     if cgi == "miner_type":
         return 200, {"miner_type": miner.spec.name, "subtype": miner.spec.subtype}
     if cgi == "set_miner_conf" and method == "POST":
-        mode = _parse_mode(body)
+        mode, conf = _parse_conf(body)
         if isinstance(mode, str):
             return 200, {"stats": "error", "code": "M001", "msg": mode}
-        result = await miner.write_mode(mode)
+        result = await miner.write_mode(mode, conf)
         return 200, {"stats": "success" if result.ok else "error", "code": result.code, "msg": result.msg}
     if cgi == "blink" and method == "POST":
         miner.blinking = b"true" in body
@@ -193,9 +204,12 @@ async def handle_connection(
             method = request.method.decode()
             target = request.target.decode()
             auth = dict(request.headers).get(b"authorization", b"").decode()
-            if not digest.verify(auth, method, USERNAME, PASSWORD):
+            if not digest.verify(auth, method, USERNAME, PASSWORD, nonces=miner.nonces):
                 page = b"<html><body><h1>401 - Unauthorized</h1></body></html>"
-                out = _response(conn, 401, page, "text/html", [("WWW-Authenticate", digest.challenge())])
+                nonce = miner.issue_nonce()
+                stale = digest.verify(auth, method, USERNAME, PASSWORD)  # right password, old nonce
+                header = digest.challenge(nonce=nonce, stale=stale)
+                out = _response(conn, 401, page, "text/html", [("WWW-Authenticate", header)])
             else:
                 status, payload = await route(miner, method, target, body)
                 if payload is None:

@@ -9,6 +9,12 @@ cgminer ``version`` reply name the firmware, ``get_system_info``/``version`` the
   ``stop_mining`` does, but the firmware's answer code (``M000``) decides ``accepted``; WAKE writes
   back the remembered mode (or, with ``power_limit_w`` below the normal-mode power, low-power mode 3).
   Stock firmware has no power target, so SET_POWER_LIMIT is refused as unsupported.
+- many commands to stock Antminers (:meth:`MinerDriver.send_all`): the same config write through
+  :class:`~powerfirst.live.miners.stock_bulk.StockBulkClient` (one kept connection per miner, the
+  digest nonce reused: one POST per command), from the config of the last telemetry read; a
+  fast-path failure other than a timeout (refused connection, framing, digest) falls back to pyasic
+  for that miner. Telemetry reads take ``get_miner_conf`` over the same kept connection and
+  ``summary+stats`` through :mod:`~powerfirst.live.miners.cgminer_rpc` (pyasic where either fails).
 - other firmwares: pyasic's ``stop_mining``/``resume_mining``/``set_power_limit`` and their boolean.
 
 Every library call runs under this driver's own per-firmware timeout (pyasic's cgminer reads wait up
@@ -19,14 +25,12 @@ UNAVAILABLE reading, never an exception. Power [W], hashrate [TH/s], times [s].
 from __future__ import annotations
 
 import asyncio
-import ipaddress
+import contextlib
 import math
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
-from powerfirst.errors import ConfigError
 from powerfirst.live.devices import (
     Action,
     Command,
@@ -36,6 +40,7 @@ from powerfirst.live.devices import (
     DeviceReading,
     DeviceStatus,
 )
+from powerfirst.live.miners import cgminer_rpc
 from powerfirst.live.miners._pyasic import (
     AntminerModern,
     MinerFactory,
@@ -43,71 +48,28 @@ from powerfirst.live.miners._pyasic import (
     pyasic,
     pyasic_settings,
 )
-from powerfirst.live.miners.telemetry import NAMEPLATE_J_PER_TH, StatusRules, classify, parse_power_w
+from powerfirst.live.miners.cgminer_rpc import RpcError
+from powerfirst.live.miners.config import FirmwareTimeouts, MinerDriverConfig
+from powerfirst.live.miners.stock_bulk import BulkError, StockBulkClient
+from powerfirst.live.miners.telemetry import NAMEPLATE_J_PER_TH, classify, parse_power_w
 
 __all__ = ["FirmwareTimeouts", "MinerDriver", "MinerDriverConfig"]
 
 _T = TypeVar("_T")
 _SLEEP, _NORMAL, _LOW = 1, 0, 3
 _MODE_NAMES = {_NORMAL: "normal", _SLEEP: "sleep", _LOW: "low"}
-_MAX_HOSTS = 65_536
 
 
-@dataclass(frozen=True)
-class FirmwareTimeouts:
-    """Time limits of one firmware family [s]."""
-
-    read_s: float = 5.0
-    """One telemetry read (cgminer API and web API calls in parallel)."""
-    write_s: float = 30.0
-    """One command; stock Antminer config writes take about 20 s before they answer."""
-
-    def __post_init__(self) -> None:
-        for name in ("read_s", "write_s"):
-            value = getattr(self, name)
-            if not 0 < value <= 600:
-                raise ConfigError(f"{name}: {value} s is outside (0, 600] s")
-
-
-@dataclass(frozen=True)
-class MinerDriverConfig:
-    """Where the miners are and how patiently to talk to them."""
-
-    ips: Sequence[str] = ()
-    """Single addresses to probe."""
-    networks: Sequence[str] = ()
-    """CIDR ranges to probe (every host address)."""
-    timeouts: dict[str, FirmwareTimeouts] = field(default_factory=lambda: {"stock": FirmwareTimeouts()})
-    """Per firmware family (``stock``, ``braiins``, …); ``default`` or ``stock`` for the rest."""
-    discover_timeout_s: float = 3.0
-    """Identifying one address (pyasic's ``factory_get_timeout``) [s]."""
-    retries: int = 1
-    """Extra attempts after a failed read or command (all bounded by the timeouts)."""
-    max_concurrency: int = 256
-    rules: StatusRules = field(default_factory=StatusRules)
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.retries <= 5:
-            raise ConfigError(f"retries: {self.retries} is outside 0–5")
-        if not 1 <= self.max_concurrency <= 10_000:
-            raise ConfigError(f"max_concurrency: {self.max_concurrency} is outside 1–10000")
-        if not 0 < self.discover_timeout_s <= 60:
-            raise ConfigError(f"discover_timeout_s: {self.discover_timeout_s} s is outside (0, 60] s")
-
-    def hosts(self) -> list[str]:
-        """Every address to probe, in order, without duplicates."""
-        out = dict.fromkeys(self.ips)
-        for cidr in self.networks:
-            try:
-                network = ipaddress.ip_network(cidr, strict=False)
-            except ValueError as exc:
-                raise ConfigError(f"networks: {cidr!r} is not a CIDR network ({exc})") from None
-            if network.num_addresses > _MAX_HOSTS:
-                raise ConfigError(
-                    f"networks: {cidr} has {network.num_addresses} addresses; at most {_MAX_HOSTS}"
-                )
-            out.update(dict.fromkeys(str(h) for h in network.hosts()))
-        return list(out)
+def _with_mode(conf: dict[str, Any], mode: int) -> dict[str, Any]:
+    """The full config pyasic writes for ``conf`` (pools included) with work mode ``mode``."""
+    config = pyasic.MinerConfig.from_am_modern(conf)
+    config.mining_mode = {
+        _SLEEP: MiningModeConfig.sleep,
+        _LOW: MiningModeConfig.low,
+        _NORMAL: MiningModeConfig.normal,
+    }[mode]()
+    out: dict[str, Any] = config.as_am_modern()
+    return out
 
 
 def _family(miner: Any) -> str:
@@ -130,6 +92,10 @@ class MinerDriver(DeviceDriver):
         self._miners: dict[str, Any] = {}
         self._infos: dict[str, DeviceInfo] = {}
         self._awake_mode: dict[str, int] = {}
+        self._conf: dict[str, dict[str, Any]] = {}
+        """Each stock miner's last ``get_miner_conf`` answer (what a fast-path write posts back)."""
+        self.bulk: StockBulkClient | None = None
+        """The stock fast path's client, made on first use (its connections live in the loop)."""
         # pyasic's own limits sit under ours, so our timeout (not pyasic's) decides a failure.
         pyasic_settings.update("factory_get_timeout", max(1, math.ceil(config.discover_timeout_s)))
         write_s = max(t.write_s for t in config.timeouts.values())
@@ -253,24 +219,13 @@ class MinerDriver(DeviceDriver):
                 raise _AttemptError(
                     f"web API get_miner_conf: {conf.get('message', 'no work mode in the answer')}"
                 )
-            current = int(conf["bitmain-work-mode"] or 0)
-            if command.action is Action.SLEEP:
-                if current != _SLEEP:
-                    self._awake_mode[ip] = current
-                mode = _SLEEP
-            else:
-                mode = self._wake_mode(ip, command.power_limit_w)
-            config = pyasic.MinerConfig.from_am_modern(conf)
-            config.mining_mode = {
-                _SLEEP: MiningModeConfig.sleep,
-                _LOW: MiningModeConfig.low,
-                _NORMAL: MiningModeConfig.normal,
-            }[mode]()
-            answer = await miner.web.set_miner_conf(config.as_am_modern())
+            mode = self._mode_for(ip, conf, command)
+            answer = await miner.web.set_miner_conf(_with_mode(conf, mode))
             if answer.get("code") != "M000" and answer.get("stats") != "success":
                 raise _AttemptError(
                     f"set_miner_conf: refused ({answer.get('code', '')} {answer.get('msg') or answer.get('message', '')})"
                 )
+            self._conf[ip] = {**conf, "bitmain-work-mode": str(mode)}
             return f"miner-mode {mode} ({_MODE_NAMES[mode]})"
 
         return await self._bounded(write, timeout_s, "set_miner_conf")
@@ -281,6 +236,88 @@ class MinerDriver(DeviceDriver):
             return self._awake_mode.get(ip, _NORMAL)
         nominal = self._infos[ip].nominal_power_w if ip in self._infos else 0.0
         return _LOW if nominal and power_limit_w < nominal else _NORMAL
+
+    def _bulk_client(self, miner: Any) -> StockBulkClient:
+        if self.bulk is None:
+            web = miner.web
+            self.bulk = StockBulkClient(
+                str(web.username or "root"), str(web.pwd or "root"), max_concurrency=self.max_concurrency
+            )
+        return self.bulk
+
+    def _fast(self, command: Command) -> bool:
+        miner = self._miners.get(command.device_id)
+        return (
+            self.config.bulk_stock
+            and isinstance(miner, AntminerModern)
+            and _family(miner) == "stock"
+            and command.action in (Action.SLEEP, Action.WAKE)
+        )
+
+    async def send_all(self, commands: Iterable[Command]) -> list[CommandOutcome]:
+        """Send many commands: SLEEP/WAKE to stock Antminers through the fast path (a failure other
+        than a timeout falls back to pyasic for that miner), the rest through :meth:`send`, at most
+        :attr:`max_concurrency` pyasic commands at once. Outcomes in order; never raises."""
+        limit = asyncio.Semaphore(self.max_concurrency)
+
+        async def slow(command: Command) -> CommandOutcome:
+            async with limit:
+                return await self.send(command)
+
+        async def one(command: Command) -> CommandOutcome:
+            if not self._fast(command):
+                return await slow(command)
+            outcome = await self._send_fast(command)
+            return outcome if outcome is not None else await slow(command)
+
+        return list(await asyncio.gather(*(one(c) for c in commands)))
+
+    async def _send_fast(self, command: Command) -> CommandOutcome | None:
+        """One SLEEP/WAKE through :class:`StockBulkClient`; None: the fast path failed (fall back)."""
+        started = time.monotonic()
+        miner = self._miners[command.device_id]
+        ip = command.device_id
+        timeout_s = self._timeouts(miner).write_s
+        chosen: list[int] = []
+
+        def payload(conf: dict[str, Any]) -> dict[str, Any]:
+            mode = self._mode_for(ip, conf, command)
+            chosen.append(mode)
+            return _with_mode(conf, mode)
+
+        def done(accepted: bool, message: str) -> CommandOutcome:
+            return CommandOutcome(command.command_id, ip, accepted, message, time.monotonic() - started)
+
+        try:
+            answer = await asyncio.wait_for(
+                self._bulk_client(miner).set_conf(ip, self._conf.get(ip), payload), timeout=timeout_s
+            )
+        except TimeoutError:
+            return done(False, f"set_miner_conf: no answer within {timeout_s:g} s")
+        except (BulkError, KeyError, TypeError, ValueError):
+            return None  # the fast path could not do it: pyasic tries
+        if answer.get("code") != "M000" and answer.get("stats") != "success":
+            why = f"{answer.get('code', '')} {answer.get('msg') or answer.get('message', '')}"
+            return done(False, f"set_miner_conf: refused ({why.strip()})")
+        mode = chosen[-1]
+        if ip in self._conf:
+            self._conf[ip] = {**self._conf[ip], "bitmain-work-mode": str(mode)}
+        return done(True, f"miner-mode {mode} ({_MODE_NAMES[mode]})")
+
+    def _mode_for(self, ip: str, conf: dict[str, Any], command: Command) -> int:
+        """The work mode ``command`` asks for, remembering the awake mode a sleep leaves."""
+        current = int(conf["bitmain-work-mode"] or 0)
+        if command.action is Action.SLEEP:
+            if current != _SLEEP:
+                self._awake_mode[ip] = current
+            return _SLEEP
+        return self._wake_mode(ip, command.power_limit_w)
+
+    async def close(self) -> None:
+        """Close the fast path's kept connections."""
+        if self.bulk is not None:
+            await self.bulk.close()
+            self.bulk = None
 
     # -- telemetry ---------------------------------------------------------------------------
     async def read(self, device_id: str) -> DeviceReading:
@@ -299,12 +336,31 @@ class MinerDriver(DeviceDriver):
         except _AttemptError as exc:
             return DeviceReading(device_id, DeviceStatus.UNAVAILABLE, now, reason=str(exc))
 
+    async def _get_conf(self, miner: Any) -> dict[str, Any]:
+        """``get_miner_conf``: over the fast path's kept connection when it is free, else pyasic."""
+        if self.config.bulk_stock and _family(miner) == "stock":
+            with contextlib.suppress(BulkError):
+                conf = await self._bulk_client(miner).get_conf(str(miner.ip))
+                if conf is not None:
+                    return conf
+        answer: dict[str, Any] = await miner.web.get_miner_conf()
+        return answer
+
+    async def _rpc(self, miner: Any) -> dict[str, Any]:
+        """cgminer ``summary+stats``: the lean read (:mod:`.cgminer_rpc`) with the fast path on,
+        pyasic's where that fails or the fast path is off."""
+        if self.config.bulk_stock:
+            with contextlib.suppress(RpcError):
+                return dict(await cgminer_rpc.multicommand(str(miner.ip), "summary", "stats"))
+        answer: dict[str, Any] = await miner.rpc.multicommand("summary", "stats")
+        return answer
+
     async def _read_stock(self, miner: Any, now: float) -> DeviceReading:
-        rpc, conf = await asyncio.gather(
-            miner.rpc.multicommand("summary", "stats"), miner.web.get_miner_conf()
-        )
+        rpc, conf = await asyncio.gather(self._rpc(miner), self._get_conf(miner))
         if conf.get("success") is False:  # pyasic's web layer answers errors as {"success": False, ...}
             raise _AttemptError(f"web API get_miner_conf: {conf.get('message', 'failed')}")
+        if "bitmain-work-mode" in conf:
+            self._conf[str(miner.ip)] = conf
         if not rpc.get("summary") or not rpc.get("stats"):
             raise _AttemptError("cgminer API summary+stats: no answer (connection refused or closed)")
         try:
