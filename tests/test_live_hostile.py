@@ -136,3 +136,17 @@ def test_feed_url_without_a_host_is_refused(tmp_path: Path, url: str) -> None:
     live = f'live:\n  price_feed: {{url: "{url}"}}\n'
     with pytest.raises(ConfigError, match=r"live\.price_feed\.url"):
         load_site(_site(tmp_path, live))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("max_changes_per_device_per_hour", '"four"', "= 'four' per hour:"),
+        ("stagger_s", "-1", "= -1 s:"),
+        ("confirm_within_s", ".nan", "= nan s:"),
+    ],
+)
+def test_live_errors_name_the_unit(tmp_path: Path, field: str, value: str, shown: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_site(_site(tmp_path, f"live:\n  {field}: {value}\n"))
+    assert f"live.{field} {shown}" in str(caught.value)
