@@ -5,6 +5,7 @@ traceback, and nothing of the user's is written, overwritten or left behind."""
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from powerfirst.cli.app import app
 from powerfirst.errors import ConfigError
+from powerfirst.live.emulator import Fleet, FleetConfig, fleet_addresses
 from powerfirst.live.journal import Journal
 from powerfirst.policies.registry import load_site
 
@@ -150,3 +152,17 @@ def test_live_errors_name_the_unit(tmp_path: Path, field: str, value: str, shown
     with pytest.raises(ConfigError) as caught:
         load_site(_site(tmp_path, f"live:\n  {field}: {value}\n"))
     assert f"live.{field} {shown}" in str(caught.value)
+
+
+def test_emulator_31_and_32_networks_count_their_hosts() -> None:
+    assert fleet_addresses("127.33.0.2/31", 2) == ["127.33.0.2", "127.33.0.3"]
+    assert fleet_addresses("127.33.0.9/32", 1) == ["127.33.0.9"]
+    with pytest.raises(ConfigError, match=r"2 miners do not fit 127\.33\.0\.9/32 \(1–1 hosts\)"):
+        fleet_addresses("127.33.0.9/32", 2)
+
+
+def test_emulator_count_beyond_the_descriptor_limit_fails_before_making_miners() -> None:
+    began = time.perf_counter()
+    with pytest.raises(ConfigError, match="count: 16000000 miners need about"):
+        Fleet(FleetConfig(count=16_000_000, addresses="127.0.0.0/8"))
+    assert time.perf_counter() - began < 5.0  # not minutes and gigabytes building 16 M miners first
