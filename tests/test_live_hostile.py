@@ -166,3 +166,12 @@ def test_emulator_count_beyond_the_descriptor_limit_fails_before_making_miners()
     with pytest.raises(ConfigError, match="count: 16000000 miners need about"):
         Fleet(FleetConfig(count=16_000_000, addresses="127.0.0.0/8"))
     assert time.perf_counter() - began < 5.0  # not minutes and gigabytes building 16 M miners first
+
+
+@pytest.mark.parametrize(("source", "event_id"), [("", "DR-1"), ("utility", " ")])
+def test_instruct_grid_event_with_an_empty_source_or_id(tmp_path: Path, source: str, event_id: str) -> None:
+    site = _site(tmp_path)
+    args = ["instruct", str(site), "hold", "--source", source, "--event-id", event_id]
+    code, out = _run(args)
+    assert code == 2 and "non-empty" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site.yaml"]  # nothing queued, no journal made

@@ -208,6 +208,9 @@ def instruct(
             raise ConfigError(f"--mw belongs to curtail, not {kind}")
         if (source is None) != (event_id is None):
             raise ConfigError("--source and --event-id name a grid event together: give both or neither")
+        for flag, value in (("--source", source), ("--event-id", event_id)):
+            if value is not None and not value.strip():
+                raise ConfigError(f"{flag} = {value!r}: a grid event needs a non-empty {flag[2:]}")
         if minutes is not None and not 0 < minutes <= 7 * 24 * 60:
             raise ConfigError(f"--minutes = {minutes:g}: must be in (0, 10080] minutes (a week)")
         path = journal_path(site_file, site.live, journal)
