@@ -80,18 +80,28 @@ def agent(
             setup = live_setup(site, strategy)
         assert site.live is not None
         config = site.live
+        port = metrics_port if metrics_port is not None else config.metrics_port
+        if port is not None and not 1 <= port <= 65_535:
+            raise ConfigError(f"--metrics-port = {port}: a TCP port must be in [1, 65535]")
         path = journal_path(site_file, config, journal)
         if dry_run:
             path = path.with_name(path.name + ".dry-run")
         book = Journal(path)
+        if resume:
+            _check_resume(book, setup.start_s, setup.end_s)
     except PowerfirstError as exc:
+        if "book" in locals():
+            book.close()
         fail(exc)
     if log_json:
         use_json_logs()
-    port = metrics_port if metrics_port is not None else config.metrics_port
     metrics = AgentMetrics()
     if port is not None:
-        metrics.serve(port)
+        try:
+            metrics.serve(port)
+        except OSError as exc:
+            book.close()
+            fail(ConfigError(f"metrics port {port}: cannot listen on 127.0.0.1:{port} ({exc.strerror})"))
         console.print(f"metrics on http://127.0.0.1:{port}/metrics")
     console.print(
         f"agent: {setup.description}, strategy {strategy}, journal {path}" + (" (dry run)" if dry_run else "")
@@ -148,6 +158,22 @@ def agent(
         book.close()
 
 
+def _check_resume(book: Journal, start_s: float, end_s: float | None) -> None:
+    """``--resume`` needs a journal whose last started interval lies in this replay's window."""
+    last = book.get_state("last_step_s")
+    if last is None:
+        raise ConfigError(
+            f"--resume: the journal {book.path} has no interval started, so there is nothing to resume; "
+            "run without --resume (or give --journal the interrupted run's journal)"
+        )
+    if not start_s <= last < (end_s if end_s is not None else float("inf")):
+        when = dt.datetime.fromtimestamp(last, dt.UTC).isoformat()
+        raise ConfigError(
+            f"--resume: the journal {book.path} last started {when}, outside this replay's window; "
+            "resume with the interrupted run's --start and --end"
+        )
+
+
 def instruct(
     site_file: Annotated[
         Path, typer.Argument(help="Site YAML file of the running agent.", metavar="SITE.yaml")
@@ -182,6 +208,9 @@ def instruct(
             raise ConfigError(f"--mw belongs to curtail, not {kind}")
         if (source is None) != (event_id is None):
             raise ConfigError("--source and --event-id name a grid event together: give both or neither")
+        for flag, value in (("--source", source), ("--event-id", event_id)):
+            if value is not None and not value.strip():
+                raise ConfigError(f"{flag} = {value!r}: a grid event needs a non-empty {flag[2:]}")
         if minutes is not None and not 0 < minutes <= 7 * 24 * 60:
             raise ConfigError(f"--minutes = {minutes:g}: must be in (0, 10080] minutes (a week)")
         path = journal_path(site_file, site.live, journal)
@@ -210,7 +239,10 @@ def settlement_report(
         site = load_site(site_file)
         if site.live is None:
             raise ConfigError("the site file has no live: section")
-        book = Journal(journal_path(site_file, site.live, journal), owner=False)
+        path = journal_path(site_file, site.live, journal)
+        if not path.is_file():
+            raise ConfigError(f"journal {path}: no such file; give --journal the running agent's journal")
+        book = Journal(path, owner=False)
         try:
             record = settlement(book, source, event_id)
         finally:

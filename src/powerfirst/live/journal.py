@@ -55,9 +55,22 @@ class Journal:
     def __init__(self, path: Path, *, owner: bool = True) -> None:
         self.path = path
         self._lock_fd: int | None = None
+        self._made_lock: Path | None = None  # a lock file this refused open made: removed again
+        if path.is_dir():
+            raise AgentError(f"journal {path}: is a folder; give --journal the path of a journal file")
+        if not path.parent.is_dir():
+            raise AgentError(
+                f"journal {path}: its folder {path.parent} does not exist; create it or give another --journal"
+            )
         if owner:
             lock_path = path.with_name(path.name + ".lock")
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            self._made_lock = None if lock_path.exists() else lock_path
+            try:
+                fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            except OSError as exc:
+                raise AgentError(
+                    f"journal {path}: cannot open its lock file {lock_path} ({exc.strerror})"
+                ) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -83,13 +96,21 @@ class Journal:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
-            self.close()
+            self._refused()
             raise AgentError(
                 f"{path}: exists and is not a powerfirst agent journal ({exc}); it is left as it is"
             ) from exc
         except AgentError:
-            self.close()
+            self._refused()
             raise
+        self._made_lock = None
+
+    def _refused(self) -> None:
+        """Close, and remove the lock file this open made beside a file it refuses."""
+        made = self._made_lock
+        self.close()
+        if made is not None:
+            made.unlink(missing_ok=True)
 
     def close(self) -> None:
         db = getattr(self, "_db", None)

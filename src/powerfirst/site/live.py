@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from annotated_types import Interval
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from powerfirst.site.strict import Strict
 
@@ -64,6 +65,19 @@ class PriceFeedConfig(Strict):
     """No price settled this long after an interval's end: the watchdog puts the site in its safe
     state [s] (default 30 minutes: two 15-minute intervals)."""
 
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        try:
+            host = urlsplit(value).hostname
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a URL ({exc})") from None
+        if not host or any(c.isspace() for c in value):
+            raise ValueError(
+                f"{value!r} is not an http(s) URL with a host (e.g. http://127.0.0.1:8080/prices)"
+            )
+        return value
+
 
 class SlurmConfig(Strict):
     """The GPU hall's Slurm partitions (jobs in ``preemptible`` may be shed, never ``protected``)."""
@@ -97,3 +111,24 @@ class LiveConfig(Strict):
     journal: str = Field(default="powerfirst-agent.sqlite", min_length=1, max_length=1000)
     """The command journal (SQLite), relative to the site file."""
     metrics_port: Annotated[int, Interval(ge=1, le=65_535)] | None = None
+
+    @model_validator(mode="after")
+    def _fleets_apart(self) -> LiveConfig:
+        """One miner belongs to one fleet: two fleets naming the same address would command it twice."""
+        spans = sorted(
+            (net.version, int(net.network_address), int(net.broadcast_address), fleet, item)
+            for fleet, group in self.fleets.items()
+            for item in group.addresses
+            for net in [ipaddress.ip_network(item, strict=False)]
+        )
+        reach: dict[tuple[int, str], tuple[int, str]] = {}  # (version, fleet) → furthest end so far, its item
+        for version, first, last, fleet, item in spans:
+            for (v, other), (end, prior) in reach.items():
+                if v == version and other != fleet and end >= first:
+                    raise ValueError(
+                        f"fleets: {fleet!r} address {item} overlaps {other!r} address {prior}; "
+                        "a miner belongs to one fleet"
+                    )
+            if last > reach.get((version, fleet), (-1, ""))[0]:
+                reach[(version, fleet)] = (last, item)
+        return self

@@ -48,20 +48,27 @@ def raise_nofile_limit(wanted: int = 0) -> int:
 
 def fleet_addresses(cidr: str, count: int) -> list[str]:
     """The first ``count`` host addresses of a loopback network (``127.21.0.0/16``)."""
-    try:
-        network = ipaddress.ip_network(cidr, strict=False)
-    except ValueError as exc:
-        raise ConfigError(f"addresses: {cidr!r} is not a CIDR network ({exc})") from None
-    if not network.is_loopback:
-        raise ConfigError(f"addresses: {cidr} is not loopback; the emulator listens on 127.0.0.0/8 only")
-    if not 1 <= count <= network.num_addresses - 2:
-        raise ConfigError(f"count: {count} miners do not fit {cidr} (1–{network.num_addresses - 2} hosts)")
+    network = _loopback_network(cidr, count)
     out: list[str] = []
     for host in network.hosts():
         out.append(str(host))
         if len(out) == count:
             break
     return out
+
+
+def _loopback_network(cidr: str, count: int) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """``cidr`` as a loopback network with room for ``count`` miners (a ConfigError otherwise)."""
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError as exc:
+        raise ConfigError(f"addresses: {cidr!r} is not a CIDR network ({exc})") from None
+    if not network.is_loopback:
+        raise ConfigError(f"addresses: {cidr} is not loopback; the emulator listens on 127.0.0.0/8 only")
+    hosts = network.num_addresses - 2 if network.num_addresses > 2 else network.num_addresses  # /31, /32: all
+    if not 1 <= count <= hosts:
+        raise ConfigError(f"count: {count} miners do not fit {cidr} (1–{hosts} hosts)")
+    return network
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,8 @@ class Fleet:
             spec = replace(spec, config_write_s=config.config_write_s)
         self.spec = spec
         self.clock = Clock(config.time_scale)
+        _loopback_network(config.addresses, config.count)
+        self._descriptors(config.count)  # before any address or miner is made: a huge count fails fast
         addresses = fleet_addresses(config.addresses, config.count)
         self.miners: dict[str, EmulatedMiner] = {
             a: EmulatedMiner(a, spec, self.clock, config.timing, on_reboot=self._on_reboot) for a in addresses
@@ -116,20 +125,27 @@ class Fleet:
                 self.miners[address].fault = fault
             chosen = chosen[n:]
 
+    @staticmethod
+    def _descriptors(count: int) -> int:
+        """Raise the descriptor limit for ``count`` miners; the new limit (a ConfigError when too few)."""
+        needed = count * _LISTENERS_PER_MINER + _FD_HEADROOM
+        limit = raise_nofile_limit(needed + count)
+        if needed > limit:
+            raise ConfigError(
+                f"count: {count} miners need about {needed} file descriptors; "
+                f"RLIMIT_NOFILE allows {limit} (raise the hard limit, e.g. ulimit -Hn)"
+            )
+        return limit
+
     async def start(self) -> None:
         """Raise the descriptor limit and open both listeners of every miner."""
         count = len(self.miners)
         needed = count * _LISTENERS_PER_MINER + _FD_HEADROOM
-        limit = raise_nofile_limit(needed + count)
+        limit = self._descriptors(count)
         if limit < needed + count:
             self.fd_warning = (
                 f"RLIMIT_NOFILE {limit} leaves {limit - needed} descriptors for connections to {count} miners; "
                 "a client that keeps one connection per miner alive will exhaust them"
-            )
-        if needed > limit:
-            raise ConfigError(
-                f"count: {len(self.miners)} miners need about {needed} file descriptors; "
-                f"RLIMIT_NOFILE allows {limit} (raise the hard limit, e.g. ulimit -Hn)"
             )
         await asyncio.gather(*(self._open(m) for m in self.miners.values()))
 
