@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from powerfirst.cli.app import app
@@ -175,3 +176,20 @@ def test_instruct_grid_event_with_an_empty_source_or_id(tmp_path: Path, source: 
     code, out = _run(args)
     assert code == 2 and "non-empty" in out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site.yaml"]  # nothing queued, no journal made
+
+
+def test_instruct_to_a_journal_that_does_not_exist_is_refused_and_makes_nothing(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from powerfirst.cli.app import app
+
+    site = tmp_path / "site.yaml"
+    data = load_site(Path(__file__).resolve().parents[1] / "examples" / "west-texas-live.yaml").model_dump(
+        exclude_none=True
+    )
+    site.write_text(yaml.safe_dump(data))
+    typo = tmp_path / "agent-jornal.sqlite"
+    result = CliRunner().invoke(app, ["instruct", str(site), "hold", "--journal", str(typo)])
+    assert result.exit_code == 2
+    assert "no such file; start the agent first" in result.output
+    assert not typo.exists()

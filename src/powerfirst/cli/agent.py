@@ -214,6 +214,11 @@ def instruct(
         if minutes is not None and not 0 < minutes <= 7 * 24 * 60:
             raise ConfigError(f"--minutes = {minutes:g}: must be in (0, 10080] minutes (a week)")
         path = journal_path(site_file, site.live, journal)
+        if not path.is_file():  # a typo would queue where no agent ever looks
+            raise ConfigError(
+                f"journal {path}: no such file; start the agent first (it makes its journal), or give "
+                "--journal the running agent's journal"
+            )
         book = Journal(path, owner=False)
         try:
             at = dt.datetime.now(dt.UTC).timestamp()
