@@ -314,16 +314,6 @@ def _report(runs: list[Run], argv: list[str], cores: set[int], other_cpu: str, w
     return "\n".join(lines) + "\n"
 
 
-def _cpu_busy_seconds() -> float | None:
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except OSError:
-        return None
-    ticks = [int(x) for x in fields]
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
-    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
-
-
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--counts", type=int, nargs="+", default=[1000, 10_000])
@@ -348,7 +338,10 @@ def main(argv: list[str]) -> None:
     os.sched_setaffinity(0, cores)
     raise_nofile_limit()
     children0 = _children_cpu_s()
-    busy0, wall0, own0 = _cpu_busy_seconds(), time.perf_counter(), time.process_time()
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_dispatch import cpu_busy_seconds
+
+    busy0, wall0, own0 = cpu_busy_seconds(), time.perf_counter(), time.process_time()
     runs: list[Run] = []
     for count in args.counts:
         for delay in args.write_delays:
@@ -358,7 +351,7 @@ def main(argv: list[str]) -> None:
                 )
                 print("\n".join(_table([run])[2:]), file=sys.stderr, flush=True)
                 runs.append(run)
-    busy1, wall = _cpu_busy_seconds(), time.perf_counter() - wall0
+    busy1, wall = cpu_busy_seconds(), time.perf_counter() - wall0
     ours = time.process_time() - own0 + _children_cpu_s() - children0
     other = "unknown" if busy0 is None or busy1 is None else f"{max(0.0, busy1 - busy0 - ours):.0f} s"
     text = _report(runs, argv, cores, other, wall)

@@ -270,6 +270,17 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def cpu_busy_seconds() -> float | None:
+    """CPU time all processes of the machine have used since boot [s] (None: no /proc/stat)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def ram_gib() -> float | None:
     try:
         for line in Path("/proc/meminfo").read_text().splitlines():

@@ -107,16 +107,6 @@ def _same_decisions(old: Path, new: Path) -> str:
     return f"{'; '.join(differing)} (of {len(common)} columns)"
 
 
-def _cpu_busy_seconds() -> float | None:
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except OSError:
-        return None
-    ticks = [int(x) for x in fields]
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
-    return (sum(ticks) - idle) / os.sysconf("SC_CLK_TCK")
-
-
 def main(argv: list[str]) -> None:
     if argv and argv[0] == "--measure":
         example, year, forecast, arrays, end = argv[1], int(argv[2]), argv[3], Path(argv[4]), argv[5]
@@ -143,7 +133,10 @@ def main(argv: list[str]) -> None:
         ["git", "status", "--porcelain", "src"], cwd=ROOT, capture_output=True, text=True
     ).stdout
     rows: list[dict[str, Any]] = []
-    busy0, wall0 = _cpu_busy_seconds(), time.perf_counter()
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_dispatch import cpu_busy_seconds
+
+    busy0, wall0 = cpu_busy_seconds(), time.perf_counter()
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
         base = Path(tmp) / "tree"
@@ -164,7 +157,7 @@ def main(argv: list[str]) -> None:
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter() - wall0
     ours = (children.ru_utime + children.ru_stime) - (children0.ru_utime + children0.ru_stime)
-    busy1 = _cpu_busy_seconds()
+    busy1 = cpu_busy_seconds()
     other = "unknown" if busy0 is None or busy1 is None else f"{max(0.0, busy1 - busy0 - ours):.1f} s"
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_dispatch import cpu_model, package_version, publish_text, ram_gib
