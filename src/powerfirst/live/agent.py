@@ -5,17 +5,21 @@ Each interval the agent
 1. reads the signals (settled prices from a :class:`~powerfirst.live.signals.SignalSource`, the
    hashprice published by then) and every miner's telemetry;
 2. builds the same :class:`~powerfirst.control.contract.Observation` the backtest's replay clock
-   builds and asks the same :class:`~powerfirst.control.contract.Policy` — unless the watchdog
-   (feed stale, policy failed) or a manual instruction (hold, curtail N MW) overrides it;
+   builds (:mod:`powerfirst.live.observe`) and asks the same
+   :class:`~powerfirst.control.contract.Policy`, in a worker thread with half an interval to
+   answer — unless the watchdog (feed stale, policy failed, hung or wrong) or an instruction
+   (hold, curtail N MW, a grid event held for its minutes) overrides it;
 3. passes the decision through the same :class:`~powerfirst.control.plant.Plant`;
-4. turns each fleet's power into the miners that should run (:mod:`powerfirst.live.fleet_map`),
+4. turns each fleet's power into the miners that should run (:mod:`powerfirst.live.fleet_map`)
+   and each training job's GPUs into its Slurm job running or held (:mod:`powerfirst.live.gpu_jobs`),
    journals each change durably (:mod:`powerfirst.live.journal`) and only then sends it, sheds
    before restores, in waves (``stagger_s``, ``max_step_mw``);
 5. confirms each command from telemetry (:mod:`powerfirst.live.reconcile`), puts drifted miners
    back, and fails what is not confirmed in ``confirm_within_s``.
 
 A restarted agent first reconciles the journal's open commands with what the devices show
-(:func:`powerfirst.live.reconcile.recover`), so no command is lost or repeated. Power in MW for
+(:meth:`powerfirst.live.reconcile.Reconciler.recover`), so no command is lost or repeated, and
+holds the instruction that was in force; ``resume`` lets a replay go on from where it stopped. Power in MW for
 fleets and W for devices; times in seconds since the epoch (UTC) on the agent's clock.
 """
 
