@@ -51,6 +51,17 @@ def double() -> MemoryMiners:
     return driver
 
 
+def _always_on_agent(tmp_path: Path, **live: Any):  # type: ignore[no-untyped-def]
+    """An always-on agent replaying DAY against the memory double, with its journal in tmp_path;
+    returns (setup, agent, driver, journal)."""
+    site = live_site(**live)
+    setup = replay_setup(site, "always-on", DAY, DAY, speed=1e7)
+    assert site.live is not None
+    driver = double()
+    journal = Journal(tmp_path / "j.sqlite")
+    return setup, setup.agent(site.live, journal, driver, echo=lambda line: None), driver, journal
+
+
 def run_agent(
     site: Site,
     journal: Journal,
@@ -237,12 +248,7 @@ def test_manual_hold_curtail_and_release_override_the_policy(tmp_path: Path) -> 
 def _woken_during_a_curtailment(tmp_path: Path, **live: Any):  # type: ignore[no-untyped-def]
     """Curtail 5 MW, confirm, then wake one sleeping miner behind the agent's back (at its web
     page) and run the next interval; returns (agent, driver, journal, the miner woken)."""
-    site = live_site(**live)
-    setup = replay_setup(site, "always-on", DAY, DAY, speed=1e7)
-    assert site.live is not None
-    driver = double()
-    journal = Journal(tmp_path / "j.sqlite")
-    agent = setup.agent(site.live, journal, driver, echo=lambda line: None)
+    setup, agent, driver, journal = _always_on_agent(tmp_path, **live)
 
     async def go() -> str:
         await agent.start()
@@ -433,12 +439,8 @@ def test_structured_logs_and_prometheus_metrics_on_loopback(tmp_path: Path) -> N
 
 
 def test_commands_go_out_in_waves_of_at_most_max_step_mw_least_efficient_first(tmp_path: Path) -> None:
-    site = live_site(max_step_mw=0.01, stagger_s=30.0)  # 10 kW a wave: three 3.25 kW miners
-    setup = replay_setup(site, "always-on", DAY, DAY, speed=1e7)
-    assert site.live is not None
-    driver = double()
-    journal = Journal(tmp_path / "j.sqlite")
-    agent = setup.agent(site.live, journal, driver, echo=lambda line: None)
+    # 10 kW a wave: three 3.25 kW miners
+    setup, agent, driver, journal = _always_on_agent(tmp_path, max_step_mw=0.01, stagger_s=30.0)
 
     async def go() -> None:
         await agent.start()

@@ -37,7 +37,7 @@ from powerfirst.backtest.market_files import check_market_files, market_files
 from powerfirst.backtest.prefetch import prefetch_for
 from powerfirst.backtest.realised import build_inputs, inference_demand_gpus
 from powerfirst.backtest.summary import hours_without_price, optimum, strategy_summary
-from powerfirst.bitcoin.hashprice import BundledHashprice, HashpriceSource
+from powerfirst.bitcoin.hashprice import BundledHashprice, HashpriceSource, published_hashprice
 from powerfirst.control.contract import Policy
 from powerfirst.dispatch.inputs import DispatchInputs
 from powerfirst.errors import ConfigError, DataError
@@ -269,8 +269,7 @@ def prepare_backtest(
     hp_source = hashprice_source(site.bitcoin)
     daily = hp_source.daily(window.start_utc - pd.Timedelta(days=1), window.end_utc)
     inputs = build_inputs(site, series, daily, timezone, (window.start_utc, window.end_utc))
-    days = inputs.times_utc.tz_convert("UTC").floor("D")
-    known = daily.reindex(days - pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
+    known = published_hashprice(daily, inputs.times_utc)
     da_given = day_ahead if day_ahead is not None else site.market_data.day_ahead
     da_spec = da_given if da_given is not None else default_day_ahead(spec)
     da_field = fields.get("day_ahead", "--day-ahead")

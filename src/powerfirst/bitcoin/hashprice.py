@@ -21,6 +21,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from powerfirst._paths import DATA_DIR
@@ -34,8 +35,17 @@ __all__ = [
     "CsvHashprice",
     "HashpriceSource",
     "NetworkCsvHashprice",
+    "published_hashprice",
     "subsidy_btc_per_block_daily",
 ]
+
+
+def published_hashprice(daily: pd.Series, times_utc: pd.DatetimeIndex) -> npt.NDArray[np.float64]:
+    """The hashprice known at each of ``times_utc``: the previous UTC day's, as published
+    [USD/(TH/s)/day]; NaN where ``daily`` (indexed by UTC day start) has no such day. The one rule
+    the backtest and the live agent both decide with."""
+    days = times_utc.tz_convert("UTC").floor("D")
+    return daily.reindex(days - pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
 
 
 class HashpriceSource(ABC):

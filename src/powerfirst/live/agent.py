@@ -123,7 +123,6 @@ class Agent:
         self.on_step = on_step
         """Called with each interval's record (the CLI prints it)."""
         self.policy = policy
-        self.source = source
         self.clock = clock
         self.driver = driver
         self.config = config

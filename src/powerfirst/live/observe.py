@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from powerfirst.backtest.reveal import WindowReveal
+from powerfirst.bitcoin.hashprice import published_hashprice
 from powerfirst.control.contract import Observation
 from powerfirst.control.interval import IntervalInput
 from powerfirst.control.plant import PlantState
@@ -117,8 +118,8 @@ class Observer:
 
     def hashprice(self, when: pd.Timestamp) -> float:
         """The hashprice published by ``when``: the previous UTC day's [USD/(TH/s)/day]."""
-        day = when.floor("D") - pd.Timedelta(days=1)
-        value = self.hashprice_daily.get(day)
-        if value is None or not np.isfinite(value):
+        value = float(published_hashprice(self.hashprice_daily, pd.DatetimeIndex([when]))[0])
+        if not np.isfinite(value):
+            day = when.floor("D") - pd.Timedelta(days=1)
             raise DataError(f"no hashprice published for {day.date()} (the day before {when.isoformat()})")
-        return float(value)
+        return value

@@ -65,7 +65,7 @@ class AgentSetup:
         driver: DeviceDriver | None,
         *,
         dry_run: bool = False,
-        echo: object = print,
+        echo: Callable[[str], None] = print,
         metrics: AgentMetrics | None = None,
         on_step: Callable[[StepRecord], None] | None = None,
         jobs_driver: DeviceDriver | None = None,
@@ -81,7 +81,7 @@ class AgentSetup:
             journal=journal,
             market=self.market,
             dry_run=dry_run,
-            echo=echo,  # type: ignore[arg-type]
+            echo=echo,
             metrics=metrics,
             on_step=on_step,
             window=self.window,
