@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from powerfirst.live import eventloop
 from powerfirst.live.clock import WallClock
 from powerfirst.live.emulator import raise_nofile_limit
 from powerfirst.live.fleet_map import FleetMap
@@ -294,7 +295,8 @@ def _report(runs: list[Run], argv: list[str], cores: set[int], other_cpu: str, w
         "",
         f"- machine: {cpu_model()}, {platform.machine()}, {ram_gib() or 0:.0f} GiB RAM, {os.cpu_count()} cores; "
         f"agent and emulator pinned to CPUs {sorted(cores)}",
-        f"- Python {platform.python_version()}, pyasic {package_version('pyasic')}, h11 {package_version('h11')}; "
+        f"- Python {platform.python_version()}, pyasic {package_version('pyasic')}, h11 {package_version('h11')}, "
+        f"event loop {eventloop.loop_name()} (agent and emulator); "
         f"run {dt.date.today().isoformat()}",
         f"- command: `python benchmarks/bench_agent_fanout.py {' '.join(argv)}` at {head.stdout.strip()}"
         + (" (with uncommitted changes in src)" if dirty.stdout.strip() else ""),
@@ -346,7 +348,7 @@ def main(argv: list[str]) -> None:
     for count in args.counts:
         for delay in args.write_delays:
             for bulk in (True, False) if args.pyasic else (True,):
-                run = asyncio.run(
+                run = eventloop.run(
                     _measure(count, args.shard, delay, bulk, args.concurrency, cores, args.confirm_limit_s)
                 )
                 print("\n".join(_table([run])[2:]), file=sys.stderr, flush=True)

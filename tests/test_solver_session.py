@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import scipy.sparse as sp
 
 import powerfirst.policies.rolling as rolling_module
@@ -62,7 +64,73 @@ def test_session_changes_costs_and_bounds_in_place_and_passes_a_new_structure() 
         assert kept.status is SolveStatus.OPTIMAL and scratch.status is SolveStatus.OPTIMAL
         assert kept.objective == pytest.approx(scratch.objective, abs=1e-9)
         np.testing.assert_allclose(kept.x, scratch.x, atol=1e-9)  # type: ignore[arg-type]
-    assert session.reused == 3
+    # the MILP's LP relaxation has the first structure's matrix: that kept model is reused for it,
+    # and its rounding (x = 1, 1, 0) is the integer optimum, so no branch and bound
+    assert session.reused == 4
+    assert (session.fixed, session.branched) == (1, 0)
+
+
+def _knapsack(values: list[float], weights: list[float], capacity: float) -> LinearProgram:
+    """max Σ value·x  s.t.  Σ weight·x ≤ capacity, x binary (as a minimisation)."""
+    n = len(values)
+    return LinearProgram(
+        c=-np.asarray(values, dtype=np.float64),
+        a=sp.csc_array(np.asarray([weights], dtype=np.float64)),
+        row_lower=np.array([-np.inf]),
+        row_upper=np.array([capacity]),
+        col_lower=np.zeros(n),
+        col_upper=np.ones(n),
+        integer=np.ones(n, dtype=bool),
+    )
+
+
+def test_relax_and_fix_answers_within_the_gap_or_leaves_the_milp_to_branch_and_bound() -> None:
+    """A rounding within the gap of the relaxation is the answer, with the relaxation as its bound;
+    one that is not goes to HiGHS's branch and bound, which finds the same optimum as a fresh MILP."""
+    session = HighsSession(HighsSolver())
+    # the relaxation takes items 1 and 2 whole and 0.001 of item 3: rounded down it is optimal,
+    # 0.1 % of value short of the bound, within a gap of 1 %
+    easy = _knapsack([100.0, 100.0, 100.0], [1.0, 1.0, 1000.0], 3.0)
+    result = session.solve(easy, mip_rel_gap=1e-2)
+    assert (session.fixed, session.branched) == (1, 0)
+    assert result.status is SolveStatus.OPTIMAL and result.objective == pytest.approx(-200.0)
+    assert result.dual_bound == pytest.approx(-200.1) and result.mip_gap == pytest.approx(0.1 / 200.0)
+    # asked for a gap of 1e-4 the same rounding is not good enough: branch and bound decides
+    result = session.solve(easy, mip_rel_gap=1e-4)
+    assert (session.fixed, session.branched) == (1, 1)
+    assert result.objective == pytest.approx(-200.0)
+    # the relaxation takes one item and a third of another (53.3): rounded up it is infeasible,
+    # to the nearest it is worth 40, a third short of the bound
+    hard = _knapsack([40.0, 40.0, 30.0], [3.0, 3.0, 3.0], 4.0)
+    fresh = HighsSolver().solve(hard, mip_rel_gap=1e-6)
+    kept = session.solve(hard, mip_rel_gap=1e-6)
+    assert session.branched == 2 and kept.objective == pytest.approx(fresh.objective) == -40.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0.0, 50.0), st.floats(0.5, 10.0)),
+        min_size=2,
+        max_size=12,
+    ),
+    st.floats(1.0, 40.0),
+    st.sampled_from([1e-4, 1e-3, 1e-2]),
+)
+def test_relax_and_fix_is_always_within_the_gap_of_the_true_optimum(
+    items: list[tuple[float, float]], capacity: float, gap: float
+) -> None:
+    """Whatever answers, the objective is feasible and within the relative gap asked for of the
+    optimum that HiGHS proves (to 1e-9) on the same knapsack."""
+    lp = _knapsack([v for v, _ in items], [w for _, w in items], capacity)
+    optimum = HighsSolver().solve(lp, mip_rel_gap=1e-9)
+    result = HighsSession(HighsSolver()).solve(lp, mip_rel_gap=gap)
+    assert result.status is SolveStatus.OPTIMAL and optimum.objective is not None and result.x is not None
+    assert result.objective is not None and result.dual_bound is not None
+    assert np.all(np.isclose(result.x, np.round(result.x), atol=1e-9))
+    assert float(np.dot([w for _, w in items], result.x)) <= capacity + 1e-9
+    assert result.dual_bound <= optimum.objective + 1e-6 <= result.objective + 2e-6
+    assert result.objective - optimum.objective <= gap * max(1.0, abs(result.objective)) + 1e-6
 
 
 def test_session_confirms_an_infeasible_update_from_scratch() -> None:

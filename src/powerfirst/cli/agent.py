@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 from pathlib import Path
@@ -13,6 +12,7 @@ import typer
 from powerfirst.cli.common import console, fail
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.interrupt import Interrupted
+from powerfirst.live import eventloop
 from powerfirst.live.agent import StepRecord
 from powerfirst.live.journal import INSTRUCTION_KINDS, Journal
 from powerfirst.live.logs import use_json_logs
@@ -147,7 +147,7 @@ def agent(
                 await jobs.close()
 
     try:
-        asyncio.run(main())
+        eventloop.run(main())
     except Interrupted as exc:
         exc.kept = KEPT
         raise

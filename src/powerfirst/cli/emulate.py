@@ -11,6 +11,7 @@ import typer
 
 from powerfirst.cli.common import console, fail
 from powerfirst.errors import ConfigError, PowerfirstError
+from powerfirst.live import eventloop
 from powerfirst.live.emulator import MODELS, Fault, Fleet, FleetConfig
 
 __all__ = ["emulate_miners", "parse_faults"]
@@ -89,7 +90,7 @@ def emulate_miners(
             faults=parse_faults(fault or []),
             seed=seed,
         )
-        asyncio.run(_serve(config))
+        eventloop.run(_serve(config))
     except PowerfirstError as exc:
         fail(exc)
     except OSError as exc:

@@ -182,6 +182,9 @@ class RollingPolicy(Policy):
             "training_reserve_fraction": cfg.training_reserve_fraction,
             "solves": self.solves,
             "solver_seconds": self.solve_seconds,
+            # MILPs answered by rounding the LP relaxation within the gap, and by branch and bound
+            "milps_relax_and_fix": getattr(self.session, "fixed", None),
+            "milps_branch_and_bound": getattr(self.session, "branched", None),
             "fallbacks": self.fallbacks,
             "fallback_notes": self.fallback_notes,
         }
