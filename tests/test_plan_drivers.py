@@ -61,6 +61,8 @@ def test_shapes_and_starting_levels(model: DriverModel) -> None:
     assert any("last month of history (2025-03)" in n and "hashrate" in n for n in notes)
     assert not any("BTC price [USD/BTC]" in n and "last month" in n for n in notes)
     assert np.all(paths.gpu_usd_per_gpu_hour[:, 0] == 2.35)
+    one = simulate(model, "2026-03", 1, 4, seed=np.int64(2))
+    assert one.btc_usd.shape == (4, 1) and one.seed == 2
     # a plan inside the history starts from that month's observation
     inside = deterministic(model, "2022-06", 3)
     row = model.history.months.index("2022-06")
@@ -249,3 +251,5 @@ def test_fees_fitted_jointly_from_a_network_csv(tmp_path: Path) -> None:
     assert 0.5 * sigma < spread < 3 * sigma
     with pytest.raises(ConfigError, match="must be left out"):
         parse_driver_settings({"fees_csv_path": str(csv), "fees_btc_per_block": 0.1})
+    with pytest.raises(ConfigError, match="must be left out"):
+        simulate(model, "2025-04", 3, 2, seed=1, settings=DriverSettings(fees_btc_per_block=0.1))

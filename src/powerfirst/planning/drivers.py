@@ -63,8 +63,9 @@ SCENARIO_Z = {"base": 0.0, "low": -1.2815515655446004, "high": 1.281551565544600
 """Standard-normal quantile of the price in each named deterministic scenario (P50, P10, P90)."""
 MAX_MONTHS = 1_200
 MAX_PATHS = 1_000_000
-MAX_CELLS = 50_000_000
-"""Most paths × months one call draws (each (P, M) float array is 8 bytes a cell)."""
+MAX_CELLS = 20_000_000
+"""Most paths × months one call draws: a call holds about 15 (P, M) float arrays at its peak,
+8 bytes a cell (20 M cells ≈ 2.4 GB)."""
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -86,12 +87,17 @@ class _Params:
     notes: tuple[str, ...]
 
 
+def _whole(value: object) -> bool:
+    """A whole number (Python or numpy integer, not a bool)."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
 def _check_args(start_month: str, months: int, num_paths: int = 1) -> None:
     if not isinstance(start_month, str) or not _MONTH.match(start_month):
         raise ConfigError(f"start_month = {start_month!r}: need a month written YYYY-MM (e.g. 2026-01)")
-    if not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
+    if not _whole(months) or not 1 <= months <= MAX_MONTHS:
         raise ConfigError(f"months = {months!r} months: need a whole number in [1, {MAX_MONTHS}]")
-    if not isinstance(num_paths, int) or not 1 <= num_paths <= MAX_PATHS:
+    if not _whole(num_paths) or not 1 <= num_paths <= MAX_PATHS:
         raise ConfigError(f"num_paths = {num_paths!r} paths: need a whole number in [1, {MAX_PATHS:,}]")
     if num_paths * months > MAX_CELLS:
         raise ConfigError(
@@ -138,6 +144,15 @@ def _params(model: DriverModel, settings: DriverSettings, start_month: str) -> _
         if note:
             notes.append(note)
     if model.fees is not None:
+        if (
+            settings.fees_btc_per_block
+            or settings.fees_btc_price_elasticity
+            or settings.fees_hashrate_elasticity
+        ):
+            raise ConfigError(
+                "the driver model fits fees from a fee series: fees_btc_per_block, fees_btc_price_elasticity and "
+                "fees_hashrate_elasticity must be left out"
+            )
         fees0, note = _level(history, "fees_btc_per_block", start_month, "fees per block [BTC/block]")
         if note:
             notes.append(note)
@@ -258,8 +273,9 @@ def simulate(
 ) -> DriverPaths:
     """Monte Carlo paths of every driver, ``num_paths`` × ``months`` from ``start_month`` (YYYY-MM)."""
     _check_args(start_month, months, num_paths)
-    if not isinstance(seed, int) or seed < 0:
+    if not _whole(seed) or seed < 0:
         raise ConfigError(f"seed = {seed!r}: need a whole number ≥ 0")
+    months, num_paths, seed = int(months), int(num_paths), int(seed)
     settings = settings or DriverSettings()
     p = _params(model, settings, start_month)
     rng = np.random.default_rng(seed)
@@ -296,6 +312,7 @@ def deterministic(
     """One path per named scenario (rows in the order given): ``base`` (the median path, every
     shock 0), ``low`` / ``high`` (BTC price at its 10th / 90th percentile every month)."""
     _check_args(start_month, months)
+    months = int(months)
     unknown = [name for name in scenarios if name not in SCENARIO_Z]
     if unknown or not scenarios:
         raise ConfigError(

@@ -12,7 +12,9 @@ g_t = ln(H_t / H_{t−1}) that of the mean network hashrate:
 estimated from the residuals). μ and σ_p are the mean and sample standard deviation of r; a, b and
 σ_h come from ordinary least squares (numpy), the lag L in 1…``max_lag_months`` being the one with
 the largest R² (lag 0 is not a candidate: the same month's co-movement is the shocks' correlation).
-An error-correction term in the hashprice level was tried on the bundled history and adds nothing
+The hashrate implied by difficulty trails the true hashrate by about a week (difficulty adjusts
+every 2,016 blocks), which is part of the one-month lag the bundled history gives; Blockchain.com's
+direct hashrate estimate shows the same response spread over lags 0 and 1. An error-correction term in the hashprice level was tried on the bundled history and adds nothing
 (coefficient ≈ 0, R² unchanged), so the model leaves it out.
 """
 
