@@ -21,7 +21,7 @@ from powerfirst.backtest import runner
 from powerfirst.backtest.runner import prepare_backtest, run_strategy
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.sources import read_bundled_table
-from powerfirst.planning import margins
+from powerfirst.planning import margins_backtest
 from powerfirst.planning.margins import available_market_years, margin_table, mining_site
 from powerfirst.planning.margins_cache import MarginCacheWarning
 from powerfirst.policies.registry import load_site, parse_site
@@ -51,7 +51,7 @@ def backtests(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         ran.append(f"{bt.window.start_utc.isoformat()} {bt.inputs.hashprice_usd_per_th_day[0]:g}")
         return run_strategy(bt, name, **kwargs)
 
-    monkeypatch.setattr(margins, "run_strategy", counted)
+    monkeypatch.setattr(margins_backtest, "run_strategy", counted)
     yield ran
 
 
@@ -71,7 +71,9 @@ def test_the_table_is_the_ledger_of_the_same_backtest_and_grows_with_hashprice(h
     ledger = run_strategy(bt, "breakeven").ledger
     fleet_mw = (10000 * 3.068 * 1.06 + 12000 * 3.010 * 1.10) / 1000  # S19jPro and S19XP units × W × PUE
     assert float(np.sum(bt.inputs.site.max_power_mw)) == pytest.approx(fleet_mw, rel=1e-3)
-    assert august[2] == pytest.approx(ledger.net_margin_usd / float(np.sum(bt.inputs.site.max_power_mw)), rel=1e-9)
+    assert august[2] == pytest.approx(
+        ledger.net_margin_usd / float(np.sum(bt.inputs.site.max_power_mw)), rel=1e-9
+    )
     frame = ledger.intervals
     assert frame["fourcp_usd_per_mw"].sum() > 0  # August has a 4CP peak: its charge is in both figures
     flat = ((frame["price_usd_per_mwh"] + 3.5) * 0.25).sum() + frame["fourcp_usd_per_mw"].sum()
@@ -99,7 +101,9 @@ def test_the_cache_is_hit_then_invalidated_by_the_site_and_the_data(
     )
     changed = margin_table(cheaper, [2023], GRID, months=(3, 3), cache_dir=cache)
     assert len(backtests) == 4
-    assert np.all(changed.mining_margin_usd_per_mw_month[0, :, 2] > first.mining_margin_usd_per_mw_month[0, :, 2])
+    assert np.all(
+        changed.mining_margin_usd_per_mw_month[0, :, 2] > first.mining_margin_usd_per_mw_month[0, :, 2]
+    )
 
 
 def _shifted_csv(folder: Path, name: str = "west_2025.csv") -> Path:
@@ -116,7 +120,9 @@ def _shifted_csv(folder: Path, name: str = "west_2025.csv") -> Path:
             "west_hub_usd_per_mwh": april.to_numpy(),
         }
     )
-    frame["interval_start_local"] = frame["interval_start_local"].str.replace(r"(\d{2})(\d{2})$", r"\1:\2", regex=True)
+    frame["interval_start_local"] = frame["interval_start_local"].str.replace(
+        r"(\d{2})(\d{2})$", r"\1:\2", regex=True
+    )
     path = folder / name
     frame.to_csv(path, index=False)
     return path
@@ -139,7 +145,9 @@ def test_a_user_csv_of_another_year_gives_the_same_margins_as_the_same_prices_bu
     assert len(backtests) == 2 and all(b.startswith("2025-04-01T05:00:00") for b in backtests)  # April only
     bundled = margin_table(block, [2023], GRID, months=(4, 4), use_cache=False)
     np.testing.assert_allclose(
-        table.mining_margin_usd_per_mw_month[0, :, 3], bundled.mining_margin_usd_per_mw_month[0, :, 3], rtol=1e-9
+        table.mining_margin_usd_per_mw_month[0, :, 3],
+        bundled.mining_margin_usd_per_mw_month[0, :, 3],
+        rtol=1e-9,
     )
     np.testing.assert_allclose(
         table.ai_power_cost_usd_per_mw_month[0, 3], bundled.ai_power_cost_usd_per_mw_month[0, 3], rtol=1e-9
@@ -203,7 +211,9 @@ def test_a_year_without_data_names_the_year_and_the_coverage(block: Site, tmp_pa
     with pytest.raises(DataError, match=r"market year 2019 .*ercot-rt:HB_WEST.*2020–2023"):
         margin_table(block, [2019], GRID, use_cache=False)
     site = _csv_site(block, _shifted_csv(tmp_path))
-    with pytest.raises(DataError, match=r"market year 2024 .*covers 2025-04-01T05:00:00\+00:00 to 2025-05-01"):
+    with pytest.raises(
+        DataError, match=r"market year 2024 .*covers 2025-04-01T05:00:00\+00:00 to 2025-05-01"
+    ):
         margin_table(site, [2024], GRID, use_cache=False)
 
 
@@ -227,4 +237,3 @@ def test_bad_arguments_name_field_value_and_limit(
 def test_perfect_hindsight_is_labelled_an_upper_bound(block: Site) -> None:
     table = margin_table(block, [2023], GRID, months=(2, 2), strategy="perfect", use_cache=False)
     assert "hindsight upper bound" in table.notes[0]
-

@@ -199,7 +199,9 @@ class MarginCache:
             if not isinstance(result, dict):
                 raise ValueError("it holds no result")
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-            self._warn(f"margin cache: {path} is corrupt ({exc}); the backtest is run again and the entry rewritten")
+            self._warn(
+                f"margin cache: {path} is corrupt ({exc}); the backtest is run again and the entry rewritten"
+            )
             return None
         self.hits += 1
         return result
@@ -230,7 +232,11 @@ class MarginCache:
             return False
         payload = {"key": key, "inputs": inputs, "result": result}
         text = json.dumps(
-            {MARKER: CACHE_FORMAT, "sha256": hashlib.sha256(canonical_json(payload).encode()).hexdigest(), "payload": payload},
+            {
+                MARKER: CACHE_FORMAT,
+                "sha256": hashlib.sha256(canonical_json(payload).encode()).hexdigest(),
+                "payload": payload,
+            },
             allow_nan=False,
         )
         assert text.encode().startswith(_PREFIX)
