@@ -22,7 +22,7 @@ from powerfirst.backtest.runner import prepare_backtest, run_strategy
 from powerfirst.errors import ConfigError, DataError
 from powerfirst.market.sources import read_bundled_table
 from powerfirst.planning import margins_backtest
-from powerfirst.planning.margins import available_market_years, margin_table, mining_site
+from powerfirst.planning.margins import available_market_years, margin_runs, margin_table, mining_site
 from powerfirst.planning.margins_cache import MarginCacheWarning
 from powerfirst.policies.registry import load_site, parse_site
 from powerfirst.site.schema import Site
@@ -106,6 +106,27 @@ def test_the_cache_is_hit_then_invalidated_by_the_site_and_the_data(
     )
 
 
+def test_the_block_apart_is_the_same_site_on_an_index_contract(block: Site) -> None:
+    """Energy under a block = p·L + (K − p)·Q: without that fixed part the mining margin is the
+    one of the same fleets buying everything at the real-time price (same adders)."""
+    apart = margin_table(block, [2023], GRID, months=(3, 3), use_cache=False, block_in_mining_margin=False)
+    within = margin_table(block, [2023], GRID, months=(3, 3), use_cache=False)
+    contract = block.contract.model_dump(exclude={"kind", "block_mw", "block_price_usd_per_mwh"})
+    data = block.model_dump(mode="json", exclude_none=True) | {"contract": {"kind": "index", **contract}}
+    index = margin_table(parse_site(data, source="index"), [2023], GRID, months=(3, 3), use_cache=False)
+    march = np.s_[0, :, 2]
+    np.testing.assert_allclose(
+        apart.mining_margin_usd_per_mw_month[march], index.mining_margin_usd_per_mw_month[march], rtol=1e-9
+    )
+    assert not np.allclose(
+        within.mining_margin_usd_per_mw_month[march], apart.mining_margin_usd_per_mw_month[march]
+    )
+    np.testing.assert_allclose(
+        within.ai_power_cost_usd_per_mw_month, index.ai_power_cost_usd_per_mw_month, rtol=1e-9
+    )
+    assert "mining margin leaves out" in " ".join(apart.notes)
+
+
 def _shifted_csv(folder: Path, name: str = "west_2025.csv") -> Path:
     """April 2023 of the bundled ERCOT HB_WEST series, moved 731 days later (April 2025, same
     weekdays' offsets: CDT both), in the bundled file format under other names."""
@@ -155,6 +176,21 @@ def test_a_user_csv_of_another_year_gives_the_same_margins_as_the_same_prices_bu
     finite = np.isfinite(table.mining_margin_usd_per_mw_month[0, 0])
     assert finite.tolist() == [m == 3 for m in range(12)]
     assert any("months 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12 not backtested" in n for n in table.notes)
+
+
+def test_a_hole_in_the_data_is_said_and_its_month_scaled(block: Site, tmp_path: Path) -> None:
+    path = _shifted_csv(tmp_path)
+    lines = path.read_text().splitlines()
+    del lines[1001:1097]  # one day of April 2025 without a row: a hole, not filled
+    path.write_text("\n".join(lines) + "\n")
+    runs = margin_runs(_csv_site(block, path), [2025], GRID, months=(4, 4), use_cache=False)
+    april = runs[0][1]
+    assert april.months["intervals_priced"][3] == 30 * 96 - 96
+    assert april.months["intervals_in_month"][3] == 30 * 96
+    scaled = april.months["net_margin_usd"][3] * 30 / 29 / april.mining_mw
+    assert april.mining_margin_usd_per_mw_month[3] == pytest.approx(scaled, rel=1e-12)
+    text = " ".join(april.notes)
+    assert "4: 2,784 of 2,880" in text and "96 missing" in text
 
 
 def test_changed_input_data_and_corrupt_entries_are_recomputed(

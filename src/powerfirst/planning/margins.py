@@ -54,6 +54,7 @@ __all__ = [
     "MONTH_COLUMNS",
     "YearMargins",
     "available_market_years",
+    "margin_runs",
     "margin_table",
     "mining_site",
     "year_margins",
@@ -105,6 +106,28 @@ def _check(
     return values
 
 
+def margin_runs(
+    site: Site,
+    market_years: Sequence[int],
+    hashprice_grid_usd_per_th_day: Sequence[float],
+    *,
+    strategy: str = "breakeven",
+    prices: str | None = None,
+    market: str | None = None,
+    months: tuple[int, int] = (1, 12),
+    cache_dir: str | Path | None = None,
+    use_cache: bool = True,
+) -> tuple[tuple[YearMargins, ...], ...]:
+    """The backtests behind :func:`margin_table`, (Y, H): each with its monthly ledger breakdown
+    (:class:`YearMargins`), read from the cache where it holds them. Arguments as there."""
+    grid = _check(market_years, hashprice_grid_usd_per_th_day, strategy, months)
+    store = MarginCache(cache_dir if cache_dir is not None else default_cache_dir()) if use_cache else None
+    return tuple(
+        tuple(_cached(site, int(y), float(h), strategy, prices, market, months, store) for h in grid)
+        for y in market_years
+    )
+
+
 def margin_table(
     site: Site,
     market_years: Sequence[int],
@@ -116,6 +139,7 @@ def margin_table(
     months: tuple[int, int] = (1, 12),
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
+    block_in_mining_margin: bool = True,
 ) -> MarginTable:
     """The per-MW margins of ``site`` under each market year × hashprice (see the module docstring).
 
@@ -123,16 +147,46 @@ def margin_table(
     ``market`` names the market of a CSV; ``months`` restricts each year to calendar months
     ``first..last`` (the others are NaN); ``cache_dir`` is the cache folder (default
     :func:`~powerfirst.planning.margins_cache.default_cache_dir`), ``use_cache=False`` runs
-    every backtest. Raises DataError naming the year and the data's coverage for a year without data.
+    every backtest. ``block_in_mining_margin=False`` leaves a fixed block's fixed part
+    ``(K − p)·Q`` out of the mining margin (it is then
+    :attr:`YearMargins.block_fixed_usd_per_month` of :func:`margin_runs`, a site-level term).
+    Raises DataError naming the year and the data's coverage for a year without data.
     """
-    grid = _check(market_years, hashprice_grid_usd_per_th_day, strategy, months)
-    store = MarginCache(cache_dir if cache_dir is not None else default_cache_dir()) if use_cache else None
-    runs = [
-        [_cached(site, int(y), float(h), strategy, prices, market, months, store) for h in grid]
-        for y in market_years
-    ]
+    runs = margin_runs(
+        site,
+        market_years,
+        hashprice_grid_usd_per_th_day,
+        strategy=strategy,
+        prices=prices,
+        market=market,
+        months=months,
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+    )
     mining = np.array([[r.mining_margin_usd_per_mw_month for r in row] for row in runs])
+    if not block_in_mining_margin:
+        mining += np.array([[r.block_fixed_usd_per_month / r.mining_mw for r in row] for row in runs])
     ai = np.array([row[0].ai_power_cost_usd_per_mw_month for row in runs])
+    notes = _table_notes(site, runs, strategy, block_in_mining_margin)
+    if use_cache:
+        hits = sum(r.from_cache for row in runs for r in row)
+        folder = cache_dir if cache_dir is not None else default_cache_dir()
+        notes.append(f"{hits} of {sum(len(row) for row in runs)} backtests read from the cache {folder}")
+    return MarginTable(
+        site_name=site.name,
+        market_years=tuple(int(y) for y in market_years),
+        hashprice_grid_usd_per_th_day=np.array([r.hashprice_usd_per_th_day for r in runs[0]]),
+        mining_margin_usd_per_mw_month=mining,
+        ai_power_cost_usd_per_mw_month=ai,
+        strategy=strategy,
+        notes=tuple(notes),
+    )
+
+
+def _table_notes(
+    site: Site, runs: tuple[tuple[YearMargins, ...], ...], strategy: str, block_in_mining: bool
+) -> list[str]:
+    """What the table's figures hold, then each year's notes (once each)."""
     policy = REGISTRY[strategy].policy
     notes = [
         f"mining margins from the '{strategy}' strategy ({policy.label})"
@@ -145,30 +199,24 @@ def margin_table(
         "them; it does not depend on the hashprice",
     ]
     if site.contract.kind == "fixed_block":
-        fixed = np.array([[np.nansum(row[0].months["block_fixed_usd"]) / 1e6] for row in runs]).ravel()
+        fixed = ", ".join(
+            f"{row[0].year}: {np.nansum(row[0].block_fixed_usd_per_month) / 1e6:,.2f} M USD" for row in runs
+        )
+        where = (
+            "the mining margin includes"
+            if block_in_mining
+            else "the mining margin leaves out (site-level term)"
+        )
         notes.append(
-            "fixed block: the mining margin includes the block's fixed part (K − p)·Q "
-            f"({', '.join(f'{y}: {v:,.2f} M USD' for y, v in zip(market_years, fixed, strict=True))} of cost for "
-            "the whole site), which does not scale with mining MW"
+            f"fixed block: {where} the block's fixed part (K − p)·Q, a cost for the whole site (negative: "
+            f"the block was cheaper than real time) that does not scale with mining MW: {fixed}"
         )
     if site.gpu_hall is not None:
         notes.append(
             "the site's GPU hall is left out of the mining backtests (its power cost is the AI power cost)"
         )
-    for row in runs:
-        notes += [n for n in row[0].notes]
-    if store is not None:
-        hits = sum(r.from_cache for row in runs for r in row)
-        notes.append(f"{hits} of {len(grid) * len(runs)} backtests read from the cache {store.folder}")
-    return MarginTable(
-        site_name=site.name,
-        market_years=tuple(int(y) for y in market_years),
-        hashprice_grid_usd_per_th_day=grid,
-        mining_margin_usd_per_mw_month=mining,
-        ai_power_cost_usd_per_mw_month=ai,
-        strategy=strategy,
-        notes=tuple(notes),
-    )
+    notes += list(dict.fromkeys(n for row in runs for r in row for n in r.notes))
+    return notes
 
 
 def _cached(

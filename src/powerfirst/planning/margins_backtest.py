@@ -78,6 +78,12 @@ class YearMargins:
         """(12,) cost of one MW drawn flat, scaled to whole months [USD/MW/month]."""
         return self._column("ai_power_cost_usd_per_mw") * self.scale
 
+    @property
+    def block_fixed_usd_per_month(self) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """(12,) a fixed block's fixed part (K − p)·Q of the whole site's energy cost, scaled to
+        whole months [USD/month] (0 for an index contract; negative: the block was cheaper)."""
+        return self._column("block_fixed_usd") * self.scale
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-able (NaN as null), what the cache stores."""
         months = {k: [None if np.isnan(v) else float(v) for v in vals] for k, vals in self.months.items()}
