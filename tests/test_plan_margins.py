@@ -243,14 +243,32 @@ def test_a_file_the_program_did_not_write_is_left_alone(
     assert np.isfinite(table.mining_margin_usd_per_mw_month[0, :, 3]).all()
 
 
-def test_a_year_without_data_names_the_year_and_the_coverage(block: Site, tmp_path: Path) -> None:
+def test_a_year_without_data_names_the_year_and_the_coverage(
+    block: Site, hybrid: Site, tmp_path: Path
+) -> None:
     with pytest.raises(DataError, match=r"market year 2019 .*ercot-rt:HB_WEST.*2020–2023"):
         margin_table(block, [2019], GRID, use_cache=False)
+    with pytest.raises(DataError, match=r"market year 2021 \(ercot-rt:HB_WEST.*ancillary.*covers 2022-01-01"):
+        margin_table(
+            hybrid, [2021], GRID, months=(7, 7), use_cache=False
+        )  # bundled ancillary prices: 2022–2023
     site = _csv_site(block, _shifted_csv(tmp_path))
     with pytest.raises(
         DataError, match=r"market year 2024 .*covers 2025-04-01T05:00:00\+00:00 to 2025-05-01"
     ):
         margin_table(site, [2024], GRID, use_cache=False)
+
+
+def test_the_first_bundled_year_says_where_its_backtest_starts(block: Site) -> None:
+    """The engine reads 28 days before a window; ERCOT's bundled prices start 2020-01-01. Either the
+    backtest covers January 2020 whole or the notes say where it starts and that January is scaled."""
+    january = margin_runs(block, [2020], GRID, months=(1, 1), use_cache=False)[0][0]
+    if january.window_start_utc != "2020-01-01T06:00:00Z":
+        text = " ".join(january.notes)
+        assert f"the backtest starts {january.window_start_utc}" in text
+        priced = int(january.months["intervals_priced"][0])
+        assert f"1: {priced:,} of 2,976" in text and priced < 2976
+    assert np.isfinite(january.mining_margin_usd_per_mw_month[0])
 
 
 @pytest.mark.parametrize(

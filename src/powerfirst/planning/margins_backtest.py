@@ -159,25 +159,40 @@ def _year_prices(
     return series, start, end, zone
 
 
+def _history_missing(
+    site: Site, start: pd.Timestamp, end: pd.Timestamp, prices: str | None, market: str | None
+) -> bool:
+    """Whether the price source cannot load the window with the days before it that the engine
+    reads as history (a bundled series' first year: no file before it), while it loads the window."""
+    spec = prices or site.contract.price_series
+    zone, _, iso, _ = market_timezone(site, spec, market)
+    source = parse_source(spec, timezone=zone, market=iso)
+    try:
+        source.load(start - pd.Timedelta(days=HISTORY_DAYS), end)
+    except DataError:
+        return True
+    return False
+
+
 def _prepare(
     site: Site, start: pd.Timestamp, end: pd.Timestamp, prices: str | None, market: str | None
 ) -> tuple[Backtest, str]:
-    """The backtest of [start, end); where the engine cannot load the days before the window that it
-    reads as history (the first bundled year: no data before it), the window starts that many days
-    later, and the second value says so."""
+    """The backtest of [start, end); where the engine fails because it cannot load the
+    :data:`~powerfirst.backtest.runner.HISTORY_DAYS` days before the window, the window starts that
+    many days later, and the second value says so."""
     try:
         return prepare_backtest(site, _iso(start), _iso(end), prices=prices, market=market), ""
     except DataError as first:
         later = start + pd.Timedelta(days=HISTORY_DAYS)
-        if later >= end:
+        if later >= end or not _history_missing(site, start, end, prices, market):
             raise
         try:
             bt = prepare_backtest(site, _iso(later), _iso(end), prices=prices, market=market)
         except DataError:
             raise first from None
         return bt, (
-            f"the engine reads {HISTORY_DAYS} days of market data before a window and could not from {_iso(start)} "
-            f"({first}); the backtest starts {_iso(later)}"
+            f"the engine reads {HISTORY_DAYS} days of market data before a window and could not from "
+            f"{_iso(start)} ({first}); the backtest starts {_iso(later)}"
         )
 
 
@@ -229,7 +244,10 @@ def year_margins(
     calendar ``months``, first and last, market-local) at a constant hashprice [USD/(TH/s)/day]."""
     mine = mining_site(site, hashprice_usd_per_th_day)
     series, start, end, _ = _year_prices(mine, year, months, prices, market)
-    bt, shifted = _prepare(mine, start, end, prices, market)
+    try:
+        bt, shifted = _prepare(mine, start, end, prices, market)
+    except DataError as exc:
+        raise DataError(f"market year {year} ({series.name}, {_iso(start)} to {_iso(end)}): {exc}") from None
     result = run_strategy(bt, strategy, prefetch=False)
     frame = result.ledger.intervals
     local = pd.DatetimeIndex(frame.index).tz_convert(bt.window.timezone)
