@@ -8,6 +8,7 @@ against the ledger of the same backtest run directly through the engine.
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -233,7 +234,15 @@ def test_a_file_the_program_did_not_write_is_left_alone(
 ) -> None:
     site = _csv_site(block, _shifted_csv(tmp_path))
     cache = tmp_path / "cache"
+    cache.mkdir()
+    key = "0" * 64
+    stale, young, users = (cache / f".margins-{key}.json.{t}.part" for t in ("abcd1234", "efgh5678", "mine"))
+    for path in (stale, young, users):
+        path.write_text("partial")
+    os.utime(stale, (1e9, 1e9))
+    os.utime(users, (1e9, 1e9))
     margin_table(site, [2025], GRID, months=(4, 4), cache_dir=cache)
+    assert not stale.exists() and young.exists() and users.exists()  # only a killed write's leftover goes
     entry = sorted(cache.glob("margins-*.json"))[0]
     entry.write_text("my own notes, not a cache entry\n")
     with pytest.warns(MarginCacheWarning, match="not an entry powerfirst wrote"):

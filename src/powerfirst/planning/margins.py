@@ -13,10 +13,16 @@ is a hindsight upper bound and is labelled so). From the ledger, per market-loca
   block it also holds the block's fixed part ``(K − p)·Q``, which does not scale with mining MW
   (see the notes of each table);
 * **AI power cost** [USD per MW per month]: what one more MW drawn flat all month costs under the
-  contract, as the ledger books it: ``energy + adders + 4CP − sell-back`` of the fleet power plus
-  1 MW flat, less the same of the fleet power alone (:func:`powerfirst.accounting.ledger.account`
-  both times). That is the real-time price plus adders plus the 4CP charge per MW, for either
-  contract kind; it does not depend on the hashprice.
+  contract, as the ledger books it: ``energy + adders + 4CP − sell-back`` of a load of 1 MW flat,
+  less the same of no load (:func:`powerfirst.accounting.ledger.account` both times; the
+  contract's cost is linear in the load, so this is also the cost of 1 MW on top of the mining
+  load). That is the real-time price plus adders plus the 4CP charge per MW, for either contract
+  kind; it does not depend on the hashprice.
+
+``block_in_mining_margin=False`` moves a fixed block's fixed part out of the mining margin (the
+margin is then the one of the same fleets on an index contract); :func:`margin_runs` gives it,
+per year and month, as :attr:`~powerfirst.planning.margins_backtest.YearMargins.block_fixed_usd_per_month`.
+Each backtest is cached on disk (:mod:`powerfirst.planning.margins_cache`).
 
 Intervals without a price (holes in the data, or a month the data only partly covers) are not
 backtested; a month's sums are scaled to the whole month (× intervals of the month / priced

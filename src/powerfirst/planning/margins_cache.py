@@ -25,7 +25,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import stat
+import time
 import warnings
 from collections.abc import Iterable, Mapping
 from functools import cache, lru_cache
@@ -53,6 +55,10 @@ CACHE_FORMAT = 1
 MARKER = "powerfirst_margin_cache"
 _PREFIX = f'{{"{MARKER}": {CACHE_FORMAT},'.encode()
 """How an entry powerfirst wrote begins (bytes)."""
+_PART = re.compile(r"\.margins-[0-9a-f]{64}\.json\.[A-Za-z0-9_]{8}\.part")
+"""The temporary file of an entry being written (:func:`powerfirst.outputs.replace_file`)."""
+STALE_PART_S = 3600.0
+"""Age after which such a temporary file is a killed write's leftover [s]."""
 TAG_NAME = "CACHEDIR.TAG"
 _TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -216,10 +222,27 @@ class MarginCache:
                 if not os.path.lexists(tag):
                     replace_file(tag, lambda p: p.write_text(_TAG, encoding="utf-8"), overwrite=False)
                 self._writable = os.access(self.folder, os.W_OK | os.X_OK)
+                self._remove_stale_parts()
             except OSError as exc:
                 self._writable = False
                 self._warn(f"margin cache: cannot write in {self.folder} ({exc}); results are not cached")
         return self._writable
+
+    def _remove_stale_parts(self) -> None:
+        """Remove the temporary files of writes killed before their rename (``.margins-<key>.json.
+        XXXXXXXX.part``, regular files older than :data:`STALE_PART_S`); a write under way is younger."""
+        now = time.time()
+        for path in self.folder.glob(".margins-*.json.*.part"):
+            try:
+                info = os.lstat(path)
+                if (
+                    _PART.fullmatch(path.name)
+                    and stat.S_ISREG(info.st_mode)
+                    and now - info.st_mtime > STALE_PART_S
+                ):
+                    path.unlink()
+            except OSError:
+                continue
 
     def store(self, key: str, inputs: Mapping[str, Any], result: Mapping[str, Any]) -> bool:
         """Write the entry of ``key`` atomically; False (warned) where a file powerfirst did not
