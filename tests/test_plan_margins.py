@@ -58,7 +58,8 @@ def backtests(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 def test_the_table_is_the_ledger_of_the_same_backtest_and_grows_with_hashprice(hybrid: Site) -> None:
     grid = [0.04, 0.07, 0.1]
-    table = margin_table(hybrid, [2023], grid, months=(8, 8), use_cache=False)
+    # the block inside the mining margin: the margin is then the ledger's net margin per MW
+    table = margin_table(hybrid, [2023], grid, months=(8, 8), use_cache=False, block_in_mining_margin=True)
     assert table.mining_margin_usd_per_mw_month.shape == (1, 3, 12)
     assert table.ai_power_cost_usd_per_mw_month.shape == (1, 12)
     august = table.mining_margin_usd_per_mw_month[0, :, 7]
@@ -102,16 +103,17 @@ def test_the_cache_is_hit_then_invalidated_by_the_site_and_the_data(
     )
     changed = margin_table(cheaper, [2023], GRID, months=(3, 3), cache_dir=cache)
     assert len(backtests) == 4
-    assert np.all(
-        changed.mining_margin_usd_per_mw_month[0, :, 2] > first.mining_margin_usd_per_mw_month[0, :, 2]
-    )
+    # a cheaper block: the same per-MW mining margin, a larger site-level contract margin
+    assert changed.contract_fixed_margin_usd_per_month is not None
+    assert first.contract_fixed_margin_usd_per_month is not None
+    assert changed.contract_fixed_margin_usd_per_month[0, 2] > first.contract_fixed_margin_usd_per_month[0, 2]
 
 
-def test_the_block_apart_is_the_same_site_on_an_index_contract(block: Site) -> None:
+def test_the_block_apart_is_the_same_site_on_an_index_contract(block: Site, tmp_path: Path) -> None:
     """Energy under a block = p·L + (K − p)·Q: without that fixed part the mining margin is the
     one of the same fleets buying everything at the real-time price (same adders)."""
-    apart = margin_table(block, [2023], GRID, months=(3, 3), use_cache=False, block_in_mining_margin=False)
-    within = margin_table(block, [2023], GRID, months=(3, 3), use_cache=False)
+    apart = margin_table(block, [2023], GRID, months=(3, 3), cache_dir=tmp_path, block_in_mining_margin=False)
+    within = margin_table(block, [2023], GRID, months=(3, 3), cache_dir=tmp_path, block_in_mining_margin=True)
     contract = block.contract.model_dump(exclude={"kind", "block_mw", "block_price_usd_per_mwh"})
     data = block.model_dump(mode="json", exclude_none=True) | {"contract": {"kind": "index", **contract}}
     index = margin_table(parse_site(data, source="index"), [2023], GRID, months=(3, 3), use_cache=False)
@@ -126,6 +128,17 @@ def test_the_block_apart_is_the_same_site_on_an_index_contract(block: Site) -> N
         within.ai_power_cost_usd_per_mw_month, index.ai_power_cost_usd_per_mw_month, rtol=1e-9
     )
     assert "mining margin leaves out" in " ".join(apart.notes)
+    # what is left out is the site-level term, per MW of the fleets
+    assert (
+        apart.contract_fixed_margin_usd_per_month is not None
+        and within.contract_fixed_margin_usd_per_month is None
+    )
+    mining_mw = margin_runs(block, [2023], GRID, months=(3, 3), cache_dir=tmp_path)[0][0].mining_mw
+    np.testing.assert_allclose(
+        within.mining_margin_usd_per_mw_month[march] - apart.mining_margin_usd_per_mw_month[march],
+        apart.contract_fixed_margin_usd_per_month[0, 2] / mining_mw,
+        rtol=1e-6,
+    )
 
 
 def _shifted_csv(folder: Path, name: str = "west_2025.csv") -> Path:

@@ -87,6 +87,10 @@ class MarginTable:
     """The backtest strategy the mining margins come from."""
     notes: tuple[str, ...] = ()
     """Assumptions and fallbacks, to be printed with the plan."""
+    contract_fixed_margin_usd_per_month: Array | None = None
+    """(Y, 12) a site-level margin that does not scale with the MW mining or converted [USD/month]:
+    a fixed block's ``(p − K)·Q`` (positive when the block was cheaper than the market). The same
+    in a plan and its baseline; None: none (an index contract, or left inside the mining margin)."""
 
     def mining_margin(self, year_index: IntArray, calendar_month: IntArray, hashprice: Array) -> Array:
         """Margin [USD/MW/month] at each (year, month, hashprice), interpolated linearly in hashprice

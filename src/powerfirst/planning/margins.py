@@ -145,7 +145,7 @@ def margin_table(
     months: tuple[int, int] = (1, 12),
     cache_dir: str | Path | None = None,
     use_cache: bool = True,
-    block_in_mining_margin: bool = True,
+    block_in_mining_margin: bool = False,
 ) -> MarginTable:
     """The per-MW margins of ``site`` under each market year × hashprice (see the module docstring).
 
@@ -153,9 +153,9 @@ def margin_table(
     ``market`` names the market of a CSV; ``months`` restricts each year to calendar months
     ``first..last`` (the others are NaN); ``cache_dir`` is the cache folder (default
     :func:`~powerfirst.planning.margins_cache.default_cache_dir`), ``use_cache=False`` runs
-    every backtest. ``block_in_mining_margin=False`` leaves a fixed block's fixed part
-    ``(K − p)·Q`` out of the mining margin (it is then
-    :attr:`YearMargins.block_fixed_usd_per_month` of :func:`margin_runs`, a site-level term).
+    every backtest. ``block_in_mining_margin=False`` (the default) leaves a fixed block's fixed part
+    ``(K − p)·Q`` out of the mining margin: it is the table's site-level
+    ``contract_fixed_margin_usd_per_month`` (its negative), the same whatever MW are converted.
     Raises DataError naming the year and the data's coverage for a year without data.
     """
     runs = margin_runs(
@@ -170,8 +170,10 @@ def margin_table(
         use_cache=use_cache,
     )
     mining = np.array([[r.mining_margin_usd_per_mw_month for r in row] for row in runs])
+    fixed_margin = None
     if not block_in_mining_margin:
         mining += np.array([[r.block_fixed_usd_per_month / r.mining_mw for r in row] for row in runs])
+        fixed_margin = -np.array([row[0].block_fixed_usd_per_month for row in runs])
     ai = np.array([row[0].ai_power_cost_usd_per_mw_month for row in runs])
     notes = _table_notes(site, runs, strategy, block_in_mining_margin)
     if use_cache:
@@ -186,6 +188,7 @@ def margin_table(
         ai_power_cost_usd_per_mw_month=ai,
         strategy=strategy,
         notes=tuple(notes),
+        contract_fixed_margin_usd_per_month=fixed_margin,
     )
 
 
