@@ -12,6 +12,7 @@ from powerfirst.cli.forecast import forecast_app
 from powerfirst.cli.fourcp import fourcp_app
 from powerfirst.cli.market import breakeven, prices
 from powerfirst.cli.site import models, validate
+from powerfirst.cli.sites import sites_app
 
 __all__ = ["app"]
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(fourcp_app, name="fourcp")
 app.add_typer(data_app, name="data")
+app.add_typer(sites_app, name="sites")
 app.command("settlement")(settlement_report)
 
 for command in (backtest, breakeven, validate, prices, models, agent, instruct):

@@ -57,6 +57,7 @@ __all__ = [
     "Site",
     "load_site",
     "parse_site",
+    "resolve_paths",
     "site_error",
     "site_model",
 ]
@@ -347,6 +348,12 @@ def load_site(path: str | Path, *, strategies: type[BaseModel] | None = None) ->
     if isinstance(data, dict):
         _resolve_paths(data, path.parent)
     return parse_site(data, source=str(path), strategies=strategies)
+
+
+def resolve_paths(data: dict[str, Any], base: Path) -> None:
+    """Make the relative file paths of a site mapping (parsed YAML, whole or in part, e.g. the
+    overrides of a candidate in ``powerfirst sites rank``) relative to ``base``, in place."""
+    _resolve_paths(data, base)
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
