@@ -292,6 +292,13 @@ def _location(loc: tuple[int | str, ...], data: Any) -> tuple[str, list[str]]:
     return text or "(file)", parts
 
 
+def _nested(value: Any) -> bool:
+    """A mapping, or a list holding one (a whole section: not printed as a value)."""
+    return isinstance(value, dict) or (
+        isinstance(value, list) and any(isinstance(v, dict | list) for v in value)
+    )
+
+
 def candidates_error(exc: ValidationError, data: Any, source: str | None) -> ConfigError:
     """One line per problem: ``field = value unit: limit``."""
     lines: list[str] = []
@@ -304,7 +311,7 @@ def candidates_error(exc: ValidationError, data: Any, source: str | None) -> Con
             line = f"{field}: unknown field"
         elif err["type"] == "missing":
             line = f"{field}: required field is missing" + (f" [{unit.strip()}]" if unit else "")
-        elif isinstance(value, dict | list) or (err["type"] == "value_error" and not parts):
+        elif _nested(value) or (err["type"] == "value_error" and not parts):
             line = f"{field}: {msg}"
         else:
             line = f"{field} = {value!r}{unit}: {msg}"
