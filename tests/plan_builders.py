@@ -24,7 +24,9 @@ def site_of(mining_mw: float) -> Site:
             "name": f"test site {mining_mw:g} MW",
             "grid": {"connection_limit_mw": max(mining_mw * 1.2, 1.0)},
             "contract": {"kind": "index", "price_series": "ercot-rt:HB_WEST"},
-            "fleets": [{"name": "f", "units": round(mining_mw * 1000), "hashrate_ths": 50.0, "power_w": 1000.0}],
+            "fleets": [
+                {"name": "f", "units": round(mining_mw * 1000), "hashrate_ths": 50.0, "power_w": 1000.0}
+            ],
         }
     )
 
@@ -95,8 +97,12 @@ def driver_paths(
         hashrate_ths=np.full(shape, hashrate_ths),
         fees_btc_per_block=np.zeros(shape),
         subsidy_btc_per_block=np.full(num_months, 3.125),
-        gpu_usd_per_gpu_hour=np.broadcast_to(np.asarray(gpu_usd_per_gpu_hour, dtype=np.float64), shape).copy(),
-        market_year=(np.zeros(shape, dtype=np.int64) if market_year is None else market_year.astype(np.int64)),
+        gpu_usd_per_gpu_hour=np.broadcast_to(
+            np.asarray(gpu_usd_per_gpu_hour, dtype=np.float64), shape
+        ).copy(),
+        market_year=(
+            np.zeros(shape, dtype=np.int64) if market_year is None else market_year.astype(np.int64)
+        ),
         market_years=market_years,
     )
 

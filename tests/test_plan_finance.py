@@ -78,7 +78,11 @@ def test_dscr_per_year_and_minimum() -> None:
     service[0, :12] = 8.0  # year 1: 120 / 96 = 1.25
     service[0, 24:] = 12.0  # year 3: 120 / 144 = 0.8333; year 2: no debt service
     ratios = dscr(cfads, service)
-    assert ratios[0, 0] == pytest.approx(1.25) and np.isnan(ratios[0, 1]) and ratios[0, 2] == pytest.approx(120 / 144)
+    assert (
+        ratios[0, 0] == pytest.approx(1.25)
+        and np.isnan(ratios[0, 1])
+        and ratios[0, 2] == pytest.approx(120 / 144)
+    )
     assert min_dscr(cfads, service)[0] == pytest.approx(120 / 144)
     assert np.isnan(min_dscr(cfads, np.zeros((1, 36))))[0]
 
@@ -109,10 +113,18 @@ def test_macrs_tables_sum_to_100_and_spread_by_month() -> None:
     for row in MACRS_HALF_YEAR_PCT.values():
         assert sum(row) == pytest.approx(100.0, abs=1e-9)
     five = depreciation_fractions("macrs", 5)
-    assert five.size == 72 and five[:12] == pytest.approx([0.20 / 12] * 12) and five[12] == pytest.approx(0.32 / 12)
+    assert (
+        five.size == 72
+        and five[:12] == pytest.approx([0.20 / 12] * 12)
+        and five[12] == pytest.approx(0.32 / 12)
+    )
     # 39-year: mid-month straight line: half a month's 1/468 first and last, 467 full months between
     real = depreciation_fractions("macrs", 39) * 936.0
-    assert real[0] == pytest.approx(1.0) and real[1:468] == pytest.approx([2.0] * 467) and real[468] == pytest.approx(1.0)
+    assert (
+        real[0] == pytest.approx(1.0)
+        and real[1:468] == pytest.approx([2.0] * 467)
+        and real[468] == pytest.approx(1.0)
+    )
     assert depreciation_fractions("straight_line", 2) * 2400 == pytest.approx([100.0] * 24)
 
 
@@ -120,7 +132,11 @@ def test_depreciation_of_an_asset_sold_writes_off_its_basis() -> None:
     # 1,200 USD of 5-year MACRS in service at month 2, sold at month 20 (18 months held):
     # months 2–13 deduct 20 %/12 = 20 each (240), months 14–19 32 %/12 = 32 each (192), month 20 the rest: 768
     out = depreciation_usd(1200.0, 2, 30, depreciation_fractions("macrs", 5), sold_month=20)
-    assert out[:2].sum() == 0 and out[2:14] == pytest.approx([20.0] * 12) and out[14:20] == pytest.approx([32.0] * 6)
+    assert (
+        out[:2].sum() == 0
+        and out[2:14] == pytest.approx([20.0] * 12)
+        and out[14:20] == pytest.approx([32.0] * 6)
+    )
     assert out[20] == pytest.approx(768.0) and out[21:].sum() == 0 and out.sum() == pytest.approx(1200.0)
     cut = depreciation_usd(2400.0, 20, 30, depreciation_fractions("straight_line", 2))
     assert cut[20:] == pytest.approx([100.0] * 10)  # the horizon cuts the schedule
@@ -169,7 +185,9 @@ def test_irr_makes_the_npv_zero(investment: float, returns: list[float]) -> None
     st.integers(min_value=1, max_value=360),
     st.sampled_from(["annuity", "straight", "bullet"]),
 )
-def test_a_loan_repays_its_principal_at_its_rate(principal: float, rate: float, months: int, kind: str) -> None:
+def test_a_loan_repays_its_principal_at_its_rate(
+    principal: float, rate: float, months: int, kind: str
+) -> None:
     loan = loan_schedule(principal, rate, months, kind, grace_months=2)  # type: ignore[arg-type]
     assert loan.principal_usd.sum() == pytest.approx(principal, rel=1e-9)
     assert loan.balance_usd[-1] == pytest.approx(0.0, abs=1e-6 * principal)

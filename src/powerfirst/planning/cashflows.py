@@ -164,7 +164,11 @@ def _equipment_lease(spec: ScenarioFile, m: int) -> Array:
     lease = spec.financing.equipment_lease if spec.financing else None
     if lease is None:
         return out
-    first = month_offset(spec.start_month, lease.start_month or spec.phases[0].start_month)
+    first = (
+        month_offset(spec.start_month, lease.start_month)
+        if lease.start_month
+        else min(spec.phase_start(p) for p in spec.phases)
+    )
     out[first : min(first + lease.months, m)] = -lease.usd_per_month
     return out
 

@@ -189,7 +189,7 @@ class EquipmentLease(Strict):
     months: int = Field(ge=1, le=600)
     """Number of payments [months]."""
     start_month: str | None = None
-    """First payment, YYYY-MM; default: the first phase's start month."""
+    """First payment, YYYY-MM; default: the earliest phase's start month."""
 
     @field_validator("start_month")
     @classmethod
@@ -204,6 +204,7 @@ class Financing(Strict):
     The debt funds each initial capex (a phase's conversion at its start, its first GPUs when the
     build ends) pro rata, drawn when the capex is paid; interest only until the phase's build ends,
     then repaid over ``tenor_years``; what is still owed at the horizon is repaid in its last month.
+    Capex that falls beyond the horizon (GPUs of a build that ends after it) draws no debt.
     """
 
     equity_share_pct: float | None = Field(default=None, ge=0.0, le=100.0)

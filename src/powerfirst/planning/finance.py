@@ -82,7 +82,7 @@ def irr_pct_per_year(flows_usd: Array) -> Array:
     flows = np.atleast_2d(np.asarray(flows_usd, dtype=np.float64))
     months = np.arange(flows.shape[1], dtype=np.float64)
     floor = 10.0 ** (-300.0 / max(flows.shape[1], 1)) - 1.0 + 1e-9  # (1 + r)^−M stays below 1e300
-    grid = _GRID_MONTHLY[_GRID_MONTHLY > floor]
+    grid = _GRID_MONTHLY[floor < _GRID_MONTHLY]
     with np.errstate(over="ignore", invalid="ignore"):
         values = flows @ (1.0 + grid[None, :]) ** -months[:, None]  # (P, G) NPVs
     out = np.full(flows.shape[0], np.nan)

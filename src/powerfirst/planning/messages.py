@@ -95,9 +95,9 @@ def format_scenario_errors(exc: ValidationError, root: type[BaseModel]) -> list[
         elif kind in {"union_tag_not_found", "union_tag_invalid"}:
             tag = err["input"].get("kind") if isinstance(err["input"], dict) else None
             what = (
-                "required field is missing" if kind == "union_tag_not_found" else f"= {tag!r}: unknown kind"
+                "required field is missing" if kind == "union_tag_not_found" else f" = {tag!r}: unknown kind"
             )
-            lines.append(f"{field}.kind {what}; one of: 'colocation_lease', 'gpu_cloud'")
+            lines.append(f"{field}.kind{what}; one of: 'colocation_lease', 'gpu_cloud'")
         elif kind == "extra_forbidden":
             name = str(raw_loc[-1])
             allowed = _fields_at(raw_loc[:-1], root)
