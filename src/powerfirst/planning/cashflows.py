@@ -28,7 +28,7 @@ from powerfirst.errors import DataError
 from powerfirst.planning.finance import loan_schedule, tax_with_loss_carryforward
 from powerfirst.planning.inputs import DriverPaths, MarginTable
 from powerfirst.planning.months import days_in_months, month_offset
-from powerfirst.planning.phase_flows import CapexEvent, PhaseContext, PhaseLines, phase_lines
+from powerfirst.planning.phase_flows import CapexEvent, PhaseContext, PhaseLines, paths_view, phase_lines
 from powerfirst.planning.results import PathMetrics, PlanSummary, path_metrics, summarise
 from powerfirst.planning.scenario import Scenario, ScenarioFile
 
@@ -39,7 +39,8 @@ __all__ = ["CashFlowLines", "CashFlows", "plan_cashflows"]
 class CashFlowLines:
     """Monthly line items of one case (the plan or the baseline), each (P, M) [USD]; inflows positive.
 
-    ``depreciation_usd`` (≥ 0) and ``taxable_income_usd`` are tax figures, not cash flows."""
+    ``depreciation_usd`` (≥ 0) and ``taxable_income_usd`` are tax figures, not cash flows. A line
+    the same on every path may be a read-only broadcast view (copy it before writing to it)."""
 
     mining_margin_usd: Array
     mining_opex_usd: Array
@@ -181,19 +182,20 @@ def _lines(
     debt: tuple[Array, Array, Array],
     equipment_lease: Array,
 ) -> CashFlowLines:
-    shape = margin_per_mw.shape
-    zeros = np.zeros(shape)
+    shape = (margin_per_mw.shape[0], margin_per_mw.shape[1])
+    nothing = paths_view(np.zeros(shape[1]), shape)
 
     def total(name: str) -> Array:
-        return np.asarray(sum((getattr(p, name) for p in phases), zeros.copy()), dtype=np.float64)
+        lines = [getattr(p, name) for p in phases]
+        return np.asarray(sum(lines[1:], lines[0]), dtype=np.float64) if lines else nothing
 
-    draw, interest, principal = (zeros + x for x in debt)
+    draw, interest, principal = (paths_view(x, shape) for x in debt)
     mining = margin_per_mw * mining_mw
-    opex = -mining_mw * spec.mining.opex_usd_per_mw_month + zeros
-    sustaining = -mining_mw * spec.mining.sustaining_capex_usd_per_mw_month + zeros
+    opex = paths_view(-mining_mw * spec.mining.opex_usd_per_mw_month, shape)
+    sustaining = paths_view(-mining_mw * spec.mining.sustaining_capex_usd_per_mw_month, shape)
     revenue, power, ai_opex = total("revenue_usd"), total("power_usd"), total("opex_usd")
     capex, resale, depreciation = total("capex_usd"), total("resale_usd"), total("depreciation_usd")
-    lease = zeros + equipment_lease
+    lease = paths_view(equipment_lease, shape)
     ebitda = mining + opex + revenue + power + ai_opex + lease
     taxable = ebitda + sustaining + resale - depreciation + interest
     tax_paid, _ = tax_with_loss_carryforward(taxable, spec.tax_rate_pct, spec.loss_offset_limit_pct)

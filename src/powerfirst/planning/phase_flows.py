@@ -17,7 +17,13 @@ from powerfirst.planning.deals import ColocationLease, Depreciation, GpuCloud
 from powerfirst.planning.depreciation import depreciation_fractions, depreciation_usd
 from powerfirst.planning.scenario import Phase
 
-__all__ = ["CapexEvent", "PhaseContext", "PhaseLines", "phase_lines"]
+__all__ = ["CapexEvent", "PhaseContext", "PhaseLines", "paths_view", "phase_lines"]
+
+
+def paths_view(values: Array, shape: tuple[int, int]) -> Array:
+    """``values`` ((M,) or (P, M)) as (P, M): a read-only view for a line the same on every path
+    (no copy per path), the array itself otherwise."""
+    return np.broadcast_to(np.asarray(values, dtype=np.float64), shape)
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ def phase_lines(phase: Phase, start: int, ctx: PhaseContext) -> PhaseLines:
     """The line items of ``phase`` starting at month index ``start``."""
     m, paths = ctx.num_months, ctx.gpu_usd_per_gpu_hour.shape[0]
     c = start + phase.build_months
-    zeros = np.zeros((paths, m))
+    shape = (paths, m)
     capex = np.zeros(m)
     capex[start] -= phase.capex_usd
     depreciation = depreciation_usd(
@@ -149,11 +155,11 @@ def phase_lines(phase: Phase, start: int, ctx: PhaseContext) -> PhaseLines:
             events.append(CapexEvent(cost, c, c))
     return PhaseLines(
         name=phase.name,
-        revenue_usd=zeros + revenue,
-        power_usd=zeros + power,
-        opex_usd=zeros + opex,
-        capex_usd=zeros + capex,
-        resale_usd=zeros + resale,
-        depreciation_usd=zeros + depreciation,
+        revenue_usd=paths_view(revenue, shape),
+        power_usd=paths_view(power, shape),
+        opex_usd=paths_view(opex, shape),
+        capex_usd=paths_view(capex, shape),
+        resale_usd=paths_view(resale, shape),
+        depreciation_usd=paths_view(depreciation, shape),
         capex_events=tuple(events),
     )
