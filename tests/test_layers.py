@@ -54,6 +54,8 @@ WRONG_IMPORTS = [
     ("reporting/html.py", "import powerfirst.backtest.runner", "reporting renders result models"),
     ("cli/common.py", "import powerfirst.backtest.engine", "the CLI renders result models"),
     ("market/series.py", "import powerfirst.backtest.runner", "no import cycles"),
+    ("planning/cashflows.py", "import powerfirst.dispatch.model", "planning prices plans"),
+    ("live/agent.py", "import powerfirst.dispatch.model", "live (the agent's wall clock)"),
 ]
 
 

@@ -1,0 +1,156 @@
+"""A plan's decision metrics: per path (arrays) and their distribution (``summary.json``).
+
+The conversion is judged on the *difference* plan − baseline (what converting adds to staying with
+mining): its NPV, its IRR and its payback. The plan's NPV and the baseline's are reported too, and
+the DSCR is the plan's (the site's cash flow available for debt service over the debt service, per
+12-month period from the first month). Percentiles: P10 is the value 10 % of paths fall below (90 %
+of paths do better), P50 the median, P90 the value 90 % fall below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from powerfirst._types import Array
+from powerfirst.accounting.results.base import ResultModel
+from powerfirst.errors import DataError
+from powerfirst.planning.finance import irr_pct_per_year, min_dscr, npv_usd, payback_month
+
+if TYPE_CHECKING:
+    from powerfirst.planning.inputs import DriverPaths, MarginTable
+    from powerfirst.planning.scenario import Scenario
+
+__all__ = ["Distribution", "PathMetrics", "PlanSummary", "path_metrics", "summarise"]
+
+
+@dataclass(frozen=True)
+class PathMetrics:
+    """Metrics of each path, (P,) each; NaN where a metric does not exist on a path."""
+
+    npv_plan_usd: Array
+    npv_baseline_usd: Array
+    npv_difference_usd: Array
+    """NPV of plan − baseline net flows [USD] (= the two NPVs' difference)."""
+    irr_difference_pct_per_year: Array
+    """IRR of plan − baseline net flows, annualised [%/year]; NaN: no sign change or no rate."""
+    payback_month_difference: Array
+    """Month index at which the conversion's cumulative flow is back at ≥ 0; NaN: not within the horizon."""
+    min_dscr: Array
+    """The plan's lowest annual DSCR [-]; NaN: no debt service."""
+
+
+def path_metrics(
+    discount_rate_pct_per_year: float,
+    plan_net_usd: Array,
+    baseline_net_usd: Array,
+    plan_cfads_usd: Array,
+    plan_debt_service_usd: Array,
+) -> PathMetrics:
+    """NPV, IRR, payback and DSCR of each path from its (P, M) monthly flows."""
+    difference = plan_net_usd - baseline_net_usd
+    npv_plan = npv_usd(discount_rate_pct_per_year, plan_net_usd)
+    npv_baseline = npv_usd(discount_rate_pct_per_year, baseline_net_usd)
+    return PathMetrics(
+        npv_plan_usd=npv_plan,
+        npv_baseline_usd=npv_baseline,
+        npv_difference_usd=npv_usd(discount_rate_pct_per_year, difference),
+        irr_difference_pct_per_year=irr_pct_per_year(difference),
+        payback_month_difference=payback_month(difference),
+        min_dscr=min_dscr(plan_cfads_usd, plan_debt_service_usd, 12),
+    )
+
+
+class Distribution(ResultModel):
+    """A metric's distribution over the paths where it exists."""
+
+    p10: float
+    p50: float
+    p90: float
+    mean: float
+    paths: int
+    """Paths the metric exists on [count]."""
+
+    @classmethod
+    def of(cls, values: Array) -> Distribution | None:
+        """The distribution of the finite values; None when there are none."""
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return None
+        p10, p50, p90 = (float(x) for x in np.percentile(finite, [10.0, 50.0, 90.0]))
+        return cls(p10=p10, p50=p50, p90=p90, mean=float(finite.mean()), paths=int(finite.size))
+
+
+class PlanSummary(ResultModel):
+    """The decision figures of a plan over its driver paths (``summary.json``)."""
+
+    omitted_when_none: ClassVar[frozenset[str]] = frozenset({"seed", "min_dscr"})
+
+    scenario: str
+    site: str
+    start_month: str
+    horizon_months: int
+    num_paths: int
+    seed: int | None
+    """The drivers' random seed (None: deterministic)."""
+    discount_rate_pct_per_year: float
+    mining_mw: float
+    """The site's mining MW [MW at the meter]."""
+    converted_mw: float
+    """MW all phases convert [MW at the meter]."""
+    npv_plan_usd: Distribution
+    npv_baseline_usd: Distribution
+    npv_difference_usd: Distribution
+    """NPV of what converting adds (plan − baseline) [USD]."""
+    probability_plan_beats_baseline: float
+    """Share of paths where the plan's NPV is above the baseline's [fraction, 0 to 1]."""
+    irr_difference_pct_per_year: Distribution | None
+    """IRR of the conversion (plan − baseline flows) over the paths it exists on [%/year]."""
+    payback_month_difference: Distribution | None
+    """Months from the first month until the conversion has paid back, over the paths it does."""
+    min_dscr: Distribution | None
+    """The plan's lowest annual DSCR over the paths [-] (None: no debt)."""
+    strategy: str
+    """The backtest strategy the mining margins come from."""
+    notes: list[str]
+
+
+def summarise(
+    scenario: Scenario, paths: DriverPaths, margins: MarginTable, metrics: PathMetrics
+) -> PlanSummary:
+    """The :class:`PlanSummary` of a scenario's path metrics."""
+    spec = scenario.file
+
+    def required(values: Array) -> Distribution:
+        found = Distribution.of(values)
+        if found is None:
+            raise DataError("an NPV is not finite on any path: the driver paths or the margins hold NaN")
+        return found
+
+    notes = [
+        "No terminal value: assets held at the horizon and rent beyond it count for nothing.",
+        "The debt still owed at the horizon is repaid in its last month.",
+        *margins.notes,
+    ]
+    return PlanSummary(
+        scenario=spec.name,
+        site=scenario.site.name,
+        start_month=spec.start_month,
+        horizon_months=spec.horizon_months,
+        num_paths=paths.num_paths,
+        seed=paths.seed,
+        discount_rate_pct_per_year=spec.discount_rate_pct_per_year,
+        mining_mw=scenario.mining_mw,
+        converted_mw=scenario.converted_mw,
+        npv_plan_usd=required(metrics.npv_plan_usd),
+        npv_baseline_usd=required(metrics.npv_baseline_usd),
+        npv_difference_usd=required(metrics.npv_difference_usd),
+        probability_plan_beats_baseline=float(np.mean(metrics.npv_plan_usd > metrics.npv_baseline_usd)),
+        irr_difference_pct_per_year=Distribution.of(metrics.irr_difference_pct_per_year),
+        payback_month_difference=Distribution.of(metrics.payback_month_difference),
+        min_dscr=Distribution.of(metrics.min_dscr),
+        strategy=margins.strategy,
+        notes=notes,
+    )
