@@ -399,7 +399,7 @@ def test_bad_site_references_and_overrides(tmp_path: Path) -> None:
         parse_candidates(_candidate(overrides=overrides), base=EXAMPLES)
     assert "with the overrides of" in str(caught.value)
     # overrides merge key by key: the rest of the contract stays
-    plan, ready = parse_candidates(_candidate(overrides={"contract": {"block_mw": 60}}), base=EXAMPLES)
+    _plan, ready = parse_candidates(_candidate(overrides={"contract": {"block_mw": 60}}), base=EXAMPLES)
     assert ready[0].site.contract.kind == "fixed_block" and ready[0].site.contract.block_mw == 60
     assert ready[0].site.contract.block_price_usd_per_mwh == 35.0
     inline = yaml.safe_load((EXAMPLES / "caiso-index.yaml").read_text())

@@ -12,15 +12,22 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from powerfirst.planning.ranking_result import USES, CandidateResult, Ranking
+from powerfirst.reporting.render import render
+
+if TYPE_CHECKING:
+    # typing only: reporting reads the ranking's result model and never imports the planning layer
+    # (planning runs backtests, whose outputs import reporting; see pyproject's import-linter)
+    from powerfirst.planning.ranking_result import CandidateResult, Ranking
 
 __all__ = ["component_table", "render_ranking", "write_ranking_html", "year_table"]
 
-from powerfirst.reporting.render import render
+USES = ("mining", "ai", "hybrid")
+"""The uses a candidate is valued for (the keys of its ``value_usd_per_mw_year``)."""
 
 _COLORS = {
     "value": "#1f77b4",
@@ -30,6 +37,14 @@ _COLORS = {
     "policy_risk": "#d62728",
 }
 _USE_COLORS = {"mining": "#ff7f0e", "ai": "#1f77b4", "hybrid": "#9467bd"}
+_SHORT = {
+    "value": "value",
+    "below_breakeven": "below breakeven",
+    "negative_prices": "negative prices",
+    "volatility": "volatility",
+    "policy_risk": "policy risk",
+}
+"""Column headings of the components (their full labels are in the chart's legend)."""
 _USE_LABELS = {"mining": "mining", "ai": "AI", "hybrid": "hybrid"}
 
 
@@ -49,7 +64,8 @@ def component_table(ranking: Ranking) -> tuple[list[str], list[list[str]]]:
     first = ranking.candidates[0].components
     header = ["rank", "candidate", "market", "score", "best use"]
     for part in first:
-        header += [f"{part.label} [{part.unit}]", "normalised", f"points (weight {part.weight:.0%})"]
+        unit = "share" if part.unit == "fraction" else part.unit
+        header += [f"{_SHORT[part.name]} [{unit}]", "normalised", f"points (weight {part.weight:.0%})"]
     rows = []
     for c in ranking.candidates:
         row = [str(c.rank), c.name, c.market or "—", _num(c.score, 1), _USE_LABELS[c.best_use]]
@@ -75,9 +91,9 @@ def year_table(ranking: Ranking) -> tuple[list[str], list[list[str]]]:
         "below breakeven h",
         "mean USD/MWh",
         "volatility USD/MWh",
-        "mining USD/MW-yr",
-        "AI USD/MW-yr",
-        "hybrid USD/MW-yr",
+        "value mining USD/MW-yr",
+        "value AI USD/MW-yr",
+        "value hybrid USD/MW-yr",
         "heat (AI) USD/MW-yr",
         "contract USD/MW-yr",
         "mining per +1 USD/PH/day",
