@@ -414,6 +414,10 @@ def test_the_cli_reports_a_bad_file_and_a_year_without_data(tmp_path: Path, cach
     result = CliRunner().invoke(app, ["sites", "rank", str(path), "--out", str(tmp_path / "o")])
     assert result.exit_code == 2 and "policy_risk_score = 12 score, 0 to 10" in result.output
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+    missing = CliRunner().invoke(
+        app, ["sites", "rank", str(tmp_path / "none.yaml"), "--out", str(tmp_path / "o")]
+    )
+    assert missing.exit_code == 2 and "cannot read the candidates file: no such file" in missing.output
     plan, ready = parse_candidates(_candidate(market_years=[2019]), base=EXAMPLES)
-    with pytest.raises(DataError, match="market year 2019"):
+    with pytest.raises(DataError, match=r"candidate 'West Texas \(ERCOT HB_WEST\)': market year 2019"):
         rank_sites(plan, ready, cache_dir=cache)

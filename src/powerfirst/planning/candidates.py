@@ -389,4 +389,6 @@ def parse_candidates(
 def load_candidates(path: str | Path) -> tuple[CandidatesFile, list[RankCandidate]]:
     """Read and validate a candidates file and every site it names (nothing is run on an invalid one)."""
     path = Path(path)
+    if not path.is_file():
+        raise ConfigError("cannot read the candidates file: no such file", source=str(path))
     return parse_candidates(read_site_yaml(path), base=path.parent, source=str(path))

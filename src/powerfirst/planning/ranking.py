@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from powerfirst.errors import DataError
 from powerfirst.planning.candidates import (
     CLIMATE_PUE,
     CandidatesFile,
@@ -140,18 +141,21 @@ def candidate_years(
     breakeven = site_breakeven_usd_per_mwh(site, hashprice)
     out, notes = [], []
     for year in years:
-        figures = year_price_figures(site, year, months, breakeven, prices=rc.prices, market=spec.market)
-        table = margin_table(
-            site,
-            [year],
-            grid,
-            strategy=evaluation.strategy,
-            prices=rc.prices,
-            market=spec.market,
-            months=months,
-            cache_dir=cache_dir,
-            use_cache=use_cache,
-        )
+        try:
+            figures = year_price_figures(site, year, months, breakeven, prices=rc.prices, market=spec.market)
+            table = margin_table(
+                site,
+                [year],
+                grid,
+                strategy=evaluation.strategy,
+                prices=rc.prices,
+                market=spec.market,
+                months=months,
+                cache_dir=cache_dir,
+                use_cache=use_cache,
+            )
+        except DataError as exc:
+            raise DataError(f"candidate {spec.name!r}: {exc}") from None
         out.append(_year(rc, plan, table, figures, year))
         notes += [n for n in table.notes if n not in notes]
         if on_step is not None:
