@@ -33,7 +33,7 @@ from powerfirst.reporting.plan_tables import m_usd, number
 
 @pytest.fixture(scope="module")
 def plotly_js() -> str:
-    return get_plotlyjs()
+    return str(get_plotlyjs())
 
 
 @pytest.fixture(scope="module")
