@@ -52,6 +52,8 @@ WRONG_IMPORTS = [
     ("dispatch/optimize.py", "import pathlib", "dispatch is arrays in, schedule out"),
     ("site/schema.py", "import powerfirst.policies", "the site layer never imports policies"),
     ("reporting/html.py", "import powerfirst.backtest.runner", "reporting renders result models"),
+    # the plan's report names the planning layer's model only under TYPE_CHECKING; run-time is a cycle
+    ("reporting/plan_report.py", "import powerfirst.planning.report_data", "no import cycles"),
     ("cli/common.py", "import powerfirst.backtest.engine", "the CLI renders result models"),
     ("market/series.py", "import powerfirst.backtest.runner", "no import cycles"),
     ("planning/cashflows.py", "import powerfirst.dispatch.model", "planning prices plans"),

@@ -281,15 +281,13 @@ def test_a_year_without_data_names_the_year_and_the_coverage(
         margin_table(site, [2024], GRID, use_cache=False)
 
 
-def test_the_first_bundled_year_says_where_its_backtest_starts(block: Site) -> None:
-    """The engine reads 28 days before a window; ERCOT's bundled prices start 2020-01-01. Either the
-    backtest covers January 2020 whole or the notes say where it starts and that January is scaled."""
+def test_the_first_bundled_year_is_backtested_whole_and_says_its_history_is_short(block: Site) -> None:
+    """ERCOT's bundled prices start 2020-01-01 and the engine reads up to 28 days before a window:
+    January 2020 is backtested whole, and the notes say the window had no history before it."""
     january = margin_runs(block, [2020], GRID, months=(1, 1), use_cache=False)[0][0]
-    if january.window_start_utc != "2020-01-01T06:00:00Z":
-        text = " ".join(january.notes)
-        assert f"the backtest starts {january.window_start_utc}" in text
-        priced = int(january.months["intervals_priced"][0])
-        assert f"1: {priced:,} of 2,976" in text and priced < 2976
+    assert january.window_start_utc == "2020-01-01T06:00:00Z"
+    assert int(january.months["intervals_priced"][0]) == 2976
+    assert "history before the window: 0 of 28 days" in " ".join(january.notes)
     assert np.isfinite(january.mining_margin_usd_per_mw_month[0])
 
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 import yaml
 from plotly.offline import get_plotlyjs
 
+from plotly_page import CDN_HOSTS, array, figures
 from powerfirst.backtest.outputs import report_input, write_outputs
 from powerfirst.backtest.runner import Backtest, StrategyResult, comparison, prepare_backtest, run_strategy
 from powerfirst.policies.registry import load_site, parse_site
@@ -26,7 +25,6 @@ from powerfirst.site.schema import Site
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 STRATEGIES = ("perfect", "breakeven", "always-on")
-CDN_HOSTS = ("cdn.plot.ly", "cdn.jsdelivr.net", "unpkg.com", "cdnjs.cloudflare.com", "ajax.googleapis.com")
 
 
 @pytest.fixture(scope="module")
@@ -179,28 +177,8 @@ def _number(text: str) -> float:
     return float(text.replace(",", "").replace("%", "").strip())
 
 
-def _array(value: Any) -> np.ndarray:
-    """A Plotly JSON array: a list, or base64 typed-array data ({"dtype", "bdata"})."""
-    if isinstance(value, dict):
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-    return np.asarray(value)
-
-
-def _figures(page: str) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
-    """(traces, layout) of every Plotly.newPlot call in the page."""
-    decoder = json.JSONDecoder()
-    figures = []
-    for match in re.finditer(r'Plotly\.newPlot\(\s*"[^"]+",\s*', page):
-        traces, end = decoder.raw_decode(page, match.end())
-        comma = re.compile(r"\s*,\s*").match(page, end)
-        assert comma is not None
-        layout, _ = decoder.raw_decode(page, comma.end())
-        figures.append((traces, layout))
-    return figures
-
-
 def _hall_figure(page: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    found = [f for f in _figures(page) if f[1]["title"]["text"].startswith("GPU hall")]
+    found = [f for f in figures(page) if f[1]["title"]["text"].startswith("GPU hall")]
     assert len(found) == 1
     return found[0]
 
@@ -262,14 +240,12 @@ def test_hall_figure_matches_the_ledger(hybrid: Hybrid) -> None:
             ("rental", "rental_gpus"),
             ("idle", "idle_gpus"),
         ]:
-            np.testing.assert_allclose(
-                _array(panel[name]["customdata"]), hourly[column].to_numpy(), atol=1e-6
-            )
-        np.testing.assert_allclose(_array(panel["idle"]["y"]), gpus, rtol=1e-9)
+            np.testing.assert_allclose(array(panel[name]["customdata"]), hourly[column].to_numpy(), atol=1e-6)
+        np.testing.assert_allclose(array(panel["idle"]["y"]), gpus, rtol=1e-9)
         np.testing.assert_allclose(
-            _array(panel["inference demand"]["y"]), hourly["inference_demand_gpus"].to_numpy(), atol=1e-6
+            array(panel["inference demand"]["y"]), hourly["inference_demand_gpus"].to_numpy(), atol=1e-6
         )
-        trained = float(_array(panel["training: finetune-b"]["customdata"]).sum())  # hourly means x 1 h
+        trained = float(array(panel["training: finetune-b"]["customdata"]).sum())  # hourly means x 1 h
         gpu_hours = result.summary.gpu_hours
         assert gpu_hours is not None
         assert trained == pytest.approx(gpu_hours.training["finetune-b"], rel=1e-9)
@@ -450,6 +426,6 @@ def test_hall_figure_shows_gaps_as_bands() -> None:
     idle = [t for t in traces if t["name"] == "idle"]
     assert len(idle) == 2  # one area per run of hours with prices, none across the gap
     for trace in idle:
-        assert not np.isnan(_array(trace["y"])).any()
+        assert not np.isnan(array(trace["y"])).any()
     (demand,) = [t for t in traces if t["name"] == "inference demand"]
-    assert np.isnan(_array(demand["y"])).any()  # the line breaks in the gap
+    assert np.isnan(array(demand["y"])).any()  # the line breaks in the gap

@@ -18,7 +18,10 @@ from powerfirst.site.asic_catalog import asic_models, lookup_asic_model
 from powerfirst.site.schema import FixedBlockContract, IndexContract, Site
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-EXAMPLE_FILES = sorted(EXAMPLES.glob("*.yaml"))
+EXAMPLE_FILES = sorted(
+    p for p in EXAMPLES.glob("*.yaml") if p.name != "candidates.yaml" and not p.name.startswith("plan-")
+)
+"""The example site files (``candidates.yaml`` is a ``sites rank`` file, ``plan-*.yaml`` scenarios)."""
 
 
 def _site_dict() -> dict[str, Any]:

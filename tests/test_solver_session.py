@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import scipy.sparse as sp
 
 import powerfirst.policies.rolling as rolling_module
 from powerfirst.accounting.ledger import account

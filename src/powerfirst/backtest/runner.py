@@ -33,6 +33,7 @@ from powerfirst.accounting.results import (
     WindowSummary,
 )
 from powerfirst.backtest.engine import PolicyRun, run_policy
+from powerfirst.backtest.history import history_note
 from powerfirst.backtest.market_files import check_market_files, market_files
 from powerfirst.backtest.prefetch import prefetch_for
 from powerfirst.backtest.realised import build_inputs, inference_demand_gpus
@@ -63,7 +64,8 @@ from powerfirst.site.schema import Site
 __all__ = ["Backtest", "StrategyResult", "comparison", "learned_policy", "prepare_backtest", "run_strategy"]
 
 HISTORY_DAYS = 28
-"""Days of market data before the window that policies may see from its first interval [days]."""
+"""Days of market data before the window that policies may see from its first interval [days]; a
+price source that starts later gives what it has, and a warning says how many days that is."""
 PAST_DAYS = 731
 """Days of market data before the window that a learning policy fits on (walk-forward) [days]."""
 FEES_NOTE = (
@@ -99,8 +101,9 @@ class Backtest:
     market_origin: str = ""
     """Where the market was named (``--market``, the site's market, the bundled source)."""
     warnings: tuple[str, ...] = ()
-    """What the results could not account for (a 4CP peak in a price gap, hours without an
-    ancillary price), stated in the console, each summary.json and comparison.json."""
+    """What the results could not account for (less price history before the window than
+    :data:`HISTORY_DAYS`, a 4CP peak in a price gap, hours without an ancillary price), stated in
+    the console, each summary.json and comparison.json."""
 
     def window_summary(self) -> WindowSummary:
         """The window, its zone and its market, as the results state them."""
@@ -160,7 +163,7 @@ def _market(
     spec: str,
     day_ahead: str | None,
     start: pd.Timestamp,
-    window_end: pd.Timestamp,
+    window: tuple[pd.Timestamp, pd.Timestamp],
     zone: tuple[str, Market | None],
 ) -> MarketData:
     """The market data a clock reveals over the window (see
@@ -170,7 +173,7 @@ def _market(
         if site.ancillary is not None
         else None
     )
-    return window_market_data(spec, day_ahead, site.market_data.load, ancillary, start, window_end, zone)
+    return window_market_data(spec, day_ahead, site.market_data.load, ancillary, start, window, zone)
 
 
 def _demand_before(
@@ -292,9 +295,10 @@ def prepare_backtest(
         spec,
         da_spec,
         window.start_utc - pd.Timedelta(days=HISTORY_DAYS),
-        window.end_utc,
+        (window.start_utc, window.end_utc),
         (timezone, iso),
     )
+    history = history_note(source, data.rt_price_usd_per_mwh, window.start_utc, HISTORY_DAYS)
     return Backtest(
         site,
         window,
@@ -317,7 +321,7 @@ def prepare_backtest(
         market_inputs(site, spec, da_spec),
         iso,
         market_origin,
-        tuple(_input_warnings(site, inputs, timezone)),
+        tuple(w for w in (history, *_input_warnings(site, inputs, timezone)) if w),
     )
 
 

@@ -18,6 +18,7 @@ from powerfirst.errors import DataError
 from powerfirst.market.grid_programs import ancillary_table
 from powerfirst.market.information import MarketData, bundled_system_load
 from powerfirst.market.markets import Market, bundled_price_series, market_of_prefix
+from powerfirst.market.series import PriceSeries
 from powerfirst.market.source_spec import SourceSpec, price_spec
 from powerfirst.market.sources import BundledPriceSource, PriceSource, parse_source
 from powerfirst.market.user_inputs import read_load_csv
@@ -25,6 +26,7 @@ from powerfirst.market.user_inputs import read_load_csv
 __all__ = [
     "ancillary_history",
     "default_day_ahead",
+    "history_start",
     "load_market_data",
     "load_source",
     "past_market_data",
@@ -92,11 +94,15 @@ def load_market_data(
     *,
     timezone: str | None = None,
     market: Market | None = None,
+    required_from_utc: pd.Timestamp | None = None,
 ) -> MarketData:
     """Real-time prices (required), day-ahead prices and system load for [start_utc, end_utc).
 
     ``timezone`` and ``market`` are the market-local zone and market a CSV source is read in (see
     :func:`powerfirst.market.window.resolve_timezone`); a bundled source has its own.
+    ``required_from_utc``: the real-time prices of [start_utc, required_from_utc) are optional
+    history: when the source cannot load them, its prices are read from where they start (see
+    :func:`history_start`); None: the whole period is required.
 
     Day-ahead prices [USD/MWh] and load [MW] are optional inputs: the market-local years of the
     period that their data does not cover stay empty (ERCOT day-ahead and load begin in 2021).
@@ -106,7 +112,7 @@ def load_market_data(
     invalid or the load file is bad.
     """
     rt_reader = parse_source(rt_source, timezone=timezone, market=market)
-    rt = rt_reader.load(start_utc, end_utc)
+    rt = _with_history(rt_reader, start_utc, end_utc, required_from_utc)
     da = _empty()
     if da_source is not None:
         da_reader = parse_source(
@@ -127,6 +133,43 @@ def load_market_data(
         load_mw=load_mw,
         market=rt_reader.market,
     )
+
+
+def history_start(source: PriceSource, start_utc: pd.Timestamp, before_utc: pd.Timestamp) -> pd.Timestamp:
+    """Where the history of [start_utc, before_utc) that ``source`` has begins: ``start_utc`` when
+    it loads from there, else the start of its first priced interval (a bundled series' first year:
+    no file before it); ``before_utc`` when it has no price before it."""
+    try:
+        source.load(start_utc, before_utc)
+    except DataError:
+        first = source.first_priced_utc()
+        if first is None or first >= before_utc:
+            return before_utc
+        return max(start_utc, first)
+    return start_utc
+
+
+def _with_history(
+    source: PriceSource,
+    start_utc: pd.Timestamp,
+    end_utc: pd.Timestamp,
+    required_from_utc: pd.Timestamp | None,
+) -> PriceSeries:
+    """The prices of [start_utc, end_utc), [start_utc, required_from_utc) being optional history
+    read from where the source's prices start. Raises the source's DataError (naming its
+    coverage) when it does not cover [required_from_utc, end_utc)."""
+    try:
+        return source.load(start_utc, end_utc)
+    except DataError:
+        if required_from_utc is None or required_from_utc <= start_utc:
+            raise
+    first = source.first_priced_utc()
+    if first is not None and start_utc < first < required_from_utc:
+        try:
+            return source.load(first, end_utc)
+        except DataError:  # a year missing between the history and the window
+            pass
+    return source.load(required_from_utc, end_utc)
 
 
 def _covered(read: _Reader, start_utc: pd.Timestamp, end_utc: pd.Timestamp, timezone: str) -> pd.Series:
@@ -166,18 +209,20 @@ def window_market_data(
     load: str | None,
     ancillary: tuple[tuple[str, ...], str | Path | None] | None,
     start: pd.Timestamp,
-    window_end: pd.Timestamp,
+    window: tuple[pd.Timestamp, pd.Timestamp],
     zone: tuple[str, Market | None],
 ) -> MarketData:
-    """The market data a clock reveals over a window: from ``start`` (history before the window)
-    to two days after it (day-ahead prices are published the day before), in the backtest's zone
-    and market. ``ancillary``: the site's products and the user's price file (None: no
-    ancillary services)."""
+    """The market data a clock reveals over a ``window`` ([start, end) UTC): from ``start``
+    (history before the window, read from where the prices start when they start later) to two
+    days after it (day-ahead prices are published the day before), in the backtest's zone and
+    market. ``ancillary``: the site's products and the user's price file (None: no ancillary
+    services). Raises DataError when the real-time prices do not cover the window."""
+    window_start, window_end = window
     end = window_end + pd.Timedelta(days=2)
     try:
-        data = load_market_data(spec, day_ahead, start, end, load)
+        data = load_market_data(spec, day_ahead, start, end, load, required_from_utc=window_start)
     except DataError:  # the real-time source ends with the window
-        data = load_market_data(spec, day_ahead, start, window_end, load)
+        data = load_market_data(spec, day_ahead, start, window_end, load, required_from_utc=window_start)
     return replace(
         data,
         as_price_usd_per_mw_hour=ancillary_history(*ancillary, start, end) if ancillary is not None else {},
@@ -194,11 +239,17 @@ def past_market_data(
     zone: tuple[str, Market | None],
     days: int,
 ) -> MarketData | None:
-    """Up to ``days`` days of market data before ``before_utc`` (None when the price source has none)."""
-    start = before_utc - pd.Timedelta(days=days)
-    try:
-        parse_source(spec).load(start, before_utc)
-    except DataError:
+    """Up to ``days`` days of market data before ``before_utc``: from where the price source's
+    prices start when they start later (None when it has none before ``before_utc``)."""
+    source = parse_source(spec)
+    asked = before_utc - pd.Timedelta(days=days)
+    start = history_start(source, asked, before_utc)
+    if start >= before_utc:
         return None
+    if start > asked:
+        try:
+            source.load(start, before_utc)
+        except DataError:  # a year missing inside the history
+            return None
     data = load_market_data(spec, day_ahead, start, before_utc, load)  # a bad load file fails here
     return replace(data, timezone=zone[0], market=zone[1])

@@ -68,6 +68,11 @@ class PriceSource(ABC):
     def load(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> PriceSeries:
         """Prices for intervals starting in [start_utc, end_utc). Raises DataError when uncovered."""
 
+    def first_priced_utc(self) -> pd.Timestamp | None:
+        """Start of the source's first priced interval, UTC (None: not known or no price): where
+        the history a window may look back on begins."""
+        return None
+
 
 _MARKETS: dict[str, BundledSeries] = bundled_price_series()
 """Every bundled price series by prefix (from :mod:`powerfirst.market.isos`)."""
@@ -121,6 +126,17 @@ class BundledPriceSource(PriceSource):
     def interval(self) -> pd.Timedelta:
         """The interval of the bundled series."""
         return self._market.interval
+
+    def first_priced_utc(self) -> pd.Timestamp | None:
+        """Start of the first priced interval of the first bundled year that has one."""
+        market = self._market
+        for year in market.years:
+            priced = read_bundled_table(market.folder, market.pattern.format(year=year))[
+                self._column
+            ].dropna()
+            if not priced.empty:
+                return pd.Timestamp(priced.index[0])
+        return None
 
     def load(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> PriceSeries:
         market = self._market
@@ -264,6 +280,11 @@ class CsvPriceSource(PriceSource):
             )
         order = np.argsort(stamps.asi8, kind="stable")
         return series.iloc[order], order.astype(np.int64) + 2
+
+    def first_priced_utc(self) -> pd.Timestamp | None:
+        """Start of the file's first priced interval (an empty cell is no price)."""
+        priced = self._read()[0].dropna()
+        return pd.Timestamp(priced.index[0]) if len(priced) else None
 
     def load(self, start_utc: pd.Timestamp, end_utc: pd.Timestamp) -> PriceSeries:
         series, rows = self._read()

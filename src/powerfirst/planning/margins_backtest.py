@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from powerfirst.accounting.ledger import Ledger, account
-from powerfirst.backtest.runner import HISTORY_DAYS, Backtest, market_timezone, prepare_backtest, run_strategy
+from powerfirst.backtest.runner import Backtest, market_timezone, prepare_backtest, run_strategy
 from powerfirst.errors import DataError
 from powerfirst.market.series import PriceSeries
 from powerfirst.market.sources import parse_source
@@ -159,43 +159,6 @@ def _year_prices(
     return series, start, end, zone
 
 
-def _history_missing(
-    site: Site, start: pd.Timestamp, end: pd.Timestamp, prices: str | None, market: str | None
-) -> bool:
-    """Whether the price source cannot load the window with the days before it that the engine
-    reads as history (a bundled series' first year: no file before it), while it loads the window."""
-    spec = prices or site.contract.price_series
-    zone, _, iso, _ = market_timezone(site, spec, market)
-    source = parse_source(spec, timezone=zone, market=iso)
-    try:
-        source.load(start - pd.Timedelta(days=HISTORY_DAYS), end)
-    except DataError:
-        return True
-    return False
-
-
-def _prepare(
-    site: Site, start: pd.Timestamp, end: pd.Timestamp, prices: str | None, market: str | None
-) -> tuple[Backtest, str]:
-    """The backtest of [start, end); where the engine fails because it cannot load the
-    :data:`~powerfirst.backtest.runner.HISTORY_DAYS` days before the window, the window starts that
-    many days later, and the second value says so."""
-    try:
-        return prepare_backtest(site, _iso(start), _iso(end), prices=prices, market=market), ""
-    except DataError as first:
-        later = start + pd.Timedelta(days=HISTORY_DAYS)
-        if later >= end or not _history_missing(site, start, end, prices, market):
-            raise
-        try:
-            bt = prepare_backtest(site, _iso(later), _iso(end), prices=prices, market=market)
-        except DataError:
-            raise first from None
-        return bt, (
-            f"the engine reads {HISTORY_DAYS} days of market data before a window and could not from "
-            f"{_iso(start)} ({first}); the backtest starts {_iso(later)}"
-        )
-
-
 def _ai_power_cost(bt: Backtest) -> np.ndarray[Any, np.dtype[np.float64]]:
     """(T,) cost of 1 MW more drawn flat in each interval, as the ledger books it [USD/MW]."""
     inputs = bt.inputs
@@ -245,7 +208,7 @@ def year_margins(
     mine = mining_site(site, hashprice_usd_per_th_day)
     series, start, end, _ = _year_prices(mine, year, months, prices, market)
     try:
-        bt, shifted = _prepare(mine, start, end, prices, market)
+        bt = prepare_backtest(mine, _iso(start), _iso(end), prices=prices, market=market)
     except DataError as exc:
         raise DataError(f"market year {year} ({series.name}, {_iso(start)} to {_iso(end)}): {exc}") from None
     result = run_strategy(bt, strategy, prefetch=False)
@@ -273,7 +236,7 @@ def year_margins(
         if name != "intervals_in_month":
             table[name] = [np.nan if m + 1 in outside else v for m, v in enumerate(table[name])]
     mining_mw = float(np.sum(site_params.max_power_mw))
-    notes = _year_notes(bt, year, table, outside, shifted, mining_mw)
+    notes = _year_notes(bt, year, table, outside, mining_mw)
     return YearMargins(
         year=year,
         hashprice_usd_per_th_day=float(hashprice_usd_per_th_day),
@@ -289,11 +252,11 @@ def year_margins(
 
 
 def _year_notes(
-    bt: Backtest, year: int, table: dict[str, list[float]], outside: list[int], shifted: str, mining_mw: float
+    bt: Backtest, year: int, table: dict[str, list[float]], outside: list[int], mining_mw: float
 ) -> list[str]:
     """What a reader of the year's margins must know: window, holes, scaled months, the engine's warnings."""
     head = f"market year {year} ({bt.prices.name})"
-    notes = [f"{head}: {shifted}"] if shifted else []
+    notes: list[str] = []
     if outside:
         notes.append(
             f"{head}: months {', '.join(map(str, outside))} not backtested (outside the window "
