@@ -341,7 +341,7 @@ def _candidate(**changes: Any) -> dict[str, Any]:
         ),
         (
             _candidate(latencyy="remote"),
-            "candidates[0] ('West Texas (ERCOT HB_WEST)').latencyy: unknown field",
+            "candidates[0] ('West Texas (ERCOT HB_WEST)').latencyy: unknown field; did you mean 'latency'?",
         ),
         (_candidate(market="nordpool"), "market = 'nordpool': unknown market; known markets:"),
     ],
