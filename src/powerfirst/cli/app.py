@@ -11,6 +11,7 @@ from powerfirst.cli.emulate import emulate_miners
 from powerfirst.cli.forecast import forecast_app
 from powerfirst.cli.fourcp import fourcp_app
 from powerfirst.cli.market import breakeven, prices
+from powerfirst.cli.plan import plan
 from powerfirst.cli.site import models, validate
 
 __all__ = ["app"]
@@ -27,6 +28,6 @@ app.add_typer(fourcp_app, name="fourcp")
 app.add_typer(data_app, name="data")
 app.command("settlement")(settlement_report)
 
-for command in (backtest, breakeven, validate, prices, models, agent, instruct):
+for command in (backtest, breakeven, validate, prices, models, agent, instruct, plan):
     app.command()(command)
 app.command(name="emulate-miners")(emulate_miners)

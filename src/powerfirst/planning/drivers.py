@@ -56,6 +56,7 @@ __all__ = [
     "halving_schedule",
     "parse_driver_settings",
     "simulate",
+    "simulate_paths",
     "subsidy_btc_per_block_monthly",
 ]
 
@@ -273,22 +274,81 @@ def simulate(
 ) -> DriverPaths:
     """Monte Carlo paths of every driver, ``num_paths`` × ``months`` from ``start_month`` (YYYY-MM)."""
     _check_args(start_month, months, num_paths)
-    if not _whole(seed) or seed < 0:
-        raise ConfigError(f"seed = {seed!r}: need a whole number ≥ 0")
+    _check_seed(seed)
     months, num_paths, seed = int(months), int(num_paths), int(seed)
     settings = settings or DriverSettings()
     p = _params(model, settings, start_month)
     rng = np.random.default_rng(seed)
     factor = _covariance_factor(p)
     z = rng.standard_normal((factor.shape[0], num_paths, months - 1))
+    eta = rng.standard_normal((num_paths, months - 1))
+    years = int(_calendar_year(start_month, months)[-1]) + 1
+    draws = rng.integers(0, len(settings.market_years), size=(num_paths, years))
+    return _from_draws(p, settings, start_month, factor, z, eta, draws, seed)
+
+
+def simulate_paths(
+    model: DriverModel,
+    start_month: str,
+    months: int,
+    seed: int,
+    first_path: int,
+    num_paths: int,
+    settings: DriverSettings | None = None,
+) -> DriverPaths:
+    """Monte Carlo paths ``first_path … first_path + num_paths − 1`` of a run seeded ``seed``, each
+    path drawn from its own stream: path i from ``numpy.random.SeedSequence(seed).spawn(…)[i]``
+    (entropy ``seed``, spawn key ``(i,)``), in the same order as :func:`simulate` draws (Bitcoin
+    shocks, GPU shocks, market years). A path is thus the same whichever batch it is drawn in, so
+    a run split into chunks — run here or on any number of workers — gives identical paths. (Not
+    the same paths as :func:`simulate` with the same seed, which draws all paths from one stream.)"""
+    _check_args(start_month, months, num_paths)
+    _check_seed(seed)
+    if not _whole(first_path) or first_path < 0:
+        raise ConfigError(f"first_path = {first_path!r}: need a whole number ≥ 0")
+    months, num_paths, seed, first_path = int(months), int(num_paths), int(seed), int(first_path)
+    settings = settings or DriverSettings()
+    p = _params(model, settings, start_month)
+    factor = _covariance_factor(p)
+    k = factor.shape[0]
+    years = int(_calendar_year(start_month, months)[-1]) + 1
+    z = np.empty((k, num_paths, months - 1))
+    eta = np.empty((num_paths, months - 1))
+    draws = np.empty((num_paths, years), dtype=np.int64)
+    for j in range(num_paths):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(first_path + j,)))
+        z[:, j, :] = rng.standard_normal((k, months - 1))
+        eta[j] = rng.standard_normal(months - 1)
+        draws[j] = rng.integers(0, len(settings.market_years), size=years)
+    return _from_draws(p, settings, start_month, factor, z, eta, draws, seed)
+
+
+def _check_seed(seed: object) -> None:
+    if not _whole(seed) or int(seed) < 0:  # type: ignore[call-overload]
+        raise ConfigError(f"seed = {seed!r}: need a whole number ≥ 0")
+
+
+def _from_draws(
+    p: _Params,
+    settings: DriverSettings,
+    start_month: str,
+    factor: Array,
+    z: Array,
+    eta: Array,
+    draws: IntArray,
+    seed: int,
+) -> DriverPaths:
+    """The paths from standard-normal draws ``z`` (k, P, M − 1) of the Bitcoin shocks, ``eta``
+    (P, M − 1) of the GPU shocks and market-year indices ``draws`` (P, calendar years)."""
+    months = z.shape[2] + 1
     eps = np.tensordot(factor, z, axes=1)
     btc, hashrate, fees = _bitcoin_paths(p, settings, eps, months)
-    eta = rng.standard_normal((num_paths, months - 1)) * settings.gpu_volatility_per_month
-    deviation = np.zeros((num_paths, months))
-    deviation[:, 1:] = lfilter([1.0], [1.0, -settings.gpu_shock_persistence], eta, axis=1)
+    deviation = np.zeros((z.shape[1], months))
+    deviation[:, 1:] = lfilter(
+        [1.0], [1.0, -settings.gpu_shock_persistence], eta * settings.gpu_volatility_per_month, axis=1
+    )
     gpu = _gpu_median(settings, months)[None, :] * np.exp(deviation)
     year = _calendar_year(start_month, months)
-    draws = rng.integers(0, len(settings.market_years), size=(num_paths, int(year[-1]) + 1))
     return DriverPaths(
         start_month=start_month,
         btc_usd=btc,
