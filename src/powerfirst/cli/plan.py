@@ -114,7 +114,9 @@ def _print(run: PlanRun, paths: dict[str, Path], report_written: bool) -> None:
     table.add_row("NPV of the conversion P10 / P50 / P90", _spread(s.npv_difference_usd, "M USD", 1e-6))
     table.add_row("NPV of the conversion, base path", _money(data.deterministic_npv_difference_usd))
     table.add_row("probability the plan beats mining", f"{s.probability_plan_beats_baseline:.1%}")
-    table.add_row("IRR of the conversion P10 / P50 / P90", _spread(s.irr_difference_pct_per_year, "%/year", 1.0, 1))
+    table.add_row(
+        "IRR of the conversion P10 / P50 / P90", _spread(s.irr_difference_pct_per_year, "%/year", 1.0, 1)
+    )
     table.add_row("payback P10 / P50 / P90", _spread(s.payback_month_difference, "months", 1.0, 0))
     table.add_row("lowest annual DSCR P10 / P50 / P90", _spread(s.min_dscr, "", 1.0, 2))
     for b in data.breakevens:
@@ -182,7 +184,10 @@ def plan(
             err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
         scenario = load_scenario(scenario_file)
         mc = _monte_carlo(scenario.file.simulation.monte_carlo, paths, seed, no_monte_carlo)
-        with _progress_bar() as bar, executor(cluster, workers=workers, connect_timeout_s=connect_timeout_s) as ex:
+        with (
+            _progress_bar() as bar,
+            executor(cluster, workers=workers, connect_timeout_s=connect_timeout_s) as ex,
+        ):
             tasks: dict[str, TaskID] = {}
 
             def progress(stage: str, done: int, total: int) -> None:
@@ -211,7 +216,9 @@ def plan(
         try:
             written = folder.write(writer)
         except OSError as exc:
-            raise ConfigError(f"--out = {str(out)!r}: cannot write the results ({exc.strerror or exc})") from None
+            raise ConfigError(
+                f"--out = {str(out)!r}: cannot write the results ({exc.strerror or exc})"
+            ) from None
         notes = folder.notes
     except PowerfirstError as exc:
         fail(exc)

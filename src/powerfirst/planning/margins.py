@@ -175,7 +175,9 @@ def margin_table(
         use_cache=use_cache,
     )
     folder = (cache_dir if cache_dir is not None else default_cache_dir()) if use_cache else None
-    return table_of_runs(site, runs, strategy, block_in_mining_margin=block_in_mining_margin, cache_dir=folder)
+    return table_of_runs(
+        site, runs, strategy, block_in_mining_margin=block_in_mining_margin, cache_dir=folder
+    )
 
 
 def table_of_runs(
@@ -189,21 +191,21 @@ def table_of_runs(
     """The :class:`MarginTable` of backtests ``runs`` (Y, H: by market year, then hashprice, as
     :func:`margin_runs` gives them, whoever ran them); ``cache_dir``: the cache they were read
     from or stored in (None: no cache), for the notes. See :func:`margin_table`."""
-    runs = tuple(tuple(row) for row in runs)
-    mining = np.array([[r.mining_margin_usd_per_mw_month for r in row] for row in runs])
+    rows = tuple(tuple(row) for row in runs)
+    mining = np.array([[r.mining_margin_usd_per_mw_month for r in row] for row in rows])
     fixed_margin = None
     if not block_in_mining_margin:
-        mining += np.array([[r.block_fixed_usd_per_month / r.mining_mw for r in row] for row in runs])
-        fixed_margin = -np.array([row[0].block_fixed_usd_per_month for row in runs])
-    ai = np.array([row[0].ai_power_cost_usd_per_mw_month for row in runs])
-    notes = _table_notes(site, runs, strategy, block_in_mining_margin)
+        mining += np.array([[r.block_fixed_usd_per_month / r.mining_mw for r in row] for row in rows])
+        fixed_margin = -np.array([row[0].block_fixed_usd_per_month for row in rows])
+    ai = np.array([row[0].ai_power_cost_usd_per_mw_month for row in rows])
+    notes = _table_notes(site, rows, strategy, block_in_mining_margin)
     if cache_dir is not None:
-        hits = sum(r.from_cache for row in runs for r in row)
-        notes.append(f"{hits} of {sum(len(row) for row in runs)} backtests read from the cache {cache_dir}")
+        hits = sum(r.from_cache for row in rows for r in row)
+        notes.append(f"{hits} of {sum(len(row) for row in rows)} backtests read from the cache {cache_dir}")
     return MarginTable(
         site_name=site.name,
-        market_years=tuple(int(row[0].year) for row in runs),
-        hashprice_grid_usd_per_th_day=np.array([r.hashprice_usd_per_th_day for r in runs[0]]),
+        market_years=tuple(int(row[0].year) for row in rows),
+        hashprice_grid_usd_per_th_day=np.array([r.hashprice_usd_per_th_day for r in rows[0]]),
         mining_margin_usd_per_mw_month=mining,
         ai_power_cost_usd_per_mw_month=ai,
         strategy=strategy,

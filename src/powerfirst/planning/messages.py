@@ -111,7 +111,10 @@ def format_scenario_errors(exc: ValidationError, root: type[BaseModel]) -> list[
             )
             hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
             lines.append(f"{field}: unknown field{hint}")
-        elif isinstance(err.get("input"), dict | list):
+        elif isinstance(err.get("input"), dict) or (
+            isinstance(err.get("input"), list)
+            and not all(isinstance(x, int | float | str) for x in err["input"])
+        ):
             lines.append(f"{field}: {msg}")
         else:
             unit_text = f" {unit}" if unit else ""

@@ -173,7 +173,9 @@ def run_plan(
     if monte_carlo is None:
         summary = summarise(scenario, margins, det.metrics, seed=None, notes=[*notes, *extra])
         summary = summary.model_copy(
-            update={"notes": [*summary.notes, "no Monte Carlo: the figures are over the base, low and high paths"]}
+            update={
+                "notes": [*summary.notes, "no Monte Carlo: the figures are over the base, low and high paths"]
+            }
         )
         samples, cumulative = npvs, np.cumsum(det.difference_usd, axis=1)
     else:
@@ -196,7 +198,9 @@ def run_plan(
             f"Monte Carlo: {monte_carlo.paths:,} paths, seed {monte_carlo.seed}; path i drawn from "
             "numpy SeedSequence(seed).spawn(…)[i] (the same however the paths are split into tasks)"
         )
-        summary = summarise(scenario, margins, metrics, seed=monte_carlo.seed, notes=[*notes, *extra, mc_note])
+        summary = summarise(
+            scenario, margins, metrics, seed=monte_carlo.seed, notes=[*notes, *extra, mc_note]
+        )
         samples = metrics.npv_difference_usd
         monthly = _percentiles(difference)
     fan = _percentiles(cumulative)

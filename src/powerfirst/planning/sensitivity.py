@@ -96,7 +96,9 @@ def scaled_scenario(scenario: Scenario, what: str, setting: float) -> Scenario:
     spec = scenario.file
     if what == "discount":
         rate = max(spec.discount_rate_pct_per_year + setting, 0.0)
-        return dataclasses.replace(scenario, file=spec.model_copy(update={"discount_rate_pct_per_year": rate}))
+        return dataclasses.replace(
+            scenario, file=spec.model_copy(update={"discount_rate_pct_per_year": rate})
+        )
     phases = [_scaled_phase(p, what, setting) for p in spec.phases]
     return dataclasses.replace(scenario, file=spec.model_copy(update={"phases": phases}))
 
@@ -186,7 +188,11 @@ def _breakeven(
         factor = float(factors[k])
     else:
         factor = float(brentq(npv_at, factors[k], factors[k + 1], xtol=1e-12, rtol=1e-12))
-    more = f"; {brackets.size} sign changes in the range, the one nearest the base path" if brackets.size > 1 else ""
+    more = (
+        f"; {brackets.size} sign changes in the range, the one nearest the base path"
+        if brackets.size > 1
+        else ""
+    )
     return Breakeven(
         name=name,
         value=base_value * factor,

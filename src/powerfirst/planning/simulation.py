@@ -15,6 +15,8 @@ unit and the limit).
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from pydantic import Field, field_validator
 
 from powerfirst.site.strict import Strict
@@ -89,7 +91,7 @@ class MarginSettings(Strict):
     def _grid(cls, values: list[float] | None) -> list[float] | None:
         if values is None:
             return None
-        if any(b <= a for a, b in zip(values, values[1:], strict=False)):
+        if any(b <= a for a, b in pairwise(values)):
             raise ValueError("the hashprices must be strictly increasing")
         if values[0] <= 0.0 or values[-1] > MAX_HASHPRICE_USD_PER_TH_DAY:
             raise ValueError(
