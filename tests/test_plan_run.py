@@ -171,10 +171,12 @@ def test_chunks_of_3_or_7_paths_give_the_same_paths(
     np.testing.assert_allclose(seven.data.fan.p50_usd, in_process.data.fan.p50_usd, rtol=1e-6)
     # a path is the same whichever batch draws it
     model = fit_driver_model()
-    whole = simulate_paths(model, "2027-03", 4, 7, 0, 10, plan_scenario.drivers)
-    tail = simulate_paths(model, "2027-03", 4, 7, 6, 4, plan_scenario.drivers)
-    np.testing.assert_array_equal(whole.btc_usd[6:], tail.btc_usd)
-    np.testing.assert_array_equal(whole.gpu_usd_per_gpu_hour[6:], tail.gpu_usd_per_gpu_hour)
+    whole = simulate_paths(model, "2027-03", 4, 7, 0, 250, plan_scenario.drivers)
+    for first, count in ((6, 4), (95, 10), (199, 51)):  # within a block, across one, across two
+        part = simulate_paths(model, "2027-03", 4, 7, first, count, plan_scenario.drivers)
+        for name in ("btc_usd", "hashrate_ths", "gpu_usd_per_gpu_hour", "market_year"):
+            np.testing.assert_array_equal(getattr(whole, name)[first : first + count], getattr(part, name))
+    assert len({float(x) for x in whole.btc_usd[:, -1]}) == 250  # every path its own draws
 
 
 def test_a_dask_local_cluster_gives_the_same_results(

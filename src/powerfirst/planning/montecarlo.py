@@ -1,9 +1,11 @@
 """A plan's Monte Carlo in chunks of paths: each chunk a task an executor runs here or on a Dask worker.
 
-Path i of a run seeded ``s`` is drawn from its own stream, ``SeedSequence(s).spawn(…)[i]``
-(:func:`powerfirst.planning.drivers.simulate_paths`), so a chunk's paths depend only on the run's
-seed and the paths' numbers: the merged results are identical however the paths are cut into
-chunks and wherever the chunks run (this process, a LocalCluster of any size, a remote cluster).
+The paths of a run seeded ``s`` are drawn in fixed blocks of 100, block b from its own stream
+``SeedSequence(s).spawn(…)[b]`` (:func:`powerfirst.planning.drivers.simulate_paths`), so a chunk's
+paths depend only on the run's seed and the paths' numbers: the merged results are the same however
+the paths are cut into chunks and wherever the chunks run (this process, a LocalCluster of any
+size, a remote cluster) — bitwise for the paths, to the last bits of BLAS sums for the metrics (a
+matrix product may add in another order for another number of rows).
 
 A chunk sends back its paths' metrics (NPV, IRR, payback, DSCR: a few floats per path) and two
 (paths, months) float32 arrays: the monthly difference cash flow plan − baseline and its running

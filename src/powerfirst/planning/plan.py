@@ -27,7 +27,7 @@ import numpy as np
 
 from powerfirst._types import Array
 from powerfirst.planning.cashflows import CashFlows, plan_cashflows
-from powerfirst.planning.drivers import deterministic, driver_notes, fit_driver_model
+from powerfirst.planning.drivers import BLOCK_PATHS, deterministic, driver_notes, fit_driver_model
 from powerfirst.planning.inputs import DriverPaths, MarginTable
 from powerfirst.planning.margins import margin_tasks, run_margin_task, table_of_runs
 from powerfirst.planning.montecarlo import chunk_tasks, merge_chunks, run_chunk
@@ -195,8 +195,9 @@ def run_plan(
 
         metrics, difference, cumulative = merge_chunks(ex.map(run_chunk, tasks, done=done))
         mc_note = (
-            f"Monte Carlo: {monte_carlo.paths:,} paths, seed {monte_carlo.seed}; path i drawn from "
-            "numpy SeedSequence(seed).spawn(…)[i] (the same however the paths are split into tasks)"
+            f"Monte Carlo: {monte_carlo.paths:,} paths, seed {monte_carlo.seed}; paths drawn in blocks of "
+            f"{BLOCK_PATHS}, block b from numpy SeedSequence(seed).spawn(…)[b] (the same paths however "
+            "the run is split into tasks)"
         )
         summary = summarise(
             scenario, margins, metrics, seed=monte_carlo.seed, notes=[*notes, *extra, mc_note]
