@@ -209,6 +209,28 @@ def test_a_scheduler_that_does_not_answer_is_a_clear_error(tmp_path: Path, cache
     assert not (tmp_path / "out" / "summary.json").exists()
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--workers", "3"], "--workers = 3 sets a local cluster's worker processes; --cluster is 'none'"),
+        (
+            ["--no-monte-carlo", "--paths", "5"],
+            "--no-monte-carlo with --paths or --seed: give one or the other",
+        ),
+        (["--cluster", "udp://x:1"], "--cluster: 'udp://x:1' is not a cluster"),
+    ],
+)
+def test_options_that_contradict_are_refused(tmp_path: Path, options: list[str], message: str) -> None:
+    result = _invoke("plan", _write(tmp_path, small()), "--out", tmp_path / "out", *options)
+    assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_paths_without_a_seed_where_the_file_has_none(tmp_path: Path) -> None:
+    spec = small(simulation={"margins": {"hashprice_grid_usd_per_th_day": [0.03, 0.06], "months": [3, 6]}})
+    result = _invoke("plan", _write(tmp_path, spec), "--out", tmp_path / "out", "--paths", 5)
+    assert result.exit_code == 2 and "no simulation.monte_carlo section: give --seed too" in result.output
+
+
 def test_the_breakevens_make_the_conversion_worth_nothing(
     plan_scenario: Scenario, in_process: PlanRun
 ) -> None:

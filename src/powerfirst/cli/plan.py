@@ -23,7 +23,7 @@ from powerfirst.planning.plan import PlanRun, run_plan
 from powerfirst.planning.results import Distribution
 from powerfirst.planning.scenario import load_scenario
 from powerfirst.planning.simulation import MonteCarlo
-from powerfirst.planning.sweep import MAX_LOCAL_WORKERS, executor
+from powerfirst.planning.sweep import MAX_LOCAL_WORKERS, executor, parse_cluster
 
 __all__ = ["cashflow_frame", "plan"]
 
@@ -101,7 +101,7 @@ def _spread(dist: Distribution | None, unit: str, scale: float = 1.0, digits: in
     if dist is None:
         return "—"
     p10, p50, p90 = (f"{x * scale:,.{digits}f}" for x in (dist.p10, dist.p50, dist.p90))
-    return f"{p10} / {p50} / {p90} {unit} ({dist.paths:,} paths)"
+    return f"{p10} / {p50} / {p90}{' ' + unit if unit else ''} ({dist.paths:,} paths)"
 
 
 def _print(run: PlanRun, paths: dict[str, Path], report_written: bool) -> None:
@@ -150,8 +150,9 @@ def plan(
         ),
     ] = "none",
     workers: Annotated[
-        int, typer.Option(help="--cluster local: worker processes.", min=1, max=MAX_LOCAL_WORKERS)
-    ] = 2,
+        int | None,
+        typer.Option(help="--cluster local: worker processes (default 2).", min=1, max=MAX_LOCAL_WORKERS),
+    ] = None,
     paths: Annotated[
         int | None,
         typer.Option(help="Monte Carlo paths; overrides simulation.monte_carlo.paths.", min=1, max=MAX_PATHS),
@@ -182,11 +183,16 @@ def plan(
         folder = RunFolder.claim(out, flag="--out", wait=wait_for_lock)
         for note in folder.cleaned:
             err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+        if workers is not None and parse_cluster(cluster)[0] != "local":
+            raise ConfigError(
+                f"--workers = {workers} sets a local cluster's worker processes; --cluster is {cluster!r} "
+                "(give --cluster local, or leave --workers out)"
+            )
         scenario = load_scenario(scenario_file)
         mc = _monte_carlo(scenario.file.simulation.monte_carlo, paths, seed, no_monte_carlo)
         with (
             _progress_bar() as bar,
-            executor(cluster, workers=workers, connect_timeout_s=connect_timeout_s) as ex,
+            executor(cluster, workers=workers or 2, connect_timeout_s=connect_timeout_s) as ex,
         ):
             tasks: dict[str, TaskID] = {}
 
