@@ -11,6 +11,7 @@ from powerfirst.cli.emulate import emulate_miners
 from powerfirst.cli.forecast import forecast_app
 from powerfirst.cli.fourcp import fourcp_app
 from powerfirst.cli.market import breakeven, prices
+from powerfirst.cli.plan import plan
 from powerfirst.cli.site import models, validate
 from powerfirst.cli.sites import sites_app
 
@@ -29,6 +30,6 @@ app.add_typer(data_app, name="data")
 app.add_typer(sites_app, name="sites")
 app.command("settlement")(settlement_report)
 
-for command in (backtest, breakeven, validate, prices, models, agent, instruct):
+for command in (backtest, breakeven, validate, prices, models, agent, instruct, plan):
     app.command()(command)
 app.command(name="emulate-miners")(emulate_miners)

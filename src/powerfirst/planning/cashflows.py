@@ -5,6 +5,9 @@ Both are (P, M) arrays per line item, in nominal USD, inflows positive, costs ne
 * mining: MW still mining × the backtest's margin per MW (at the path's hashprice, market year and
   calendar month) − mining opex − sustaining capex; the plan's mining MW fall by each phase's
   ``convert_mw`` at its start; the baseline mines the site's MW throughout;
+* contract: the margin table's site-level ``contract_fixed_margin_usd_per_month`` (a fixed block's
+  ``(p − K)·Q``, by the path-month's market year and calendar month), the same in the plan and the
+  baseline; a month the table has no figure for (NaN) counts 0, with a note;
 * each phase (:mod:`powerfirst.planning.phase_flows`): capex, then rent or GPU rentals, power, opex,
   GPU refreshes and resale;
 * debt (``financing``): draws pro rata to each initial capex when it is paid, interest only until
@@ -23,7 +26,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from powerfirst._types import Array
+from powerfirst._types import Array, IntArray
 from powerfirst.errors import DataError
 from powerfirst.planning.finance import loan_schedule, tax_with_loss_carryforward
 from powerfirst.planning.inputs import DriverPaths, MarginTable
@@ -45,6 +48,8 @@ class CashFlowLines:
     mining_margin_usd: Array
     mining_opex_usd: Array
     mining_sustaining_capex_usd: Array
+    contract_fixed_margin_usd: Array
+    """The contract's site-level margin (a fixed block's fixed part), the same whatever is converted."""
     ai_revenue_usd: Array
     ai_power_usd: Array
     ai_opex_usd: Array
@@ -66,6 +71,7 @@ class CashFlowLines:
         total = (
             self.mining_margin_usd
             + self.mining_opex_usd
+            + self.contract_fixed_margin_usd
             + self.ai_revenue_usd
             + self.ai_power_usd
             + self.ai_opex_usd
@@ -123,6 +129,23 @@ def _year_index(paths: DriverPaths, margins: MarginTable) -> np.ndarray:
     return index
 
 
+def _contract_fixed(margins: MarginTable, years: IntArray, calendar: IntArray) -> tuple[Array, list[str]]:
+    """(P, M) the table's site-level contract margin [USD/month] (0 without one; NaN as 0, said)."""
+    table = margins.contract_fixed_margin_usd_per_month
+    if table is None:
+        return paths_view(np.zeros(years.shape[1]), (years.shape[0], years.shape[1])), []
+    values = np.asarray(table, dtype=np.float64)[years, calendar[None, :]]
+    missing = ~np.isfinite(values)
+    if not missing.any():
+        return values, []
+    months = sorted({int(c) + 1 for c in calendar[np.nonzero(missing)[1]]})
+    note = (
+        f"the contract's site-level margin (fixed block) has no figure in {int(missing.sum()):,} path-months "
+        f"(calendar months {', '.join(map(str, months))} of the margin table): counted as 0 USD"
+    )
+    return np.where(missing, 0.0, values), [note]
+
+
 def _check_paths(spec: ScenarioFile, paths: DriverPaths) -> None:
     if paths.start_month != spec.start_month or paths.num_months < spec.horizon_months:
         raise DataError(
@@ -178,6 +201,7 @@ def _lines(
     spec: ScenarioFile,
     mining_mw: Array,
     margin_per_mw: Array,
+    contract_fixed: Array,
     phases: tuple[PhaseLines, ...],
     debt: tuple[Array, Array, Array],
     equipment_lease: Array,
@@ -196,7 +220,7 @@ def _lines(
     revenue, power, ai_opex = total("revenue_usd"), total("power_usd"), total("opex_usd")
     capex, resale, depreciation = total("capex_usd"), total("resale_usd"), total("depreciation_usd")
     lease = paths_view(equipment_lease, shape)
-    ebitda = mining + opex + revenue + power + ai_opex + lease
+    ebitda = mining + opex + contract_fixed + revenue + power + ai_opex + lease
     taxable = ebitda + sustaining + resale - depreciation + interest
     tax_paid, _ = tax_with_loss_carryforward(taxable, spec.tax_rate_pct, spec.loss_offset_limit_pct)
     net = ebitda + sustaining + capex + resale + draw + interest + principal - tax_paid
@@ -204,6 +228,7 @@ def _lines(
         mining_margin_usd=mining,
         mining_opex_usd=opex,
         mining_sustaining_capex_usd=sustaining,
+        contract_fixed_margin_usd=contract_fixed,
         ai_revenue_usd=revenue,
         ai_power_usd=power,
         ai_opex_usd=ai_opex,
@@ -233,6 +258,7 @@ def plan_cashflows(scenario: Scenario, paths: DriverPaths, margins: MarginTable)
     calendar = paths.calendar_month[:m]
     margin_per_mw = margins.mining_margin(years, calendar[None, :], paths.hashprice_usd_per_th_day[:, :m])
     ai_power = margins.ai_power_cost_usd_per_mw_month[years, calendar[None, :]]
+    contract_fixed, fixed_note = _contract_fixed(margins, years, calendar)
     ctx = PhaseContext(
         num_months=m,
         days=days_in_months(spec.start_month, m),
@@ -246,14 +272,22 @@ def plan_cashflows(scenario: Scenario, paths: DriverPaths, margins: MarginTable)
     plan_mining_mw = np.maximum(scenario.mining_mw - converted, 0.0)
     events = [e for p in phases for e in p.capex_events]
     plan = _lines(
-        spec, plan_mining_mw, margin_per_mw, phases, _debt(spec, events, m), _equipment_lease(spec, m)
+        spec,
+        plan_mining_mw,
+        margin_per_mw,
+        contract_fixed,
+        phases,
+        _debt(spec, events, m),
+        _equipment_lease(spec, m),
     )
     none = (np.zeros(m), np.zeros(m), np.zeros(m))
-    baseline = _lines(spec, np.full(m, scenario.mining_mw), margin_per_mw, (), none, np.zeros(m))
+    baseline = _lines(
+        spec, np.full(m, scenario.mining_mw), margin_per_mw, contract_fixed, (), none, np.zeros(m)
+    )
     metrics = path_metrics(
         spec.discount_rate_pct_per_year, plan.net_usd, baseline.net_usd, plan.cfads_usd, plan.debt_service_usd
     )
-    summary = summarise(scenario, paths, margins, metrics)
+    summary = summarise(scenario, margins, metrics, seed=paths.seed, notes=fixed_note)
     return CashFlows(
         start_month=spec.start_month,
         plan=plan,

@@ -56,6 +56,7 @@ __all__ = [
     "halving_schedule",
     "parse_driver_settings",
     "simulate",
+    "simulate_paths",
     "subsidy_btc_per_block_monthly",
 ]
 
@@ -64,6 +65,9 @@ SCENARIO_Z = {"base": 0.0, "low": -1.2815515655446004, "high": 1.281551565544600
 MAX_MONTHS = 1_200
 MAX_PATHS = 1_000_000
 MAX_CELLS = 20_000_000
+BLOCK_PATHS = 100
+"""Paths drawn from one random stream by :func:`simulate_paths` (part of what a seed means: changing
+it changes the paths a seed gives)."""
 """Most paths × months one call draws: a call holds about 15 (P, M) float arrays at its peak,
 8 bytes a cell (20 M cells ≈ 2.4 GB)."""
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -273,22 +277,88 @@ def simulate(
 ) -> DriverPaths:
     """Monte Carlo paths of every driver, ``num_paths`` × ``months`` from ``start_month`` (YYYY-MM)."""
     _check_args(start_month, months, num_paths)
-    if not _whole(seed) or seed < 0:
-        raise ConfigError(f"seed = {seed!r}: need a whole number ≥ 0")
+    _check_seed(seed)
     months, num_paths, seed = int(months), int(num_paths), int(seed)
     settings = settings or DriverSettings()
     p = _params(model, settings, start_month)
     rng = np.random.default_rng(seed)
     factor = _covariance_factor(p)
     z = rng.standard_normal((factor.shape[0], num_paths, months - 1))
+    eta = rng.standard_normal((num_paths, months - 1))
+    years = int(_calendar_year(start_month, months)[-1]) + 1
+    draws = rng.integers(0, len(settings.market_years), size=(num_paths, years))
+    return _from_draws(p, settings, start_month, factor, z, eta, draws, seed)
+
+
+def simulate_paths(
+    model: DriverModel,
+    start_month: str,
+    months: int,
+    seed: int,
+    first_path: int,
+    num_paths: int,
+    settings: DriverSettings | None = None,
+) -> DriverPaths:
+    """Monte Carlo paths ``first_path … first_path + num_paths − 1`` of a run seeded ``seed``, the
+    same whichever batch they are drawn in: the run's paths are cut into fixed blocks of
+    :data:`BLOCK_PATHS`, block b drawn from its own stream ``numpy.random.SeedSequence(seed).spawn(…)[b]``
+    (entropy ``seed``, spawn key ``(b,)``) in :func:`simulate`'s order (Bitcoin shocks, GPU shocks,
+    market years), and the paths asked for taken from their blocks. A run split into chunks of any
+    size, run here or on any number of workers, thus gives identical paths. (Not the paths of
+    :func:`simulate` with the same seed, which draws all paths from one stream.)"""
+    _check_args(start_month, months, num_paths)
+    _check_seed(seed)
+    if not _whole(first_path) or not 0 <= first_path <= MAX_PATHS - num_paths:
+        raise ConfigError(
+            f"first_path = {first_path!r}: need a whole number ≥ 0, the last path at most {MAX_PATHS:,}"
+        )
+    months, num_paths, seed, first_path = int(months), int(num_paths), int(seed), int(first_path)
+    settings = settings or DriverSettings()
+    p = _params(model, settings, start_month)
+    factor = _covariance_factor(p)
+    k, b = factor.shape[0], BLOCK_PATHS
+    years = int(_calendar_year(start_month, months)[-1]) + 1
+    z = np.empty((k, num_paths, months - 1))
+    eta = np.empty((num_paths, months - 1))
+    draws = np.empty((num_paths, years), dtype=np.int64)
+    last = first_path + num_paths
+    for block in range(first_path // b, (last - 1) // b + 1):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
+        block_z = rng.standard_normal((k, b, months - 1))
+        block_eta = rng.standard_normal((b, months - 1))
+        block_draws = rng.integers(0, len(settings.market_years), size=(b, years))
+        lo, hi = max(first_path, block * b), min(last, (block + 1) * b)
+        into, outof = slice(lo - first_path, hi - first_path), slice(lo - block * b, hi - block * b)
+        z[:, into], eta[into], draws[into] = block_z[:, outof], block_eta[outof], block_draws[outof]
+    return _from_draws(p, settings, start_month, factor, z, eta, draws, seed)
+
+
+def _check_seed(seed: object) -> None:
+    if not _whole(seed) or int(seed) < 0:  # type: ignore[call-overload]
+        raise ConfigError(f"seed = {seed!r}: need a whole number ≥ 0")
+
+
+def _from_draws(
+    p: _Params,
+    settings: DriverSettings,
+    start_month: str,
+    factor: Array,
+    z: Array,
+    eta: Array,
+    draws: IntArray,
+    seed: int,
+) -> DriverPaths:
+    """The paths from standard-normal draws ``z`` (k, P, M − 1) of the Bitcoin shocks, ``eta``
+    (P, M − 1) of the GPU shocks and market-year indices ``draws`` (P, calendar years)."""
+    months = z.shape[2] + 1
     eps = np.tensordot(factor, z, axes=1)
     btc, hashrate, fees = _bitcoin_paths(p, settings, eps, months)
-    eta = rng.standard_normal((num_paths, months - 1)) * settings.gpu_volatility_per_month
-    deviation = np.zeros((num_paths, months))
-    deviation[:, 1:] = lfilter([1.0], [1.0, -settings.gpu_shock_persistence], eta, axis=1)
+    deviation = np.zeros((z.shape[1], months))
+    deviation[:, 1:] = lfilter(
+        [1.0], [1.0, -settings.gpu_shock_persistence], eta * settings.gpu_volatility_per_month, axis=1
+    )
     gpu = _gpu_median(settings, months)[None, :] * np.exp(deviation)
     year = _calendar_year(start_month, months)
-    draws = rng.integers(0, len(settings.market_years), size=(num_paths, int(year[-1]) + 1))
     return DriverPaths(
         start_month=start_month,
         btc_usd=btc,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +59,15 @@ from powerfirst.site.schema import Site
 
 __all__ = [
     "MONTH_COLUMNS",
+    "MarginTask",
     "YearMargins",
     "available_market_years",
     "margin_runs",
     "margin_table",
+    "margin_tasks",
     "mining_site",
+    "run_margin_task",
+    "table_of_runs",
     "year_margins",
 ]
 
@@ -169,26 +174,96 @@ def margin_table(
         cache_dir=cache_dir,
         use_cache=use_cache,
     )
-    mining = np.array([[r.mining_margin_usd_per_mw_month for r in row] for row in runs])
+    folder = (cache_dir if cache_dir is not None else default_cache_dir()) if use_cache else None
+    return table_of_runs(
+        site, runs, strategy, block_in_mining_margin=block_in_mining_margin, cache_dir=folder
+    )
+
+
+def table_of_runs(
+    site: Site,
+    runs: Sequence[Sequence[YearMargins]],
+    strategy: str,
+    *,
+    block_in_mining_margin: bool = False,
+    cache_dir: str | Path | None = None,
+) -> MarginTable:
+    """The :class:`MarginTable` of backtests ``runs`` (Y, H: by market year, then hashprice, as
+    :func:`margin_runs` gives them, whoever ran them); ``cache_dir``: the cache they were read
+    from or stored in (None: no cache), for the notes. See :func:`margin_table`."""
+    rows = tuple(tuple(row) for row in runs)
+    mining = np.array([[r.mining_margin_usd_per_mw_month for r in row] for row in rows])
     fixed_margin = None
     if not block_in_mining_margin:
-        mining += np.array([[r.block_fixed_usd_per_month / r.mining_mw for r in row] for row in runs])
-        fixed_margin = -np.array([row[0].block_fixed_usd_per_month for row in runs])
-    ai = np.array([row[0].ai_power_cost_usd_per_mw_month for row in runs])
-    notes = _table_notes(site, runs, strategy, block_in_mining_margin)
-    if use_cache:
-        hits = sum(r.from_cache for row in runs for r in row)
-        folder = cache_dir if cache_dir is not None else default_cache_dir()
-        notes.append(f"{hits} of {sum(len(row) for row in runs)} backtests read from the cache {folder}")
+        mining += np.array([[r.block_fixed_usd_per_month / r.mining_mw for r in row] for row in rows])
+        fixed_margin = -np.array([row[0].block_fixed_usd_per_month for row in rows])
+    ai = np.array([row[0].ai_power_cost_usd_per_mw_month for row in rows])
+    notes = _table_notes(site, rows, strategy, block_in_mining_margin)
+    if cache_dir is not None:
+        hits = sum(r.from_cache for row in rows for r in row)
+        notes.append(f"{hits} of {sum(len(row) for row in rows)} backtests read from the cache {cache_dir}")
     return MarginTable(
         site_name=site.name,
-        market_years=tuple(int(y) for y in market_years),
-        hashprice_grid_usd_per_th_day=np.array([r.hashprice_usd_per_th_day for r in runs[0]]),
+        market_years=tuple(int(row[0].year) for row in rows),
+        hashprice_grid_usd_per_th_day=np.array([r.hashprice_usd_per_th_day for r in rows[0]]),
         mining_margin_usd_per_mw_month=mining,
         ai_power_cost_usd_per_mw_month=ai,
         strategy=strategy,
         notes=tuple(notes),
         contract_fixed_margin_usd_per_month=fixed_margin,
+    )
+
+
+@dataclass(frozen=True)
+class MarginTask:
+    """One backtest of a margin table, to run anywhere (:func:`run_margin_task`): picklable, its
+    result depends only on its fields (and the input files, which the cache key digests)."""
+
+    site: Site
+    year: int
+    hashprice_usd_per_th_day: float
+    strategy: str = "breakeven"
+    prices: str | None = None
+    market: str | None = None
+    months: tuple[int, int] = (1, 12)
+    cache_dir: str | None = None
+    """The cache folder (one a local cluster's workers share); None: no cache."""
+
+
+def margin_tasks(
+    site: Site,
+    market_years: Sequence[int],
+    hashprice_grid_usd_per_th_day: Sequence[float],
+    *,
+    strategy: str = "breakeven",
+    prices: str | None = None,
+    market: str | None = None,
+    months: tuple[int, int] = (1, 12),
+    cache_dir: str | Path | None = None,
+) -> list[MarginTask]:
+    """The backtests of :func:`margin_table`, checked, by market year then hashprice (Y × H tasks;
+    :func:`table_of_runs` of their results, cut into rows of H, is the table)."""
+    grid = _check(market_years, hashprice_grid_usd_per_th_day, strategy, months)
+    folder = None if cache_dir is None else str(cache_dir)
+    return [
+        MarginTask(site, int(y), float(h), strategy, prices, market, months, folder)
+        for y in market_years
+        for h in grid
+    ]
+
+
+def run_margin_task(task: MarginTask) -> YearMargins:
+    """One backtest of a :class:`MarginTask`, read from its cache where it holds it."""
+    store = MarginCache(task.cache_dir) if task.cache_dir is not None else None
+    return _cached(
+        task.site,
+        task.year,
+        task.hashprice_usd_per_th_day,
+        task.strategy,
+        task.prices,
+        task.market,
+        task.months,
+        store,
     )
 
 

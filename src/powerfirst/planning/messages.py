@@ -26,6 +26,11 @@ _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("watts_per_gpu", "W per GPU"),
     ("_mw", "MW"),
     ("_months", "months"),
+    ("_usd_per_th_day", "USD/(TH/s)/day"),
+    ("chunk_paths", "paths per task"),
+    ("paths", "paths"),
+    ("seed", "integer ≥ 0"),
+    ("months", "calendar months 1–12"),
     ("_month", "YYYY-MM"),
     ("_years", "years"),
     ("_factor", "multiplier"),
@@ -106,7 +111,10 @@ def format_scenario_errors(exc: ValidationError, root: type[BaseModel]) -> list[
             )
             hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
             lines.append(f"{field}: unknown field{hint}")
-        elif isinstance(err.get("input"), dict | list):
+        elif isinstance(err.get("input"), dict) or (
+            isinstance(err.get("input"), list)
+            and not all(isinstance(x, int | float | str) for x in err["input"])
+        ):
             lines.append(f"{field}: {msg}")
         else:
             unit_text = f" {unit}" if unit else ""

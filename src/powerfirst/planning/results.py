@@ -9,6 +9,7 @@ of paths do better), P50 the median, P90 the value 90 % fall below.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -20,7 +21,7 @@ from powerfirst.errors import DataError
 from powerfirst.planning.finance import irr_pct_per_year, min_dscr, npv_usd, payback_month
 
 if TYPE_CHECKING:
-    from powerfirst.planning.inputs import DriverPaths, MarginTable
+    from powerfirst.planning.inputs import MarginTable
     from powerfirst.planning.scenario import Scenario
 
 __all__ = ["Distribution", "PathMetrics", "PlanSummary", "path_metrics", "summarise"]
@@ -118,9 +119,15 @@ class PlanSummary(ResultModel):
 
 
 def summarise(
-    scenario: Scenario, paths: DriverPaths, margins: MarginTable, metrics: PathMetrics
+    scenario: Scenario,
+    margins: MarginTable,
+    metrics: PathMetrics,
+    *,
+    seed: int | None,
+    notes: Sequence[str] = (),
 ) -> PlanSummary:
-    """The :class:`PlanSummary` of a scenario's path metrics."""
+    """The :class:`PlanSummary` of a scenario's path metrics (one path per element); ``seed``: the
+    drivers' random seed (None: deterministic); ``notes`` are added after the margins' notes."""
     spec = scenario.file
 
     def required(values: Array) -> Distribution:
@@ -133,14 +140,15 @@ def summarise(
         "No terminal value: assets held at the horizon and rent beyond it count for nothing.",
         "The debt still owed at the horizon is repaid in its last month.",
         *margins.notes,
+        *notes,
     ]
     return PlanSummary(
         scenario=spec.name,
         site=scenario.site.name,
         start_month=spec.start_month,
         horizon_months=spec.horizon_months,
-        num_paths=paths.num_paths,
-        seed=paths.seed,
+        num_paths=int(metrics.npv_plan_usd.size),
+        seed=seed,
         discount_rate_pct_per_year=spec.discount_rate_pct_per_year,
         mining_mw=scenario.mining_mw,
         converted_mw=scenario.converted_mw,

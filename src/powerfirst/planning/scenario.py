@@ -16,6 +16,8 @@ with the nearest name; every error names the field, the value, the unit and the 
         build_months: 12                    # the MW earn nothing meanwhile
         capex_usd_per_mw: 9.0e6
         business: {kind: colocation_lease, rate_usd_per_mw_year: 1.6e6, pue: 1.3, term_years: 10}
+    drivers: {start_btc_usd: 90000, btc_growth_per_year: 0.1}   # DriverSettings; fees_csv_path relative
+    simulation: {monte_carlo: {paths: 10000, seed: 7}}         # see powerfirst.planning.simulation
 
 Conversions are cumulative: a phase's MW stop mining at its start and never mine again; all phases
 together convert at most the site's mining MW (the fleets at full power, at the meter). Every month
@@ -25,7 +27,7 @@ is a calendar month ``YYYY-MM``; month 0 is ``start_month``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +35,11 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from powerfirst.errors import ConfigError
 from powerfirst.planning.deals import Business, Depreciation, Financing, GpuCloud
+from powerfirst.planning.drivers import MAX_CELLS
+from powerfirst.planning.drivers_settings import DriverSettings, parse_driver_settings
 from powerfirst.planning.messages import format_scenario_errors
 from powerfirst.planning.months import check_month, month_offset
+from powerfirst.planning.simulation import Simulation
 from powerfirst.site.schema import Site
 from powerfirst.site.strict import Strict
 
@@ -110,6 +115,10 @@ class ScenarioFile(Strict):
     phases: list[Phase] = Field(min_length=1, max_length=50)
     depreciation: Depreciation = Field(default_factory=Depreciation)
     financing: Financing | None = None
+    drivers: dict[str, Any] = Field(default_factory=dict)
+    """Assumptions of the driver paths (:class:`~powerfirst.planning.drivers_settings.DriverSettings`,
+    checked apart: errors name ``drivers.FIELD``)."""
+    simulation: Simulation = Field(default_factory=Simulation)
 
     @field_validator("start_month")
     @classmethod
@@ -145,7 +154,26 @@ class ScenarioFile(Strict):
                     f"financing.debt_usd = {self.financing.debt_usd:,.0f} USD is more than the initial capex "
                     f"it funds, {cost:,.0f} USD (conversions and first GPUs): that is the limit"
                 )
+        self._check_simulation()
         return self
+
+    def _check_simulation(self) -> None:
+        first, last = self.simulation.margins.months
+        if (first, last) != (1, 12):
+            calendar = {(int(self.start_month[5:7]) - 1 + t) % 12 + 1 for t in range(self.horizon_months)}
+            outside = sorted(c for c in calendar if not first <= c <= last)
+            if outside:
+                raise ValueError(
+                    f"simulation.margins.months = [{first}, {last}] (calendar months backtested): the horizon "
+                    f"({self.horizon_months} months from {self.start_month}) also has months "
+                    f"{', '.join(map(str, outside))}; every month of the horizon must be backtested"
+                )
+        cells = self.simulation.chunk_paths * self.horizon_months
+        if cells > MAX_CELLS:
+            raise ValueError(
+                f"simulation.chunk_paths = {self.simulation.chunk_paths:,} paths × horizon_months = "
+                f"{self.horizon_months} = {cells:,} path-months per task: at most {MAX_CELLS:,} (memory)"
+            )
 
     @property
     def initial_capex_usd(self) -> float:
@@ -165,6 +193,8 @@ class Scenario:
     site: Site
     site_path: Path
     source: str = "<scenario>"
+    drivers: DriverSettings = field(default_factory=DriverSettings)
+    """The ``drivers:`` section, validated (``fees_csv_path`` made relative to the scenario's folder)."""
 
     @property
     def mining_mw(self) -> float:
@@ -217,9 +247,38 @@ def parse_scenario(data: Any, *, source: str = "<scenario>", base_dir: str | Pat
             "file's folder)",
             source=source,
         )
+    drivers = _drivers(spec, source=source, base_dir=Path(base_dir or "."))
     site = load_site(site_path)
     check_against_site(spec, site, source=source)
-    return Scenario(file=spec, site=site, site_path=site_path, source=source)
+    return Scenario(file=spec, site=site, site_path=site_path, source=source, drivers=drivers)
+
+
+def _drivers(spec: ScenarioFile, *, source: str, base_dir: Path) -> DriverSettings:
+    """The ``drivers:`` section, validated, its fee CSV path read from ``base_dir``; the margins'
+    market years checked to hold the drivers'."""
+    drivers = parse_driver_settings(spec.drivers, source=source, prefix="drivers.")
+    if drivers.fees_csv_path is not None:
+        fees = Path(drivers.fees_csv_path)
+        if not fees.is_absolute():
+            fees = base_dir / fees
+        if not fees.is_file():
+            raise ConfigError(
+                f"drivers.fees_csv_path = {drivers.fees_csv_path!r}: no such file ({fees}; a relative path "
+                "is read from the scenario file's folder)",
+                source=source,
+            )
+        drivers = drivers.model_copy(update={"fees_csv_path": str(fees)})
+    years = spec.simulation.margins.market_years
+    if years is not None:
+        missing = [y for y in drivers.market_years if y not in years]
+        if missing:
+            raise ConfigError(
+                f"simulation.margins.market_years = {years}: the driver paths resample market years "
+                f"{list(drivers.market_years)} (drivers.market_years), so each must be backtested; "
+                f"missing: {missing}",
+                source=source,
+            )
+    return drivers
 
 
 def load_scenario(path: str | Path) -> Scenario:
