@@ -8,7 +8,11 @@ For each fleet size N and each emulated config-write delay, this script
 2. in this process builds the agent's command path from its real parts: :class:`MinerDriver`
    (pyasic discovery, the stock fast path for commands), :class:`Journal` (SQLite on disk),
    :class:`FleetMap` and :class:`Reconciler`; reads every miner once (the agent reads telemetry
-   at the start of each interval, which also caches each miner's config);
+   at the start of each interval, which also caches each miner's config), freezes the setup's
+   objects out of the collector's way as the agent's start does (``live/heap.py``) and, unless
+   ``--warm``, waits until the emulator has closed every idle kept connection (its keep-alive
+   idle timeout, 10 s; lighttpd's is 5 s): a grid instruction arriving minutes after the last
+   read finds every connection closed, so every command opens a new one (the worst case);
 3. queues a grid instruction (``curtail`` of the whole fleet, with a source and event id) in the
    journal's instruction queue and, from that instant t0, does what the agent's interval does with
    it: takes it, decides that no miner runs, and :meth:`Reconciler.command` journals every SLEEP
@@ -35,7 +39,6 @@ import argparse
 import asyncio
 import cProfile
 import datetime as dt
-import gc
 import math
 import os
 import platform
@@ -52,6 +55,7 @@ from powerfirst.live import eventloop
 from powerfirst.live.clock import WallClock
 from powerfirst.live.emulator import raise_nofile_limit
 from powerfirst.live.fleet_map import FleetMap
+from powerfirst.live.heap import freeze_setup
 from powerfirst.live.journal import CommandState, Journal
 from powerfirst.live.miners import FirmwareTimeouts, MinerDriver, MinerDriverConfig
 from powerfirst.live.reconcile import Reconciler
@@ -64,7 +68,9 @@ FIRST_NET = 40
 TARGET_OUT_S = 5.0
 PROFILE = "--profile" in sys.argv
 """Profile the command phase (this process; slows it down) and print the top functions."""
-GC_FREEZE = "--gc-freeze" in sys.argv
+COLD = "--warm" not in sys.argv
+IDLE_CLOSE_S = 10.0
+"""The emulator's keep-alive idle timeout (``live/emulator/web_api.py``; lighttpd's default is 5 s)."""
 """Move what exists after discovery and the first read out of the garbage collector's scans (an
 experiment: the agent does not do this)."""
 
@@ -171,9 +177,9 @@ async def _measure(
         started = time.perf_counter()
         readings = await driver.read_all(ids)  # the interval's telemetry read (caches each config)
         first_read_s = time.perf_counter() - started
-        if GC_FREEZE:
-            gc.collect()
-            gc.freeze()
+        freeze_setup()  # as the agent's start does (live/heap.py)
+        if COLD:  # every kept connection closed by the emulator's idle timeout first, as a real
+            await asyncio.sleep(IDLE_CLOSE_S + 1.0)  # miner's web server closes idle ones (5 s)
         with tempfile.TemporaryDirectory() as tmp:
             journal = Journal(Path(tmp) / "journal.sqlite")
             clock = WallClock()
@@ -305,6 +311,14 @@ def _report(runs: list[Run], argv: list[str], cores: set[int], other_cpu: str, w
         "5,000 miners); the agent's command path in one process: a grid instruction queued in the journal, "
         "taken, every miner's SLEEP journaled durably, marked sent, sent (`MinerDriver.send_all`), answers "
         "recorded, then confirmed from telemetry sweeps (`Reconciler.confirm_once`)",
+        (
+            "- connections: the instruction comes after the emulator has closed every idle kept connection "
+            "(each command opens a new one: the worst case)"
+            if COLD
+            else "- connections: the instruction comes right after the first read (`--warm`: the kept "
+            "connections still open are reused)"
+        )
+        + "; the setup's objects frozen out of the garbage collector's way (`live/heap.py`, as the agent does)",
         "- from the instruction: **out** the last request written to its socket, **acked** every answer "
         "recorded (the firmware answers after its config write), **confirmed** the last command confirmed by "
         "telemetry (asleep: hashrate gone, power at idle, 10 s after the write takes effect on the emulated "
@@ -325,7 +339,12 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--pyasic", action="store_true", help="also run each size with the fast path off")
     parser.add_argument("--cores", type=str, default="", help="CPUs to pin to, e.g. 0,1 (default: two)")
     parser.add_argument("--confirm-limit-s", type=float, default=300.0)
-    parser.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after the first read")
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="send right after the first read (connections it left open are reused) instead of after the "
+        "emulator has closed every idle connection (the default: a grid instruction finds them closed)",
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the command phase (slower)")
     parser.add_argument("--write", type=Path, default=None, help="replace the agent-fanout section there")
     args = parser.parse_args(argv)

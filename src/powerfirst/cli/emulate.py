@@ -13,6 +13,7 @@ from powerfirst.cli.common import console, fail
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.live import eventloop
 from powerfirst.live.emulator import MODELS, Fault, Fleet, FleetConfig
+from powerfirst.live.heap import freeze_setup
 
 __all__ = ["emulate_miners", "parse_faults"]
 
@@ -51,6 +52,7 @@ async def _serve(config: FleetConfig) -> None:
         )
         if fleet.fd_warning:
             console.print(f"warning: {fleet.fd_warning}", highlight=False)
+        freeze_setup()  # the emulated miners out of the collector's way (live/heap.py)
         await stop.wait()
 
 

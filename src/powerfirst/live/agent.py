@@ -46,6 +46,7 @@ from powerfirst.live.clock import AgentClock, ReplayClock
 from powerfirst.live.devices import DeviceDriver, DeviceInfo, DeviceReading, DeviceStatus
 from powerfirst.live.fleet_map import FleetMap
 from powerfirst.live.gpu_jobs import JobReconciler
+from powerfirst.live.heap import freeze_setup
 from powerfirst.live.journal import Journal
 from powerfirst.live.logs import log_event
 from powerfirst.live.metrics import AgentMetrics
@@ -221,6 +222,7 @@ class Agent:
         self._restore_override()
         if self.jobs is not None and self.site.hall is not None:
             await self.jobs.discover([job.name for job in self.site.hall.jobs])
+        freeze_setup()  # the fleet's objects out of the collector's way (live/heap.py)
 
     # --- the loop
     async def _catch_up(self, step: int, at_s: float) -> None:

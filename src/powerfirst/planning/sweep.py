@@ -131,7 +131,10 @@ def executor(
             ) as local,
             Client(local, timeout=connect_timeout_s) as client,  # type: ignore[no-untyped-call]
         ):
-            yield DaskCluster(client, f"Dask LocalCluster on 127.0.0.1, {workers} worker process{'es' if workers != 1 else ''}")
+            yield DaskCluster(
+                client,
+                f"Dask LocalCluster on 127.0.0.1, {workers} worker process{'es' if workers != 1 else ''}",
+            )
         return
     try:
         client = Client(address, timeout=connect_timeout_s)  # type: ignore[no-untyped-call]
