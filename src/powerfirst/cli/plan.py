@@ -24,6 +24,7 @@ from powerfirst.planning.results import Distribution
 from powerfirst.planning.scenario import load_scenario
 from powerfirst.planning.simulation import MonteCarlo
 from powerfirst.planning.sweep import MAX_LOCAL_WORKERS, executor, parse_cluster
+from powerfirst.reporting.plan_report import render_plan_report
 
 __all__ = ["cashflow_frame", "plan"]
 
@@ -68,16 +69,6 @@ def cashflow_frame(run: PlanRun) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _render(run: PlanRun) -> str | None:
-    """The HTML report, or None when the renderer is not installed."""
-    try:
-        from powerfirst.reporting.plan_report import render_plan_report
-    except ImportError:
-        return None
-    html: str = render_plan_report(run.data)
-    return html
-
-
 @contextmanager
 def _progress_bar() -> Iterator[Progress]:
     with Progress(
@@ -104,7 +95,7 @@ def _spread(dist: Distribution | None, unit: str, scale: float = 1.0, digits: in
     return f"{p10} / {p50} / {p90}{' ' + unit if unit else ''} ({dist.paths:,} paths)"
 
 
-def _print(run: PlanRun, paths: dict[str, Path], report_written: bool) -> None:
+def _print(run: PlanRun, paths: dict[str, Path]) -> None:
     s, data = run.data.summary, run.data
     table = Table(title=data.title, show_header=False)
     table.add_column("figure", no_wrap=True)
@@ -129,8 +120,6 @@ def _print(run: PlanRun, paths: dict[str, Path], report_written: bool) -> None:
     for name in ("summary.json", "cashflows.parquet", "report.html"):
         if name in paths:
             console.print(f"{name}: {paths[name]}", highlight=False)
-    if not report_written:
-        console.print("report.html: renderer not installed", highlight=False)
 
 
 def plan(
@@ -208,7 +197,7 @@ def plan(
                 cache_dir=cache_dir if cache_dir is not None else default_cache_dir(),
                 progress=progress,
             )
-        html = _render(run)
+        html = render_plan_report(run.data)
         summary = run.data.summary.model_copy(update={"notes": run.data.notes})
 
         def writer(file: Callable[[str], Path]) -> None:
@@ -216,8 +205,7 @@ def plan(
                 json.dumps(summary.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8"
             )
             cashflow_frame(run).to_parquet(file("cashflows.parquet"), engine="pyarrow", index=False)
-            if html is not None:
-                file("report.html").write_text(html, encoding="utf-8")
+            file("report.html").write_text(html, encoding="utf-8")
 
         try:
             written = folder.write(writer)
@@ -231,6 +219,6 @@ def plan(
     finally:
         if folder is not None:
             folder.release()
-    _print(run, written, html is not None)
+    _print(run, written)
     for note in notes:
         console.print(f"note: {note}", highlight=False)
