@@ -356,3 +356,17 @@ def test_the_bundled_example_has_drivers_and_a_monte_carlo() -> None:
     mc = example.file.simulation.monte_carlo
     assert mc is not None and mc.paths >= 1_000
     assert example.drivers.start_btc_usd is not None and example.drivers.fees_btc_per_block > 0
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_cache_dir_that_is_a_file_is_refused_before_anything_runs(tmp_path: Path, below: str) -> None:
+    # review of issue 13: a file given as --cache-dir ran every backtest uncached, each with two
+    # warnings calling a missing entry "corrupt" and promising a rewrite that never came
+    mine = tmp_path / "mine.txt"
+    mine.write_text("precious\n")
+    cache_dir = mine / below if below else mine
+    result = _invoke("plan", tmp_path / "missing.yaml", "--out", tmp_path / "out", "--cache-dir", cache_dir)
+    assert result.exit_code == 2, result.output
+    assert f"--cache-dir = '{cache_dir}': exists and is not a folder" in result.output
+    assert "Traceback" not in result.output
+    assert mine.read_text() == "precious\n"
