@@ -370,3 +370,15 @@ def test_a_cache_dir_that_is_a_file_is_refused_before_anything_runs(tmp_path: Pa
     assert f"--cache-dir = '{cache_dir}': exists and is not a folder" in result.output
     assert "Traceback" not in result.output
     assert mine.read_text() == "precious\n"
+
+
+def test_a_market_year_without_prices_names_the_scenario_field(tmp_path: Path) -> None:
+    # review of issue 13: the error named the year and the price source, not the field to change
+    margins = {"hashprice_grid_usd_per_th_day": [0.03, 0.06], "months": [3, 6]}
+    spec = small(drivers={"market_years": [1999]}, simulation={"margins": margins})
+    result = _invoke("plan", _write(tmp_path, spec), "--out", tmp_path / "out", "--no-monte-carlo")
+    assert result.exit_code == 1, result.output
+    assert "error: drivers.market_years = [1999] (the real market years backtested): market year 1999-03" in (
+        " ".join(result.output.split())
+    )
+    assert "bundled years: 2020–2023" in result.output and "Traceback" not in result.output
