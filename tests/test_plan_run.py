@@ -382,3 +382,20 @@ def test_a_market_year_without_prices_names_the_scenario_field(tmp_path: Path) -
         " ".join(result.output.split())
     )
     assert "bundled years: 2020–2023" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.filterwarnings("always::powerfirst.planning.margins_cache.MarginCacheWarning")
+def test_a_corrupt_cache_entry_is_one_warning_line_and_recomputed(tmp_path: Path) -> None:
+    # review of issue 13: the warning came in Python's format, file:line and the source line after it
+    cache_dir, path = tmp_path / "cache", _write(tmp_path, small())
+    first = _invoke("plan", path, "--out", tmp_path / "a", "--cache-dir", cache_dir, "--no-monte-carlo")
+    assert first.exit_code == 0, first.output
+    entry = sorted(cache_dir.glob("margins-*.json"))[0]
+    entry.write_text(entry.read_text().replace('"payload": {', '"payload": {"tampered": 1, ', 1))
+    again = _invoke("plan", path, "--out", tmp_path / "b", "--cache-dir", cache_dir, "--no-monte-carlo")
+    assert again.exit_code == 0, again.output
+    lines = [x for x in again.output.splitlines() if "is corrupt" in x]
+    assert len(lines) == 1 and lines[0].startswith(f"warning: margin cache: {entry} is corrupt"), again.output
+    assert "store.load(key)" not in again.output and "MarginCacheWarning" not in again.output
+    a, b = (json.loads((tmp_path / d / "summary.json").read_text()) for d in "ab")
+    assert a["npv_difference_usd"] == b["npv_difference_usd"]

@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from powerfirst.cli.common import console, err_console, fail
+from powerfirst.cli.common import console, err_console, fail, one_line_warnings
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.outputs import RunFolder
 from powerfirst.planning.margins_cache import check_cache_folder, default_cache_dir
@@ -182,6 +182,7 @@ def plan(
         scenario = load_scenario(scenario_file)
         mc = _monte_carlo(scenario.file.simulation.monte_carlo, paths, seed, no_monte_carlo)
         with (
+            one_line_warnings(),
             _progress_bar() as bar,
             executor(cluster, workers=workers or 2, connect_timeout_s=connect_timeout_s) as ex,
         ):

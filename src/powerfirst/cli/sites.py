@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from powerfirst.cli.common import console, err_console, fail
+from powerfirst.cli.common import console, err_console, fail, one_line_warnings
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.outputs import RunFolder
 from powerfirst.planning.candidates import load_candidates
@@ -118,15 +118,18 @@ def rank(
             check_cache_folder(cache_dir)
         plan, ready = load_candidates(candidates)
         total = sum(len(market_years_of(rc)) for rc in ready)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=not sys.stderr.isatty(),
-        ) as bar:
+        with (
+            one_line_warnings(),
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=True,
+                disable=not sys.stderr.isatty(),
+            ) as bar,
+        ):
             task = bar.add_task("candidate-years", total=total)
 
             def step(name: str, year: int) -> None:
