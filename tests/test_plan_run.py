@@ -399,3 +399,20 @@ def test_a_corrupt_cache_entry_is_one_warning_line_and_recomputed(tmp_path: Path
     assert "store.load(key)" not in again.output and "MarginCacheWarning" not in again.output
     a, b = (json.loads((tmp_path / d / "summary.json").read_text()) for d in "ab")
     assert a["npv_difference_usd"] == b["npv_difference_usd"]
+
+
+def test_the_gpu_breakeven_is_over_the_months_a_gpu_cloud_rents(cache: Path) -> None:
+    # review of issue 13: it was the first year's mean, months before any GPU was rented (the
+    # bundled example's cloud rents from month 30: 6.42 "USD/GPU-hour" against ~1.2 paid then)
+    spec = small()
+    spec["phases"][1]["build_months"] = 2
+    scenario = parse_scenario(spec, source="late cloud")
+    run = run_plan(scenario, InProcess(), monte_carlo=None, cache_dir=cache)
+    gpu = run.data.breakevens[1]
+    path = deterministic(fit_driver_model(), "2027-03", 4, scenario.drivers)
+    assert gpu.base_value == pytest.approx(float(np.mean(path.gpu_usd_per_gpu_hour[0, 2:])), rel=1e-12)
+    assert gpu.base_value != pytest.approx(float(np.mean(path.gpu_usd_per_gpu_hour[0, :4])), rel=1e-6)
+    assert "mean over the months a GPU cloud rents, 2027-05 to 2027-06" in gpu.note
+    assert gpu.value is not None
+    flows = plan_cashflows(scenario, scaled_paths(path, "gpu", gpu.value / gpu.base_value), run.margins)
+    assert abs(float(flows.metrics.npv_difference_usd[0])) < 1e-3  # USD
