@@ -419,7 +419,9 @@ def test_the_cli_reports_a_bad_file_and_a_year_without_data(tmp_path: Path, cach
     )
     assert missing.exit_code == 2 and "cannot read the candidates file: no such file" in missing.output
     plan, ready = parse_candidates(_candidate(market_years=[2019]), base=EXAMPLES)
-    with pytest.raises(DataError, match=r"candidate 'West Texas \(ERCOT HB_WEST\)': market year 2019"):
+    # review of issue 13: the message names the candidate's field, market_years, not only the year
+    match = r"candidate 'West Texas \(ERCOT HB_WEST\)': market_years = \[2019\]: market year 2019"
+    with pytest.raises(DataError, match=match):
         rank_sites(plan, ready, cache_dir=cache)
 
 
