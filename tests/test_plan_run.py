@@ -26,6 +26,7 @@ from powerfirst.planning.cashflows import plan_cashflows
 from powerfirst.planning.drivers import deterministic, fit_driver_model, simulate_paths
 from powerfirst.planning.finance import npv_usd
 from powerfirst.planning.plan import PlanRun, run_plan
+from powerfirst.planning.results import horizon_notes
 from powerfirst.planning.scenario import Scenario, load_scenario, parse_scenario
 from powerfirst.planning.sensitivity import scaled_paths
 from powerfirst.planning.simulation import MonteCarlo
@@ -416,3 +417,31 @@ def test_the_gpu_breakeven_is_over_the_months_a_gpu_cloud_rents(cache: Path) -> 
     assert gpu.value is not None
     flows = plan_cashflows(scenario, scaled_paths(path, "gpu", gpu.value / gpu.base_value), run.margins)
     assert abs(float(flows.metrics.npv_difference_usd[0])) < 1e-3  # USD
+
+
+def test_the_notes_say_what_the_horizon_cuts_off() -> None:
+    # review of issue 13: a build ending after the horizon, rent after it and GPUs held at it were
+    # counted as nothing with only a general note (the example's lease loses 15 of its 120 months)
+    spec = small(horizon_months=12)
+    spec["simulation"]["margins"]["months"] = [1, 12]
+    spec["phases"][0]["build_months"] = 3  # a 1-year lease from 2027-06: 3 months beyond
+    spec["phases"][1]["business"]["refresh_years"] = None
+    notes = horizon_notes(parse_scenario(spec, source="s"))
+    assert notes == [
+        "phases[0] ('lease'): the lease runs to 2028-05; its last 3 months of rent fall after the horizon "
+        "and count for nothing",
+        "phases[1] ('cloud'): GPUs bought 2027-03 are held at the horizon: no resale value is counted for them",
+    ]
+    spec["phases"][1]["build_months"] = 12
+    assert horizon_notes(parse_scenario(spec, source="s"))[1] == (
+        "phases[1] ('cloud'): its build ends 2028-03, after the horizon's last month 2028-02: its capex is "
+        "paid and its MW stop mining, but it earns nothing within the horizon"
+    )
+    example = load_scenario(EXAMPLES / "plan-west-texas-conversion.yaml")
+    assert horizon_notes(example) == [
+        "phases[0] ('hall-a-colocation'): the lease runs to 2038-03; its last 15 months of rent fall after "
+        "the horizon and count for nothing",
+        "phases[1] ('hall-b-gpu-cloud'): the GPUs bought 2035-07 (18 months before the horizon's end) are "
+        "held at the horizon: no resale value is counted for them (resale_pct_of_cost = 20 % is counted "
+        "only at a refresh)",
+    ]
