@@ -26,6 +26,7 @@ from powerfirst.planning.cashflows import plan_cashflows
 from powerfirst.planning.drivers import deterministic, fit_driver_model, simulate_paths
 from powerfirst.planning.finance import npv_usd
 from powerfirst.planning.plan import PlanRun, run_plan
+from powerfirst.planning.results import horizon_notes
 from powerfirst.planning.scenario import Scenario, load_scenario, parse_scenario
 from powerfirst.planning.sensitivity import scaled_paths
 from powerfirst.planning.simulation import MonteCarlo
@@ -356,3 +357,91 @@ def test_the_bundled_example_has_drivers_and_a_monte_carlo() -> None:
     mc = example.file.simulation.monte_carlo
     assert mc is not None and mc.paths >= 1_000
     assert example.drivers.start_btc_usd is not None and example.drivers.fees_btc_per_block > 0
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_cache_dir_that_is_a_file_is_refused_before_anything_runs(tmp_path: Path, below: str) -> None:
+    # review of issue 13: a file given as --cache-dir ran every backtest uncached, each with two
+    # warnings calling a missing entry "corrupt" and promising a rewrite that never came
+    mine = tmp_path / "mine.txt"
+    mine.write_text("precious\n")
+    cache_dir = mine / below if below else mine
+    result = _invoke("plan", tmp_path / "missing.yaml", "--out", tmp_path / "out", "--cache-dir", cache_dir)
+    assert result.exit_code == 2, result.output
+    assert f"--cache-dir = '{cache_dir}': exists and is not a folder" in result.output
+    assert "Traceback" not in result.output
+    assert mine.read_text() == "precious\n"
+
+
+def test_a_market_year_without_prices_names_the_scenario_field(tmp_path: Path) -> None:
+    # review of issue 13: the error named the year and the price source, not the field to change
+    margins = {"hashprice_grid_usd_per_th_day": [0.03, 0.06], "months": [3, 6]}
+    spec = small(drivers={"market_years": [1999]}, simulation={"margins": margins})
+    result = _invoke("plan", _write(tmp_path, spec), "--out", tmp_path / "out", "--no-monte-carlo")
+    assert result.exit_code == 1, result.output
+    assert "error: drivers.market_years = [1999] (the real market years backtested): market year 1999-03" in (
+        " ".join(result.output.split())
+    )
+    assert "bundled years: 2020–2023" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.filterwarnings("always::powerfirst.planning.margins_cache.MarginCacheWarning")
+def test_a_corrupt_cache_entry_is_one_warning_line_and_recomputed(tmp_path: Path) -> None:
+    # review of issue 13: the warning came in Python's format, file:line and the source line after it
+    cache_dir, path = tmp_path / "cache", _write(tmp_path, small())
+    first = _invoke("plan", path, "--out", tmp_path / "a", "--cache-dir", cache_dir, "--no-monte-carlo")
+    assert first.exit_code == 0, first.output
+    entry = sorted(cache_dir.glob("margins-*.json"))[0]
+    entry.write_text(entry.read_text().replace('"payload": {', '"payload": {"tampered": 1, ', 1))
+    again = _invoke("plan", path, "--out", tmp_path / "b", "--cache-dir", cache_dir, "--no-monte-carlo")
+    assert again.exit_code == 0, again.output
+    lines = [x for x in again.output.splitlines() if "is corrupt" in x]
+    assert len(lines) == 1 and lines[0].startswith(f"warning: margin cache: {entry} is corrupt"), again.output
+    assert "store.load(key)" not in again.output and "MarginCacheWarning" not in again.output
+    a, b = (json.loads((tmp_path / d / "summary.json").read_text()) for d in "ab")
+    assert a["npv_difference_usd"] == b["npv_difference_usd"]
+
+
+def test_the_gpu_breakeven_is_over_the_months_a_gpu_cloud_rents(cache: Path) -> None:
+    # review of issue 13: it was the first year's mean, months before any GPU was rented (the
+    # bundled example's cloud rents from month 30: 6.42 "USD/GPU-hour" against ~1.2 paid then)
+    spec = small()
+    spec["phases"][1]["build_months"] = 2
+    scenario = parse_scenario(spec, source="late cloud")
+    run = run_plan(scenario, InProcess(), monte_carlo=None, cache_dir=cache)
+    gpu = run.data.breakevens[1]
+    path = deterministic(fit_driver_model(), "2027-03", 4, scenario.drivers)
+    assert gpu.base_value == pytest.approx(float(np.mean(path.gpu_usd_per_gpu_hour[0, 2:])), rel=1e-12)
+    assert gpu.base_value != pytest.approx(float(np.mean(path.gpu_usd_per_gpu_hour[0, :4])), rel=1e-6)
+    assert "mean over the months a GPU cloud rents, 2027-05 to 2027-06" in gpu.note
+    assert gpu.value is not None
+    flows = plan_cashflows(scenario, scaled_paths(path, "gpu", gpu.value / gpu.base_value), run.margins)
+    assert abs(float(flows.metrics.npv_difference_usd[0])) < 1e-3  # USD
+
+
+def test_the_notes_say_what_the_horizon_cuts_off() -> None:
+    # review of issue 13: a build ending after the horizon, rent after it and GPUs held at it were
+    # counted as nothing with only a general note (the example's lease loses 15 of its 120 months)
+    spec = small(horizon_months=12)
+    spec["simulation"]["margins"]["months"] = [1, 12]
+    spec["phases"][0]["build_months"] = 3  # a 1-year lease from 2027-06: 3 months beyond
+    spec["phases"][1]["business"]["refresh_years"] = None
+    notes = horizon_notes(parse_scenario(spec, source="s"))
+    assert notes == [
+        "phases[0] ('lease'): the lease runs to 2028-05; its last 3 months of rent fall after the horizon "
+        "and count for nothing",
+        "phases[1] ('cloud'): GPUs bought 2027-03 are held at the horizon: no resale value is counted for them",
+    ]
+    spec["phases"][1]["build_months"] = 12
+    assert horizon_notes(parse_scenario(spec, source="s"))[1] == (
+        "phases[1] ('cloud'): its build ends 2028-03, after the horizon's last month 2028-02: its capex is "
+        "paid and its MW stop mining, but it earns nothing within the horizon"
+    )
+    example = load_scenario(EXAMPLES / "plan-west-texas-conversion.yaml")
+    assert horizon_notes(example) == [
+        "phases[0] ('hall-a-colocation'): the lease runs to 2038-03; its last 15 months of rent fall after "
+        "the horizon and count for nothing",
+        "phases[1] ('hall-b-gpu-cloud'): the GPUs bought 2035-07 (18 months before the horizon's end) are "
+        "held at the horizon: no resale value is counted for them (resale_pct_of_cost = 20 % is counted "
+        "only at a refresh)",
+    ]

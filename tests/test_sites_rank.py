@@ -419,5 +419,21 @@ def test_the_cli_reports_a_bad_file_and_a_year_without_data(tmp_path: Path, cach
     )
     assert missing.exit_code == 2 and "cannot read the candidates file: no such file" in missing.output
     plan, ready = parse_candidates(_candidate(market_years=[2019]), base=EXAMPLES)
-    with pytest.raises(DataError, match=r"candidate 'West Texas \(ERCOT HB_WEST\)': market year 2019"):
+    # review of issue 13: the message names the candidate's field, market_years, not only the year
+    match = r"candidate 'West Texas \(ERCOT HB_WEST\)': market_years = \[2019\]: market year 2019"
+    with pytest.raises(DataError, match=match):
         rank_sites(plan, ready, cache_dir=cache)
+
+
+def test_a_cache_dir_that_is_a_file_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    # review of issue 13: a file given as --cache-dir ran every backtest uncached, with warnings
+    mine = tmp_path / "mine.txt"
+    mine.write_text("precious\n")
+    args = ["sites", "rank", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, [*args, "--cache-dir", str(mine)])
+    assert result.exit_code == 2, result.output
+    assert f"--cache-dir = '{mine}': exists and is not a folder" in result.output
+    assert mine.read_text() == "precious\n"
+    # --no-cache reads and writes no cache: the folder is not looked at
+    result = CliRunner().invoke(app, [*args, "--cache-dir", str(mine), "--no-cache"])
+    assert "--cache-dir" not in result.output

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn, TextIO
 
 import typer
 from rich.console import Console
@@ -11,7 +14,7 @@ from rich.text import Text
 
 from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
 
-__all__ = ["console", "err_console", "fail"]
+__all__ = ["console", "err_console", "fail", "one_line_warnings"]
 
 # wide enough for the comparison table when output goes to a file or a pipe
 console = Console() if sys.stdout.isatty() else Console(width=170)
@@ -23,3 +26,26 @@ def fail(exc: PowerfirstError) -> NoReturn:
     kind = "infeasible" if isinstance(exc, InfeasibleError) else "error"
     err_console.print(Text.assemble((f"{kind}:", "bold red"), " ", str(exc)), highlight=False, soft_wrap=True)
     raise typer.Exit(code=2 if isinstance(exc, ConfigError | InfeasibleError) else 1)
+
+
+@contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Show the warnings raised meanwhile as one line ``warning: MESSAGE`` on stderr, without
+    Python's file, line number and source line (which read like a traceback)."""
+
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
+        err_console.print(f"warning: {message}", highlight=False, soft_wrap=True)
+
+    previous = warnings.showwarning
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous

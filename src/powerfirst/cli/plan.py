@@ -15,10 +15,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from powerfirst.cli.common import console, err_console, fail
+from powerfirst.cli.common import console, err_console, fail, one_line_warnings
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.outputs import RunFolder
-from powerfirst.planning.margins_cache import default_cache_dir
+from powerfirst.planning.margins_cache import check_cache_folder, default_cache_dir
 from powerfirst.planning.plan import PlanRun, run_plan
 from powerfirst.planning.results import Distribution
 from powerfirst.planning.scenario import load_scenario
@@ -177,9 +177,12 @@ def plan(
                 f"--workers = {workers} sets a local cluster's worker processes; --cluster is {cluster!r} "
                 "(give --cluster local, or leave --workers out)"
             )
+        if cache_dir is not None:
+            check_cache_folder(cache_dir)
         scenario = load_scenario(scenario_file)
         mc = _monte_carlo(scenario.file.simulation.monte_carlo, paths, seed, no_monte_carlo)
         with (
+            one_line_warnings(),
             _progress_bar() as bar,
             executor(cluster, workers=workers or 2, connect_timeout_s=connect_timeout_s) as ex,
         ):

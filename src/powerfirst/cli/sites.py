@@ -14,10 +14,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from powerfirst.cli.common import console, err_console, fail
+from powerfirst.cli.common import console, err_console, fail, one_line_warnings
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.outputs import RunFolder
 from powerfirst.planning.candidates import load_candidates
+from powerfirst.planning.margins_cache import check_cache_folder
 from powerfirst.planning.ranking import market_years_of, rank_sites
 from powerfirst.planning.ranking_result import Ranking
 from powerfirst.reporting.ranking_html import write_ranking_html
@@ -113,17 +114,22 @@ def rank(
         folder = RunFolder.claim(out, flag="--out", wait=wait_for_lock)
         for note in folder.cleaned:
             err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
+        if cache and cache_dir is not None:
+            check_cache_folder(cache_dir)
         plan, ready = load_candidates(candidates)
         total = sum(len(market_years_of(rc)) for rc in ready)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=not sys.stderr.isatty(),
-        ) as bar:
+        with (
+            one_line_warnings(),
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=err_console,
+                transient=True,
+                disable=not sys.stderr.isatty(),
+            ) as bar,
+        ):
             task = bar.add_task("candidate-years", total=total)
 
             def step(name: str, year: int) -> None:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from powerfirst._paths import DATA_DIR
+from powerfirst.errors import ConfigError
 from powerfirst.market.source_spec import split_spec
 from powerfirst.outputs import replace_file
 
@@ -45,6 +46,7 @@ __all__ = [
     "MarginCacheWarning",
     "cache_key",
     "canonical_json",
+    "check_cache_folder",
     "code_digest",
     "default_cache_dir",
     "input_files",
@@ -150,6 +152,21 @@ def cache_key(inputs: Mapping[str, Any]) -> str:
     JSON together with the cache format, the powerfirst version and the code digest."""
     full = {"format": CACHE_FORMAT, "version": _version(), "code": code_digest(), **inputs}
     return hashlib.sha256(canonical_json(full).encode()).hexdigest()
+
+
+def check_cache_folder(folder: str | Path, *, flag: str = "--cache-dir") -> None:
+    """ConfigError when ``folder`` (or the nearest of its parents that exists) is there but is not a
+    folder: the cache could then be neither read nor written, and every backtest would warn."""
+    path = Path(folder).expanduser()
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            if not candidate.is_dir():
+                where = "" if candidate == path else f" ({candidate} is not a folder)"
+                raise ConfigError(
+                    f"{flag} = {str(folder)!r}: exists and is not a folder{where}; the margin cache is a "
+                    "folder of JSON entries: give a new or existing folder"
+                )
+            return
 
 
 class MarginCache:

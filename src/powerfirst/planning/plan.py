@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from powerfirst._types import Array
+from powerfirst.errors import DataError
 from powerfirst.planning.cashflows import CashFlows, plan_cashflows
 from powerfirst.planning.drivers import BLOCK_PATHS, deterministic, driver_notes, fit_driver_model
 from powerfirst.planning.inputs import DriverPaths, MarginTable
@@ -106,7 +107,11 @@ def plan_margins(
         if progress is not None:
             progress("backtests", k, len(tasks))
 
-    runs = ex.map(run_margin_task, tasks, done=done)
+    try:
+        runs = ex.map(run_margin_task, tasks, done=done)
+    except DataError as exc:
+        field = "simulation.margins.market_years" if spec.market_years else "drivers.market_years"
+        raise DataError(f"{field} = {years} (the real market years backtested): {exc}") from None
     rows = [runs[i : i + len(grid)] for i in range(0, len(runs), len(grid))]
     table = table_of_runs(
         scenario.site,

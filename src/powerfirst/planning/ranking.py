@@ -155,7 +155,8 @@ def candidate_years(
                 use_cache=use_cache,
             )
         except DataError as exc:
-            raise DataError(f"candidate {spec.name!r}: {exc}") from None
+            given = "" if spec.market_years else " (left out: every year its prices cover)"
+            raise DataError(f"candidate {spec.name!r}: market_years = {years}{given}: {exc}") from None
         out.append(_year(rc, plan, table, figures, year))
         notes += [n for n in table.notes if n not in notes]
         if on_step is not None:

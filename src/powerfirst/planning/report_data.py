@@ -42,7 +42,7 @@ class Breakeven(ResultModel):
     """None: no value in the searched range makes the NPV zero (see ``note``)."""
     unit: str
     base_value: float
-    """The deterministic base path's value, in the same unit (its first-year mean)."""
+    """The deterministic base path's value, in the same unit (a mean over the months ``note`` says)."""
     note: str
 
 

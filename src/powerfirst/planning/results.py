@@ -18,13 +18,14 @@ import numpy as np
 from powerfirst._types import Array
 from powerfirst.accounting.results.base import ResultModel
 from powerfirst.errors import DataError
+from powerfirst.planning.deals import ColocationLease
 from powerfirst.planning.finance import irr_pct_per_year, min_dscr, npv_usd, payback_month
 
 if TYPE_CHECKING:
     from powerfirst.planning.inputs import MarginTable
     from powerfirst.planning.scenario import Scenario
 
-__all__ = ["Distribution", "PathMetrics", "PlanSummary", "path_metrics", "summarise"]
+__all__ = ["Distribution", "PathMetrics", "PlanSummary", "horizon_notes", "path_metrics", "summarise"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ def summarise(
 
     notes = [
         "No terminal value: assets held at the horizon and rent beyond it count for nothing.",
+        *horizon_notes(scenario),
         "The debt still owed at the horizon is repaid in its last month.",
         *margins.notes,
         *notes,
@@ -162,3 +164,46 @@ def summarise(
         strategy=margins.strategy,
         notes=notes,
     )
+
+
+def _month_label(start_month: str, offset: int) -> str:
+    index = int(start_month[:4]) * 12 + int(start_month[5:7]) - 1 + offset
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def horizon_notes(scenario: Scenario) -> list[str]:
+    """What the horizon cuts off, per phase: a build that ends at or after it (paid for, never
+    earning), a lease's rent beyond it, GPUs still held at it (no resale counted)."""
+    spec, out = scenario.file, []
+    end = spec.horizon_months
+    for i, phase in enumerate(spec.phases):
+        c = spec.phase_start(phase) + phase.build_months
+        who = f"phases[{i}] ({phase.name!r})"
+        if c >= end:
+            out.append(
+                f"{who}: its build ends {_month_label(spec.start_month, c)}, after the horizon's last month "
+                f"{_month_label(spec.start_month, end - 1)}: its capex is paid and its MW stop mining, but it "
+                "earns nothing within the horizon"
+            )
+            continue
+        business = phase.business
+        if isinstance(business, ColocationLease):
+            beyond = c + business.lease_months - end
+            if beyond > 0:
+                out.append(
+                    f"{who}: the lease runs to {_month_label(spec.start_month, c + business.lease_months - 1)}; "
+                    f"its last {beyond} months of rent fall after the horizon and count for nothing"
+                )
+        elif business.refresh_years is None or c + 12 * business.refresh_years >= end:
+            out.append(
+                f"{who}: GPUs bought {_month_label(spec.start_month, c)} are held at the horizon: no resale "
+                "value is counted for them"
+            )
+        else:
+            last = c + 12 * business.refresh_years * ((end - 1 - c) // (12 * business.refresh_years))
+            out.append(
+                f"{who}: the GPUs bought {_month_label(spec.start_month, last)} ({end - last} months before "
+                f"the horizon's end) are held at the horizon: no resale value is counted for them "
+                f"(resale_pct_of_cost = {business.resale_pct_of_cost:g} % is counted only at a refresh)"
+            )
+    return out

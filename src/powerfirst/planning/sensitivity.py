@@ -14,7 +14,8 @@ path (the drivers' median path, every shock zero) with one thing changed at a ti
 * **break-evens**: the factor on the base path's hashprice (every month) and on its GPU price at
   which the NPV is zero, found by ``scipy.optimize.brentq`` between the factors of
   :data:`BREAKEVEN_FACTORS` that bracket a sign change nearest to 1; reported as the base path's
-  first-year mean times that factor.
+  mean times that factor: the hashprice's over the first year, the GPU price's over the months a
+  GPU cloud rents (its first year would be months before any GPU is rented: a price no one is paid).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import brentq
 
+from powerfirst._types import BoolArray
 from powerfirst.planning.cashflows import CashFlows, plan_cashflows
 from powerfirst.planning.deals import ColocationLease, GpuCloud
 from powerfirst.planning.finance import npv_usd
@@ -165,8 +167,28 @@ def tornado(
     return rows
 
 
+def _label(start_month: str, offset: int) -> str:
+    """The calendar month ``offset`` months after ``start_month`` (YYYY-MM)."""
+    index = int(start_month[:4]) * 12 + int(start_month[5:7]) - 1 + offset
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _gpu_months(scenario: Scenario, num_months: int) -> BoolArray:
+    """(M,) True in the months at least one GPU cloud phase rents its GPUs (from the build's end)."""
+    running = np.zeros(num_months, dtype=bool)
+    for phase in scenario.file.phases:
+        if isinstance(phase.business, GpuCloud):
+            running[scenario.file.phase_start(phase) + phase.build_months :] = True
+    return running
+
+
 def _breakeven(
-    name: str, unit: str, base_value: float, npv_at: Callable[[float], float], span: str
+    name: str,
+    unit: str,
+    base_value: float,
+    npv_at: Callable[[float], float],
+    span: str,
+    basis: str,
 ) -> Breakeven:
     factors = np.asarray(BREAKEVEN_FACTORS)
     values = np.array([npv_at(float(f)) for f in factors])
@@ -198,16 +220,28 @@ def _breakeven(
         value=base_value * factor,
         unit=unit,
         base_value=base_value,
-        note=f"the conversion's NPV is zero with {span} × {factor:.4g} the base path in every month{more}",
+        note=f"the conversion's NPV is zero with {span} × {factor:.4g} the base path in every month{more}; "
+        f"value and base: {basis}",
     )
 
 
 def breakevens(scenario: Scenario, base: DriverPaths, margins: MarginTable) -> list[Breakeven]:
-    """Break-even hashprice [USD/PH/day] and GPU price [USD/GPU-hour] (first-year means), on the
+    """Break-even hashprice [USD/PH/day] and GPU price [USD/GPU-hour] (base-path means: see the
+    module docstring), on the
     single base path ``base``; None with a note where the NPV does not change sign."""
     year = slice(0, min(12, base.num_months))
     hashprice = float(np.mean(base.hashprice_usd_per_th_day[0, year])) * 1000.0
     gpu = float(np.mean(base.gpu_usd_per_gpu_hour[0, year]))
+    gpu_basis = "the base path's first-year mean"
+    renting = _gpu_months(scenario, base.num_months)
+    if renting.any():
+        gpu = float(np.mean(base.gpu_usd_per_gpu_hour[0, renting]))
+        months = np.flatnonzero(renting)
+        gpu_basis = (
+            f"the base path's mean over the months a GPU cloud rents, "
+            f"{_label(scenario.file.start_month, int(months[0]))} to "
+            f"{_label(scenario.file.start_month, int(months[-1]))}"
+        )
     found = [
         _breakeven(
             "hashprice",
@@ -215,6 +249,7 @@ def breakevens(scenario: Scenario, base: DriverPaths, margins: MarginTable) -> l
             hashprice,
             lambda f: npv_difference_usd(scenario, scaled_paths(base, "hashprice", f), margins),
             "the hashprice",
+            "the base path's first-year mean",
         )
     ]
     if any(isinstance(p.business, GpuCloud) for p in scenario.file.phases):
@@ -225,6 +260,7 @@ def breakevens(scenario: Scenario, base: DriverPaths, margins: MarginTable) -> l
                 gpu,
                 lambda f: npv_difference_usd(scenario, scaled_paths(base, "gpu", f), margins),
                 "the GPU rental price",
+                gpu_basis,
             )
         )
     else:
