@@ -268,3 +268,20 @@ def test_equipment_lease_is_paid_and_deducted_for_tax() -> None:
     assert flows.tax_usd[0, 2] == pytest.approx(-(1.6e6 / 12 - 10e6 / 120 - 10_000.0) * 0.2)
     assert flows.tax_usd[0, 8] == pytest.approx(-(1.6e6 / 12 - 10e6 / 120) * 0.2)
     assert flows.debt_draw_usd.sum() == 0.0  # an equipment lease alone is no debt
+
+
+def test_a_lowest_dscr_below_one_is_said_in_the_notes() -> None:
+    """Paths whose lowest annual DSCR is under 1 are counted in a note; none, no note."""
+    from powerfirst.planning.results import PathMetrics, summarise
+
+    spec = scenario()
+    table = margin_table()
+    npv = np.array([1.0, 2.0, 3.0, 4.0])
+
+    def metrics(dscr: list[float]) -> PathMetrics:
+        return PathMetrics(npv, npv - 1.0, np.ones(4), np.full(4, np.nan), np.full(4, np.nan), np.array(dscr))
+
+    notes = summarise(spec, table, metrics([0.8, 1.2, np.nan, 0.95]), seed=None).notes
+    assert any("below 1.0 on 2 of the 3 paths with debt service (66.7%)" in n for n in notes), notes
+    notes = summarise(spec, table, metrics([1.1, 1.2, np.nan, 1.0]), seed=None).notes
+    assert not any("DSCR is below 1.0" in n for n in notes)

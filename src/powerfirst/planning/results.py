@@ -137,7 +137,19 @@ def summarise(
             raise DataError("an NPV is not finite on any path: the driver paths or the margins hold NaN")
         return found
 
+    dscr = metrics.min_dscr[np.isfinite(metrics.min_dscr)]
+    short = int(np.sum(dscr < 1.0))
+    covered = (
+        [
+            f"The plan's lowest annual DSCR is below 1.0 on {short:,} of the {dscr.size:,} paths with debt "
+            f"service ({short / dscr.size:.1%}): in those years the site's cash flow available for debt "
+            "service does not cover the interest and principal due"
+        ]
+        if short
+        else []
+    )
     notes = [
+        *covered,
         "No terminal value: assets held at the horizon and rent beyond it count for nothing.",
         *horizon_notes(scenario),
         "The debt still owed at the horizon is repaid in its last month.",
