@@ -55,7 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from powerfirst.errors import ConfigError
 from powerfirst.market.markets import MARKETS, market_names
 from powerfirst.planning.candidates_messages import candidates_error
-from powerfirst.policies.registry import REGISTRY, load_site, parse_site
+from powerfirst.policies.registry import known_strategy, load_site, parse_site
 from powerfirst.site.files import read_site_yaml
 from powerfirst.site.schema import Site, resolve_paths
 
@@ -154,9 +154,7 @@ class Evaluation(_Model):
     @field_validator("strategy")
     @classmethod
     def _strategy(cls, value: str) -> str:
-        if value not in REGISTRY:
-            raise ValueError(f"unknown strategy; one of {', '.join(REGISTRY)}")
-        return value
+        return known_strategy(value)
 
     @field_validator("months")
     @classmethod

@@ -80,11 +80,9 @@ class MarginSettings(Strict):
     @field_validator("strategy")
     @classmethod
     def _known(cls, value: str) -> str:
-        from powerfirst.policies.registry import REGISTRY
+        from powerfirst.policies.registry import known_strategy
 
-        if value not in REGISTRY:
-            raise ValueError(f"unknown strategy; one of {', '.join(REGISTRY)}")
-        return value
+        return known_strategy(value)
 
     @field_validator("hashprice_grid_usd_per_th_day")
     @classmethod

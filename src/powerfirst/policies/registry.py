@@ -127,6 +127,14 @@ def strategy_settings(site: Site) -> BaseModel:
         raise schema.site_error(exc, _SECTION, data, source="<site>") from None
 
 
+def known_strategy(name: str) -> str:
+    """``name`` when a strategy of that name is registered, else ValueError naming the strategies
+    (for the validators of files that name a strategy: the scenario's margins, the candidates)."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown strategy; one of {', '.join(REGISTRY)}")
+    return name
+
+
 def make_policy(name: str, site: Site, timezone: str = "UTC") -> Policy:
     """The policy called ``name``, configured from the site's ``strategies`` section.
 
