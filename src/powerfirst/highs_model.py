@@ -11,8 +11,9 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import threading
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,22 +42,36 @@ class Structure:
 
     @classmethod
     def of(cls, lp: LinearProgram) -> Structure:
+        """The structure of ``lp``; the same object again for a program built on the same read-only
+        matrix object with the same integer columns (a matrix reused between builds, see
+        :mod:`powerfirst.dispatch.lp_builder`: nothing to copy or compare)."""
         a = lp.a
+        integer = lp.integer if lp.is_mip else None
+        reusable = isinstance(a, (sp.csc_array, sp.csc_matrix)) and not a.data.flags.writeable
+        if reusable:
+            for matrix, flags, structure in _recent.structures:
+                if matrix is a and (
+                    flags is None if integer is None else flags is not None and np.array_equal(flags, integer)
+                ):
+                    return structure
         if not isinstance(a, (sp.csc_array, sp.csc_matrix)) or not a.has_sorted_indices:
             a = sp.csc_array(a)
             a.sort_indices()
-        integer = lp.integer if lp.is_mip else None
-        return cls(
+        structure = cls(
             (lp.num_rows, lp.num_cols),
             np.array(a.indptr, dtype=np.int32),
             np.array(a.indices, dtype=np.int32),
             np.array(a.data, dtype=np.float64),
             None if integer is None else np.array(integer, dtype=np.bool_),
         )
+        if reusable:
+            recent = _recent.structures
+            recent.append((lp.a, structure.integer, structure))
+            del recent[:-_KEPT_STRUCTURES]
+        return structure
 
-    def key(self) -> tuple[object, ...]:
-        """The whole structure as bytes: equal keys are equal structures (a kept model is found by
-        dictionary lookup, which hashes the bytes once and compares them in full)."""
+    @cached_property
+    def _key(self) -> tuple[object, ...]:
         return (
             self.shape,
             self.indptr.tobytes(),
@@ -64,6 +79,26 @@ class Structure:
             (self.values + 0.0).tobytes(),  # -0.0 and 0.0 alike, as numpy compares them
             None if self.integer is None else self.integer.tobytes(),
         )
+
+    def key(self) -> tuple[object, ...]:
+        """The whole structure as bytes: equal keys are equal structures (a kept model is found by
+        dictionary lookup, which hashes the bytes once and compares them in full; the same key
+        object is found by identity)."""
+        return self._key
+
+
+_KEPT_STRUCTURES = 8
+"""Structures of read-only matrices remembered per thread [count]."""
+
+
+class _Recent(threading.local):
+    """(matrix, integer flags, structure) of the last read-only matrices seen in this thread."""
+
+    def __init__(self) -> None:
+        self.structures: list[tuple[object, npt.NDArray[np.bool_] | None, Structure]] = []
+
+
+_recent = _Recent()
 
 
 _BANNER_SILENCED = False

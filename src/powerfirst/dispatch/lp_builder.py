@@ -4,11 +4,18 @@ Columns and rows are added in blocks (numpy arrays, one entry per interval or pe
 block carries a readable label and the interval of each of its entries, so any row or column can
 be named ("grid connection limit 100 MW at 2023-08-10T22:00Z") when the solver reports an
 irreducible infeasible subset. Matrix entries are COO triplets, turned into one CSC matrix once.
+
+A rolling controller builds the same matrix again and again (only costs and bounds move with the
+forecast): the last few matrices built in a thread are kept, and a build whose entries equal one of
+them returns that matrix object, read-only (comparing the entries costs a fraction of sorting them
+into a new matrix, and a solver session that sees the same matrix object again skips comparing its
+structure).
 """
 
 from __future__ import annotations
 
 import bisect
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,18 +136,54 @@ class LpBuilder:
         )
 
 
+_KEPT_MATRICES = 8
+"""Matrices kept per thread for reuse [count] (a rolling horizon cycles through a few structures)."""
+
+
+class _Kept(threading.local):
+    """The last matrices built in this thread, with their COO entries (most recent last)."""
+
+    def __init__(self) -> None:
+        self.matrices: list[tuple[tuple[int, int], IntArray, IntArray, Array, sp.csc_array]] = []
+
+
+_kept = _Kept()
+
+
 def _csc(
     rows: list[IntArray], cols: list[IntArray], vals: list[Array], shape: tuple[int, int]
 ) -> sp.csc_array:
     """The CSC matrix of the COO entries (row indices sorted in each column), as
     ``sp.csc_array(sp.coo_array(...))`` makes it; sorted here with numpy, which skips scipy's
     per-call checks (a re-solve builds thousands of these). Duplicate entries are left to scipy,
-    which sums them."""
+    which sums them. Entries equal to those of a matrix kept in this thread give that matrix
+    (read-only: it is shared by every program built from those entries)."""
     if not rows:
         return sp.csc_array(shape)
     row = np.concatenate(rows)
     col = np.concatenate(cols)
     val = np.concatenate(vals)
+    kept = _kept.matrices
+    for k, (k_shape, k_row, k_col, k_val, matrix) in enumerate(kept):
+        if (
+            k_shape == shape
+            and k_row.size == row.size
+            and np.array_equal(k_row, row)
+            and np.array_equal(k_col, col)
+            and np.array_equal(k_val, val)
+        ):
+            kept.append(kept.pop(k))
+            return matrix
+    matrix = _sorted_csc(row, col, val, shape)
+    for part in (matrix.data, matrix.indices, matrix.indptr):
+        part.flags.writeable = False
+    kept.append((shape, row, col, val, matrix))
+    del kept[:-_KEPT_MATRICES]
+    return matrix
+
+
+def _sorted_csc(row: IntArray, col: IntArray, val: Array, shape: tuple[int, int]) -> sp.csc_array:
+    """A new CSC matrix of the COO entries (see :func:`_csc`)."""
     if row.size and not _in_range(row, col, shape):
         return sp.csc_array(sp.coo_array((val, (row, col)), shape=shape))  # scipy's own error
     key = col * max(shape[0], 1) + row  # column-major position of each entry
