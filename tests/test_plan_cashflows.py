@@ -280,7 +280,18 @@ def test_a_lowest_dscr_below_one_is_said_in_the_notes() -> None:
 
     def metrics(dscr: list[float]) -> PathMetrics:
         nan = np.full(4, np.nan)
-        return PathMetrics(npv, npv - 1.0, np.ones(4), nan, nan, np.array(dscr), np.zeros(4), np.zeros(4))
+        return PathMetrics(
+            npv,
+            npv - 1.0,
+            np.ones(4),
+            nan,
+            np.ones(4),
+            np.ones(4),
+            nan,
+            np.array(dscr),
+            np.zeros(4),
+            np.zeros(4),
+        )
 
     notes = summarise(spec, table, metrics([0.8, 1.2, np.nan, 0.95]), seed=None).notes
     assert any("below 1.0 on 2 of the 3 paths with debt service (66.7%)" in n for n in notes), notes

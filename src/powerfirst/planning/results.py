@@ -19,14 +19,23 @@ import numpy as np
 from powerfirst._types import Array
 from powerfirst.accounting.results.base import ResultModel
 from powerfirst.errors import DataError
-from powerfirst.planning.finance import irr_pct_per_year, min_dscr, npv_usd, payback_month
+from powerfirst.planning.finance import irr_paths, irr_roots_pct_per_year, min_dscr, npv_usd, payback_month
 from powerfirst.planning.horizon import horizon_notes
 
 if TYPE_CHECKING:
     from powerfirst.planning.inputs import MarginTable
     from powerfirst.planning.scenario import Scenario
 
-__all__ = ["Distribution", "PathMetrics", "PlanSummary", "horizon_notes", "path_metrics", "summarise"]
+__all__ = [
+    "Distribution",
+    "PathMetrics",
+    "PlanSummary",
+    "horizon_notes",
+    "irr_count_notes",
+    "irr_root_notes",
+    "path_metrics",
+    "summarise",
+]
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,12 @@ class PathMetrics:
     npv_difference_usd: Array
     """NPV of plan − baseline net flows [USD] (= the two NPVs' difference)."""
     irr_difference_pct_per_year: Array
-    """IRR of plan − baseline net flows, annualised [%/year]; NaN: no sign change or no rate."""
+    """IRR of plan − baseline net flows, annualised [%/year]; NaN: no sign change or no rate. Where
+    several rates make the NPV zero, the one closest to zero."""
+    irr_roots_difference: Array
+    """Rates found that make the difference's NPV zero [count]; more than 1: the IRR is ambiguous."""
+    irr_sign_changes_difference: Array
+    """Sign changes of the difference's monthly flows: the most IRRs there can be [count]."""
     payback_month_difference: Array
     """Month index at which the conversion's cumulative flow is back at ≥ 0; NaN: not within the horizon."""
     min_dscr: Array
@@ -63,11 +77,14 @@ def path_metrics(
     difference = plan_net_usd - baseline_net_usd
     npv_plan = npv_usd(discount_rate_pct_per_year, plan_net_usd)
     npv_baseline = npv_usd(discount_rate_pct_per_year, baseline_net_usd)
+    irr = irr_paths(difference)
     return PathMetrics(
         npv_plan_usd=npv_plan,
         npv_baseline_usd=npv_baseline,
         npv_difference_usd=npv_usd(discount_rate_pct_per_year, difference),
-        irr_difference_pct_per_year=irr_pct_per_year(difference),
+        irr_difference_pct_per_year=irr.irr_pct_per_year,
+        irr_roots_difference=irr.roots,
+        irr_sign_changes_difference=irr.sign_changes,
         payback_month_difference=payback_month(difference),
         min_dscr=min_dscr(plan_cfads_usd, plan_debt_service_usd, 12),
         terminal_value_plan_usd=np.asarray(terminal_value_plan_usd, dtype=np.float64),
@@ -121,7 +138,10 @@ class PlanSummary(ResultModel):
     probability_plan_beats_baseline: float
     """Share of paths where the plan's NPV is above the baseline's [fraction, 0 to 1]."""
     irr_difference_pct_per_year: Distribution | None
-    """IRR of the conversion (plan − baseline flows) over the paths it exists on [%/year]."""
+    """IRR of the conversion (plan − baseline flows) over the paths it exists on [%/year]; on a path
+    with several, the one closest to zero."""
+    irr_multiple_roots_paths: int
+    """Paths whose difference flows have more than one IRR (rates found) [count]."""
     payback_month_difference: Distribution | None
     """Months from the first month until the conversion has paid back, over the paths it does."""
     min_dscr: Distribution | None
@@ -169,6 +189,7 @@ def summarise(
     )
     notes = [
         *covered,
+        *irr_count_notes(metrics),
         terminal_note(scenario, metrics),
         *horizon_notes(scenario),
         "The debt still owed at the horizon is repaid in its last month.",
@@ -190,6 +211,7 @@ def summarise(
         npv_difference_usd=required(metrics.npv_difference_usd),
         probability_plan_beats_baseline=float(np.mean(metrics.npv_plan_usd > metrics.npv_baseline_usd)),
         irr_difference_pct_per_year=Distribution.of(metrics.irr_difference_pct_per_year),
+        irr_multiple_roots_paths=int(np.sum(metrics.irr_roots_difference > 1)),
         payback_month_difference=Distribution.of(metrics.payback_month_difference),
         min_dscr=Distribution.of(metrics.min_dscr),
         terminal_value_method=spec.terminal_value.method,
@@ -230,3 +252,34 @@ def terminal_note(scenario: Scenario, metrics: PathMetrics) -> str:
         f"{given}; taxed as a sale (proceeds less the basis left). Plan: "
         f"{_millions(metrics.terminal_value_plan_usd)}; baseline: {_millions(metrics.terminal_value_baseline_usd)}."
     )
+
+
+def irr_count_notes(metrics: PathMetrics) -> list[str]:
+    """A note counting the paths whose difference flows have more than one IRR (none: no note)."""
+    several = metrics.irr_roots_difference > 1
+    if not several.any():
+        return []
+    n, total = int(several.sum()), metrics.irr_roots_difference.size
+    most = int(metrics.irr_roots_difference.max())
+    changes = int(np.sum(metrics.irr_sign_changes_difference > 1))
+    return [
+        f"IRR: on {n:,} of the {total:,} paths ({n / total:.1%}) the conversion's flows have more than one "
+        f"IRR (up to {most} rates found; {changes:,} paths' flows change sign more than once): the IRR shown "
+        "is the root closest to zero, and the NPV is the figure to judge by"
+    ]
+
+
+def irr_root_notes(names: Sequence[str], difference_usd: Array) -> list[str]:
+    """For each named path (a row of (P, M) ``difference_usd``) with more than one IRR, a note
+    listing them [%/year]."""
+    out = []
+    for name, row in zip(names, np.atleast_2d(difference_usd), strict=False):
+        roots = irr_roots_pct_per_year(row)
+        if len(roots) > 1:
+            shown = min(roots, key=lambda r: abs((1.0 + r / 100.0) ** (1.0 / 12.0) - 1.0))
+            out.append(
+                f"IRR of the {name} path: its flows have {len(roots)} IRRs, "
+                + ", ".join(f"{r:,.2f}" for r in roots)
+                + f" %/year; shown: {shown:,.2f} %/year (the root closest to zero)"
+            )
+    return out
