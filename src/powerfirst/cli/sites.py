@@ -61,7 +61,7 @@ def _usd(value: float) -> str:
 
 def _table(ranking: Ranking) -> Table:
     table = Table(title=f"Site ranking — {ranking.source}")
-    columns = ["rank", "candidate", "score", "best use", "mining", "AI", "hybrid"]
+    columns = ["rank", "candidate", "score", "best use (net)", "mining net", "AI net", "hybrid net"]
     columns += [
         "neg. price share",
         "below BE share",
@@ -72,10 +72,10 @@ def _table(ranking: Ranking) -> Table:
     ]
     for column in columns:
         table.add_column(
-            column, justify="left" if column in ("candidate", "best use", "latency") else "right"
+            column, justify="left" if column in ("candidate", "best use (net)", "latency") else "right"
         )
     for c in ranking.candidates:
-        v = c.value_usd_per_mw_year
+        v = c.net_value_usd_per_mw_year
         table.add_row(
             str(c.rank),
             c.name,
