@@ -94,6 +94,16 @@ def _table(ranking: Ranking) -> Table:
     return table
 
 
+def _charges(ranking: Ranking) -> str:
+    """The capital charges per use of the first candidate (they differ only by the AI hall's PUE)."""
+    if not ranking.candidates:
+        return "none"
+    charge = ranking.candidates[0].capital_charge_usd_per_mw_year
+    return ", ".join(
+        f"{use} {charge[use] / 1e6:,.3f}" for use in ("mining", "ai", "hybrid") if use in charge
+    ) + (f" M USD/MW-year for {ranking.candidates[0].name}")
+
+
 @sites_app.command()
 def rank(
     candidates: Annotated[Path, typer.Argument(help="Candidates file (YAML); see the README.")],
@@ -147,8 +157,8 @@ def rank(
             folder.release()  # on a signal, says what --out holds
     console.print(_table(ranking))
     console.print(
-        "values: M USD per MW at the meter per year, operating (the AI ones before the GPUs' capital cost); "
-        f"weights {json.dumps(ranking.weights)}",
+        "values: M USD per MW at the meter per year, net of capital (operating value − capex × the capital "
+        f"recovery factor: {_charges(ranking)}); weights {json.dumps(ranking.weights)}",
         highlight=False,
         soft_wrap=True,
     )

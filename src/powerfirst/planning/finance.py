@@ -85,12 +85,12 @@ class IrrPaths:
 
 
 def _sign_changes(flows: Array) -> Array:
-    """(P,) sign changes along each row, zeros skipped."""
-    out = np.zeros(flows.shape[0])
-    for i, row in enumerate(flows):
-        signs = np.sign(row[row != 0.0])
-        out[i] = float(np.count_nonzero(signs[1:] != signs[:-1]))
-    return out
+    """(P,) sign changes along each row, zeros skipped (each zero takes the sign before it)."""
+    signs = np.sign(flows)
+    columns = np.arange(flows.shape[1])
+    last = np.maximum.accumulate(np.where(signs != 0.0, columns[None, :], 0), axis=1)
+    filled = np.take_along_axis(signs, last, axis=1)
+    return np.asarray(np.sum(filled[:, 1:] * filled[:, :-1] < 0.0, axis=1), dtype=np.float64)
 
 
 def _npv_grid(flows: Array) -> tuple[Array, Array, Array]:
