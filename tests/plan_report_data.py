@@ -68,8 +68,12 @@ def summary(**changes: Any) -> PlanSummary:
         "npv_difference_usd": npv,
         "probability_plan_beats_baseline": 0.42,
         "irr_difference_pct_per_year": distribution(-3.5, 6.25, 14.0, 6.0, 180),
+        "irr_multiple_roots_paths": 0,
         "payback_month_difference": None,
         "min_dscr": distribution(0.91, 1.35, 1.8, 1.33, 200),
+        "terminal_value_method": "salvage",
+        "terminal_value_plan_usd": distribution(20e6, 25e6, 30e6, 25e6, 200),
+        "terminal_value_baseline_usd": distribution(0.0, 0.0, 0.0, 0.0, 200),
         "strategy": "breakeven",
         "notes": [NOTES[0], "The debt still owed at the horizon is repaid in its last month."],
     }

@@ -279,7 +279,19 @@ def test_a_lowest_dscr_below_one_is_said_in_the_notes() -> None:
     npv = np.array([1.0, 2.0, 3.0, 4.0])
 
     def metrics(dscr: list[float]) -> PathMetrics:
-        return PathMetrics(npv, npv - 1.0, np.ones(4), np.full(4, np.nan), np.full(4, np.nan), np.array(dscr))
+        nan = np.full(4, np.nan)
+        return PathMetrics(
+            npv,
+            npv - 1.0,
+            np.ones(4),
+            nan,
+            np.ones(4),
+            np.ones(4),
+            nan,
+            np.array(dscr),
+            np.zeros(4),
+            np.zeros(4),
+        )
 
     notes = summarise(spec, table, metrics([0.8, 1.2, np.nan, 0.95]), seed=None).notes
     assert any("below 1.0 on 2 of the 3 paths with debt service (66.7%)" in n for n in notes), notes

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from powerfirst.planning.depreciation import MACRS_HALF_YEAR_PCT, depreciation_fractions, depreciation_usd
 from powerfirst.planning.finance import (
     dscr,
+    irr_paths,
     irr_pct_per_year,
+    irr_roots_pct_per_year,
     loan_schedule,
     min_dscr,
     monthly_discount_rate,
@@ -218,3 +220,50 @@ def test_irr_refuses_a_rate_numpy_financial_would_give() -> None:
         ((1 + npf.irr([-5, 10.5, 1, -8, 1])) ** 12 - 1) * 100, rel=1e-9
     )
     assert np.isnan(irr_pct_per_year(np.array([[-100.0, 10.0, -100.0]])))[0]
+
+
+def test_flows_with_two_irrs_are_counted_and_listed() -> None:
+    # −100, +230, −132 a year apart: NPV = −100 + 230 v − 132 v² = 0 at v = 1/1.1 and v = 1/1.2, so
+    # 10 % and 20 % a year; as consecutive months, 10 % and 20 % a month (213.84 and 791.61 %/year)
+    yearly = np.zeros(25)
+    yearly[[0, 12, 24]] = [-100.0, 230.0, -132.0]
+    monthly = np.zeros(25)
+    monthly[:3] = [-100.0, 230.0, -132.0]
+    found = irr_paths(np.stack([yearly, monthly, np.r_[-100.0, 110.0, np.zeros(23)]]))
+    assert found.roots.tolist() == [2, 2, 1] and found.sign_changes.tolist() == [2, 2, 1]
+    # the root closest to zero is still the one shown
+    assert found.irr_pct_per_year == pytest.approx([10.0, (1.1**12 - 1) * 100, (1.1**12 - 1) * 100], rel=1e-9)
+    assert irr_roots_pct_per_year(yearly) == pytest.approx([10.0, 20.0], rel=1e-9)
+    assert irr_roots_pct_per_year(monthly) == pytest.approx(
+        [(1.1**12 - 1) * 100, (1.2**12 - 1) * 100], rel=1e-9
+    )
+    # a root exactly on the grid (0 %: the flows sum to 0) is one root, not two
+    assert irr_paths(np.array([[-100.0, 50.0, 50.0]])).roots.tolist() == [1]
+
+
+def test_the_summary_says_when_the_irr_is_one_of_several() -> None:
+    from plan_builders import margin_table, scenario
+    from powerfirst.planning.results import irr_root_notes, path_metrics, summarise
+
+    yearly = np.zeros(25)
+    yearly[[0, 12, 24]] = [-100.0, 230.0, -132.0]
+    difference = np.stack([yearly, np.r_[-100.0, 110.0, np.zeros(23)], yearly])
+    zeros = np.zeros_like(difference)
+    metrics = path_metrics(10.0, difference, zeros, zeros, zeros, np.zeros(3), np.zeros(3))
+    assert metrics.irr_roots_difference.tolist() == [2, 1, 2]
+    summary = summarise(scenario(horizon_months=25), margin_table(), metrics, seed=None)
+    assert summary.irr_multiple_roots_paths == 2
+    assert any(
+        n.startswith("IRR: on 2 of the 3 paths (66.7%) the conversion's flows have more than one IRR")
+        and "the IRR shown is the root closest to zero" in n
+        for n in summary.notes
+    )
+    assert irr_root_notes(["deterministic base", "deterministic low"], difference[:2]) == [
+        "IRR of the deterministic base path: its flows have 2 IRRs, 10.00, 20.00 %/year; shown: 10.00 %/year "
+        "(the root closest to zero)"
+    ]
+    single = path_metrics(10.0, difference[1:2], zeros[1:2], zeros[1:2], zeros[1:2], np.zeros(1), np.zeros(1))
+    assert (
+        summarise(scenario(horizon_months=25), margin_table(), single, seed=None).irr_multiple_roots_paths
+        == 0
+    )

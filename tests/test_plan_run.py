@@ -31,6 +31,7 @@ from powerfirst.planning.scenario import Scenario, load_scenario, parse_scenario
 from powerfirst.planning.sensitivity import scaled_paths
 from powerfirst.planning.simulation import MonteCarlo
 from powerfirst.planning.sweep import InProcess, executor
+from powerfirst.site.files import read_site_yaml
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -422,7 +423,7 @@ def test_the_gpu_breakeven_is_over_the_months_a_gpu_cloud_rents(cache: Path) -> 
 def test_the_notes_say_what_the_horizon_cuts_off() -> None:
     # review of issue 13: a build ending after the horizon, rent after it and GPUs held at it were
     # counted as nothing with only a general note (the example's lease loses 15 of its 120 months)
-    spec = small(horizon_months=12)
+    spec = small(horizon_months=12, terminal_value={"method": "none"})
     spec["simulation"]["margins"]["months"] = [1, 12]
     spec["phases"][0]["build_months"] = 3  # a 1-year lease from 2027-06: 3 months beyond
     spec["phases"][1]["business"]["refresh_years"] = None
@@ -438,10 +439,27 @@ def test_the_notes_say_what_the_horizon_cuts_off() -> None:
         "paid and its MW stop mining, but it earns nothing within the horizon"
     )
     example = load_scenario(EXAMPLES / "plan-west-texas-conversion.yaml")
-    assert horizon_notes(example) == [
+    none = parse_scenario(
+        {
+            **read_site_yaml(EXAMPLES / "plan-west-texas-conversion.yaml"),
+            "terminal_value": {"method": "none"},
+        },
+        source="example",
+        base_dir=EXAMPLES,
+    )
+    assert horizon_notes(none) == [
         "phases[0] ('hall-a-colocation'): the lease runs to 2038-03; its last 15 months of rent fall after "
         "the horizon and count for nothing",
         "phases[1] ('hall-b-gpu-cloud'): the GPUs bought 2035-07 (18 months before the horizon's end) are "
         "held at the horizon: no resale value is counted for them (resale_pct_of_cost = 20 % is counted "
         "only at a refresh)",
     ]
+    # the default, a terminal value: the lease's last 15 months and the GPUs 18 months old are valued
+    lease_note, gpu_note = horizon_notes(example)
+    assert lease_note.startswith(
+        "phases[0] ('hall-a-colocation'): the lease runs to 2038-03; its last 15 months of rent fall after "
+        "the horizon and count as a terminal value of "
+    )
+    assert "discounted at 10 %/year to the horizon" in lease_note
+    age = 18 / 36  # of the 36-month refresh: worth 1 − 0.8 × 0.5 = 60 % of 6,000 × 37,000 USD
+    assert f"deemed sold at the horizon for {1 - 0.8 * age:.1%} of their cost, 133.20 M USD" in gpu_note

@@ -153,7 +153,8 @@ def test_values_per_mw_are_the_margin_table_and_the_gpu_arithmetic(ranked: Ranki
     assert all(y.contract_usd_per_mw_year == 0 for y in caiso.years)  # an index contract has none
 
 
-def test_the_score_is_the_weighted_normalised_components(ranked: Ranking) -> None:
+def test_the_score_is_the_weighted_components_relative_to_the_best(ranked: Ranking) -> None:
+    # review of issue 13: min–max normalisation gave two candidates only 0 or 1 on every component
     assert [c.rank for c in ranked.candidates] == [1, 2]
     first, second = ranked.candidates
     assert first.score >= second.score
@@ -164,19 +165,92 @@ def test_the_score_is_the_weighted_normalised_components(ranked: Ranking) -> Non
         "volatility": 0.1,
         "policy_risk": 0.2,
     }
+    west, caiso = _by_name(ranked, ERCOT), _by_name(ranked, CAISO)
     for c in ranked.candidates:
         assert c.score == pytest.approx(sum(p.points for p in c.components))
         for part in c.components:
             assert part.weight == pytest.approx(weights[part.name])
-            assert part.normalised in (0.0, 1.0)  # two candidates: the better one 1, the other 0
             assert part.points == pytest.approx(100 * part.weight * part.normalised)
-        assert c.best_use == max(c.value_usd_per_mw_year, key=lambda u: c.value_usd_per_mw_year[u])
-    west, caiso = _by_name(ranked, ERCOT), _by_name(ranked, CAISO)
-    policy = {c.name: next(p for p in c.components if p.name == "policy_risk") for c in (west, caiso)}
-    assert policy[ERCOT].raw == 4 and policy[ERCOT].normalised == 1.0 and policy[CAISO].normalised == 0.0
-    negative = {c.name: next(p for p in c.components if p.name == "negative_prices") for c in (west, caiso)}
-    assert negative[ERCOT].normalised == 1.0  # more negative hours in West Texas than SP15 in January
+        assert c.best_use == max(c.net_value_usd_per_mw_year, key=lambda u: c.net_value_usd_per_mw_year[u])
+    parts = {c.name: {p.name: p for p in c.components} for c in (west, caiso)}
+    # policy risk on its 0–10 scale: 4 → 0.6, 6 → 0.4 (min–max made them 1 and 0)
+    assert parts[ERCOT]["policy_risk"].normalised == pytest.approx(0.6)
+    assert parts[CAISO]["policy_risk"].normalised == pytest.approx(0.4)
+    # volatility, lower is better: best / value; negative-price share, higher is better: value / best
+    vol = [west.volatility_usd_per_mwh, caiso.volatility_usd_per_mwh]
+    assert parts[ERCOT]["volatility"].normalised == pytest.approx(min(vol) / vol[0])
+    assert parts[CAISO]["volatility"].normalised == pytest.approx(min(vol) / vol[1])
+    neg = [west.negative_price_share, caiso.negative_price_share]
+    assert parts[ERCOT]["negative_prices"].normalised == 1.0  # more negative hours in West Texas than SP15
+    assert parts[CAISO]["negative_prices"].normalised == pytest.approx(neg[1] / neg[0])
+    assert 0.0 < parts[CAISO]["negative_prices"].normalised < 1.0
     assert not west.interactive_inference and caiso.interactive_inference
+
+
+def test_uses_are_compared_net_of_capital(ranked: Ranking) -> None:
+    # review of issue 13: the AI value per MW was compared before its GPUs and hall, so AI always won.
+    # CRF(10 %, 15 y) = 0.131474, CRF(10 %, 3 y) = 0.402115 (r (1 + r)^n / ((1 + r)^n − 1))
+    crf15 = 0.1 * 1.1**15 / (1.1**15 - 1)
+    crf3 = 0.1 * 1.1**3 / (1.1**3 - 1)
+    assert crf15 == pytest.approx(0.131474, abs=1e-6) and crf3 == pytest.approx(0.402115, abs=1e-6)
+    for c in ranked.candidates:
+        gpus_per_mw = 1000 / (1.275 * c.ai_pue)
+        ai = 11e6 * crf15 + gpus_per_mw * 37_000 * crf3
+        mining = 0.35e6 * crf15
+        charge = c.capital_charge_usd_per_mw_year
+        assert charge["ai"] == pytest.approx(ai) and charge["mining"] == pytest.approx(mining)
+        assert charge["hybrid"] == pytest.approx(0.2 * ai + 0.8 * mining)
+        for use in ("mining", "ai", "hybrid"):
+            assert c.net_value_usd_per_mw_year[use] == pytest.approx(
+                c.value_usd_per_mw_year[use] - charge[use]
+            )
+        value = next(p for p in c.components if p.name == "value")
+        assert value.raw == pytest.approx(c.net_value_usd_per_mw_year[c.ranked_use])
+        # before capital AI is far ahead; net of its ~10 M USD/MW-year of capital it no longer is
+        assert c.value_usd_per_mw_year["ai"] > c.value_usd_per_mw_year["mining"]
+        assert c.value_usd_per_mw_year["ai"] - c.net_value_usd_per_mw_year["ai"] > 9e6
+
+
+def test_two_candidates_score_by_their_ratio_to_the_best() -> None:
+    from powerfirst.planning.ranking import capital_recovery_factor
+    from powerfirst.planning.ranking_score import score_components
+
+    weights = {
+        "value": 1.0,
+        "below_breakeven": 1.0,
+        "negative_prices": 1.0,
+        "volatility": 1.0,
+        "policy_risk": 1.0,
+    }
+    raw = [
+        {
+            "value": 2e6,
+            "below_breakeven": 0.5,
+            "negative_prices": 0.1,
+            "volatility": 20.0,
+            "policy_risk": 2.0,
+        },
+        {
+            "value": 1.5e6,
+            "below_breakeven": 0.4,
+            "negative_prices": 0.0,
+            "volatility": 40.0,
+            "policy_risk": 5.0,
+        },
+    ]
+    a, b = ({p.name: p.normalised for p in parts} for parts in score_components(raw, weights))
+    assert a == pytest.approx(
+        {"value": 1.0, "below_breakeven": 1.0, "negative_prices": 1.0, "volatility": 1.0, "policy_risk": 0.8}
+    )
+    assert b == pytest.approx(
+        {"value": 0.75, "below_breakeven": 0.8, "negative_prices": 0.0, "volatility": 0.5, "policy_risk": 0.5}
+    )
+    # every net value a loss: best / value (a loss twice the best's scores 0.5); a loss beside a gain: 0
+    losses = [dict(raw[0], value=-1e6), dict(raw[1], value=-2e6)]
+    assert [parts[0].normalised for parts in score_components(losses, weights)] == pytest.approx([1.0, 0.5])
+    mixed = [dict(raw[0], value=1e6), dict(raw[1], value=-2e6)]
+    assert [parts[0].normalised for parts in score_components(mixed, weights)] == [1.0, 0.0]
+    assert capital_recovery_factor(0.0, 4) == 0.25 and capital_recovery_factor(10.0, 1) == pytest.approx(1.1)
 
 
 def test_the_latency_rule_and_rank_by(cache: Path) -> None:
@@ -251,7 +325,9 @@ def test_a_user_csv_of_another_year_under_other_names(ranked: Ranking, tmp_path:
         "contract_usd_per_mw_year",
     ):
         assert getattr(year, field) == pytest.approx(getattr(bundled, field), rel=1e-9), field
-    assert mine.score == 100.0  # alone, it is the best on every component
+    assert mine.score == pytest.approx(
+        95.0
+    )  # alone, the best on every component but policy risk: 2.5 of 10 → 0.75 × 20
 
 
 def _write_quick(folder: Path) -> Path:
@@ -370,6 +446,21 @@ def test_bad_candidates_name_field_value_unit_and_limit(data: dict[str, Any], ex
             "assumptions",
             {"it_kw_per_gpu": 50.0},
             "it_kw_per_gpu = 50.0 kW per GPU: Input should be less than or",
+        ),
+        (
+            "assumptions",
+            {"gpu_life_years": 0},
+            "assumptions.gpu_life_years = 0 years: Input should be greater than or equal to 1",
+        ),
+        (
+            "assumptions",
+            {"ai_capex_usd_per_mw": 9e7},
+            "assumptions.ai_capex_usd_per_mw = 90000000.0 USD/MW: Input should be less than or equal to",
+        ),
+        (
+            "assumptions",
+            {"discount_rate_pct_per_year": 150.0},
+            "discount_rate_pct_per_year = 150.0 %/year: Input should be less than or equal to 100",
         ),
         (
             "weights",

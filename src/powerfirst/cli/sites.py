@@ -61,7 +61,7 @@ def _usd(value: float) -> str:
 
 def _table(ranking: Ranking) -> Table:
     table = Table(title=f"Site ranking — {ranking.source}")
-    columns = ["rank", "candidate", "score", "best use", "mining", "AI", "hybrid"]
+    columns = ["rank", "candidate", "score", "best use (net)", "mining net", "AI net", "hybrid net"]
     columns += [
         "neg. price share",
         "below BE share",
@@ -72,10 +72,10 @@ def _table(ranking: Ranking) -> Table:
     ]
     for column in columns:
         table.add_column(
-            column, justify="left" if column in ("candidate", "best use", "latency") else "right"
+            column, justify="left" if column in ("candidate", "best use (net)", "latency") else "right"
         )
     for c in ranking.candidates:
-        v = c.value_usd_per_mw_year
+        v = c.net_value_usd_per_mw_year
         table.add_row(
             str(c.rank),
             c.name,
@@ -92,6 +92,16 @@ def _table(ranking: Ranking) -> Table:
             f"{c.ai_pue:g}",
         )
     return table
+
+
+def _charges(ranking: Ranking) -> str:
+    """The capital charges per use of the first candidate (they differ only by the AI hall's PUE)."""
+    if not ranking.candidates:
+        return "none"
+    charge = ranking.candidates[0].capital_charge_usd_per_mw_year
+    return ", ".join(
+        f"{use} {charge[use] / 1e6:,.3f}" for use in ("mining", "ai", "hybrid") if use in charge
+    ) + (f" M USD/MW-year for {ranking.candidates[0].name}")
 
 
 @sites_app.command()
@@ -147,8 +157,8 @@ def rank(
             folder.release()  # on a signal, says what --out holds
     console.print(_table(ranking))
     console.print(
-        "values: M USD per MW at the meter per year, operating (the AI ones before the GPUs' capital cost); "
-        f"weights {json.dumps(ranking.weights)}",
+        "values: M USD per MW at the meter per year, net of capital (operating value − capex × the capital "
+        f"recovery factor: {_charges(ranking)}); weights {json.dumps(ranking.weights)}",
         highlight=False,
         soft_wrap=True,
     )

@@ -111,6 +111,20 @@ class Assumptions(_Model):
     """IT power per GPU, its server and network share included [kW] (a DGX H100: 10.2 kW / 8 GPUs)."""
     hybrid_ai_fraction: Annotated[float, _FRACTION] = 0.2
     """The hybrid site: this share of its MW runs a flat AI load, the rest mines [-]."""
+    ai_capex_usd_per_mw: Annotated[float, Field(ge=0.0, le=50e6)] = 11e6
+    """An AI hall's build per MW at the meter, GPUs not included [USD/MW] (AI data centres 3–15 M,
+    one operator quotes ~11 M: DOMAIN.md)."""
+    gpu_usd_per_gpu: Annotated[float, Field(ge=0.0, le=1e6)] = 37_000.0
+    """All-in cost per GPU [USD/GPU] (~29 M USD of GPUs per IT MW, IREN: DOMAIN.md, at 1.275 kW each)."""
+    gpu_life_years: Annotated[int, Field(ge=1, le=15)] = 3
+    """Years the GPUs' cost is recovered over [years] (GPUs age out in under 18–36 months: DOMAIN.md)."""
+    mining_capex_usd_per_mw: Annotated[float, Field(ge=0.0, le=10e6)] = 0.35e6
+    """A mining site's build per MW at the meter [USD/MW] (0.3–0.4 M: DOMAIN.md; add the miners'
+    price to count them)."""
+    facility_life_years: Annotated[int, Field(ge=1, le=50)] = 15
+    """Years a hall's or a mining site's build is recovered over [years] (assumed)."""
+    discount_rate_pct_per_year: Annotated[float, Field(ge=0.0, le=100.0)] = 10.0
+    """Rate of the capital recovery factor that annualises the capex [%/year] (assumed)."""
 
     @model_validator(mode="after")
     def _check(self) -> Assumptions:

@@ -17,6 +17,10 @@ __all__ = ["candidates_error"]
 _UNITS: tuple[tuple[str, str], ...] = (
     ("_usd_per_ph_day", "USD/PH/day"),
     ("_usd_per_gpu_hour", "USD/GPU-hour"),
+    ("_usd_per_mw", "USD/MW"),
+    ("usd_per_gpu", "USD/GPU"),
+    ("_pct_per_year", "%/year"),
+    ("_life_years", "years"),
     ("_usd_per_mwh_thermal", "USD/MWh thermal"),
     ("_fraction", "fraction, 0 to 1"),
     ("_kw_per_gpu", "kW per GPU"),

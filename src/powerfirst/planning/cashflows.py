@@ -10,14 +10,20 @@ Both are (P, M) arrays per line item, in nominal USD, inflows positive, costs ne
   baseline; a month the table has no figure for (NaN) counts 0, with a note;
 * each phase (:mod:`powerfirst.planning.phase_flows`): capex, then rent or GPU rentals, power, opex,
   GPU refreshes and resale;
+* terminal value (``terminal_value_usd``, the horizon's last month only): a deemed sale of what is
+  held at the horizon, by :mod:`powerfirst.planning.terminal` (GPUs at their resale value, a
+  lease's remaining contracted net rent discounted to the horizon, the hall and the mining fleet at
+  the scenario's own figures, 0 by default); ``terminal_value: {method: none}`` books none;
 * debt (``financing``): draws pro rata to each initial capex when it is paid, interest only until
   the phase's build ends, then repaid over the tenor; the balance owed at the horizon is repaid in
   its last month; an equipment lease's payments;
-* tax: ``tax_rate_pct`` of EBITDA + sustaining capex + resale − depreciation − interest, with losses
+* tax: ``tax_rate_pct`` of EBITDA + sustaining capex + resale + terminal value − depreciation (with
+  the basis left of what is deemed sold at the horizon) − interest, with losses
   carried forward (:func:`powerfirst.planning.finance.tax_with_loss_carryforward`), for the site as
   one taxpayer (the baseline taxed alike).
 
-No terminal value: assets still held at the horizon, and rent beyond it, are worth nothing in the NPV.
+With ``terminal_value: {method: none}`` assets still held at the horizon, and rent beyond it, are
+worth nothing in the NPV while the debt still owed is repaid: a figure biased low.
 """
 
 from __future__ import annotations
@@ -56,6 +62,8 @@ class CashFlowLines:
     equipment_lease_usd: Array
     capex_usd: Array
     resale_usd: Array
+    terminal_value_usd: Array
+    """The deemed sale of what is held at the horizon (its last month only) [USD]."""
     debt_draw_usd: Array
     interest_usd: Array
     principal_usd: Array
@@ -206,6 +214,7 @@ def _lines(
     debt: tuple[Array, Array, Array],
     equipment_lease: Array,
 ) -> CashFlowLines:
+    """The case's line items; ``mining_mw`` (M,) MW still mining each month."""
     shape = (margin_per_mw.shape[0], margin_per_mw.shape[1])
     nothing = paths_view(np.zeros(shape[1]), shape)
 
@@ -219,11 +228,16 @@ def _lines(
     sustaining = paths_view(-mining_mw * spec.mining.sustaining_capex_usd_per_mw_month, shape)
     revenue, power, ai_opex = total("revenue_usd"), total("power_usd"), total("opex_usd")
     capex, resale, depreciation = total("capex_usd"), total("resale_usd"), total("depreciation_usd")
+    terminal = total("terminal_usd")
+    if spec.terminal_value.on and spec.terminal_value.mining_usd_per_mw > 0.0:
+        fleet = np.zeros(shape[1])  # the mining fleet's basis is not modelled: its proceeds are all gain
+        fleet[-1] = spec.terminal_value.mining_usd_per_mw * mining_mw[-1]
+        terminal = terminal + fleet
     lease = paths_view(equipment_lease, shape)
     ebitda = mining + opex + contract_fixed + revenue + power + ai_opex + lease
-    taxable = ebitda + sustaining + resale - depreciation + interest
+    taxable = ebitda + sustaining + resale + terminal - depreciation + interest
     tax_paid, _ = tax_with_loss_carryforward(taxable, spec.tax_rate_pct, spec.loss_offset_limit_pct)
-    net = ebitda + sustaining + capex + resale + draw + interest + principal - tax_paid
+    net = ebitda + sustaining + capex + resale + terminal + draw + interest + principal - tax_paid
     return CashFlowLines(
         mining_margin_usd=mining,
         mining_opex_usd=opex,
@@ -235,6 +249,7 @@ def _lines(
         equipment_lease_usd=lease,
         capex_usd=capex,
         resale_usd=resale,
+        terminal_value_usd=paths_view(terminal, shape),
         debt_draw_usd=draw,
         interest_usd=interest,
         principal_usd=principal,
@@ -265,6 +280,8 @@ def plan_cashflows(scenario: Scenario, paths: DriverPaths, margins: MarginTable)
         gpu_usd_per_gpu_hour=np.asarray(paths.gpu_usd_per_gpu_hour[:, :m], dtype=np.float64),
         ai_power_cost_usd_per_mw_month=np.asarray(ai_power, dtype=np.float64),
         depreciation=spec.depreciation,
+        terminal=spec.terminal_value,
+        discount_rate_pct_per_year=spec.discount_rate_pct_per_year,
     )
     phases = tuple(phase_lines(p, spec.phase_start(p), ctx) for p in spec.phases)
     t = np.arange(m)
@@ -285,7 +302,13 @@ def plan_cashflows(scenario: Scenario, paths: DriverPaths, margins: MarginTable)
         spec, np.full(m, scenario.mining_mw), margin_per_mw, contract_fixed, (), none, np.zeros(m)
     )
     metrics = path_metrics(
-        spec.discount_rate_pct_per_year, plan.net_usd, baseline.net_usd, plan.cfads_usd, plan.debt_service_usd
+        spec.discount_rate_pct_per_year,
+        plan.net_usd,
+        baseline.net_usd,
+        plan.cfads_usd,
+        plan.debt_service_usd,
+        plan.terminal_value_usd.sum(axis=1),
+        baseline.terminal_value_usd.sum(axis=1),
     )
     summary = summarise(scenario, margins, metrics, seed=paths.seed, notes=fixed_note)
     return CashFlows(

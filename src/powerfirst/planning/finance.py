@@ -9,7 +9,10 @@ Thin wrappers on numpy-financial, with the conventions of the planning layer in 
   discounted (numpy-financial's ``npv`` convention: flows at the start of each month).
 * **IRR**: the monthly rate that makes a path's NPV zero (the one closest to zero, as
   numpy_financial.irr takes), annualised as (1 + irr_m)^12 − 1. NaN, never a made-up number, when
-  the flows do not change sign or no rate brings their NPV to zero.
+  the flows do not change sign or no rate brings their NPV to zero. Flows that change sign more
+  than once may have several such rates (Descartes' rule of signs: at most as many as the sign
+  changes): :func:`irr_paths` counts the sign changes and the rates found on each path, and
+  :func:`irr_roots_pct_per_year` lists them, so that a report can say the IRR is one of several.
 * **Payback**: the first month at which the cumulative flow, having been negative, is back at zero or
   above; 0 when it is never negative (nothing to pay back); NaN when it never comes back.
 * **Loans** quote a *nominal* annual rate compounded monthly (rate/12 a month), as lenders quote them.
@@ -25,13 +28,16 @@ import numpy as np
 import numpy_financial as npf  # type: ignore[import-untyped]
 from scipy.optimize import brentq
 
-from powerfirst._types import Array
+from powerfirst._types import Array, IntArray
 
 __all__ = [
     "Amortisation",
+    "IrrPaths",
     "LoanSchedule",
     "dscr",
+    "irr_paths",
     "irr_pct_per_year",
+    "irr_roots_pct_per_year",
     "loan_schedule",
     "min_dscr",
     "monthly_discount_rate",
@@ -60,50 +66,107 @@ def npv_usd(annual_rate_pct: float, flows_usd: Array) -> Array:
     return np.asarray(flows @ discount, dtype=np.float64)
 
 
-def _changes_sign(flows: Array) -> bool:
-    return bool(np.any(flows > 0.0) and np.any(flows < 0.0))
-
-
 _GRID_MONTHLY = np.concatenate([-np.geomspace(0.9, 1e-5, 70), [0.0], np.geomspace(1e-5, 1e3, 110)])
 """Monthly rates the NPV is first evaluated at, to bracket each root (−90 % to +100,000 % a month; a
 rate beyond is not found)."""
 
 
-def irr_pct_per_year(flows_usd: Array) -> Array:
-    """Internal rate of return of each path's monthly flows, annualised: (1 + irr_m)^12 − 1 [%/year].
+@dataclass(frozen=True)
+class IrrPaths:
+    """Each path's IRR and how many it has, (P,) each."""
 
-    ``flows_usd`` is (P, M); the result is (P,), NaN where the flows do not change sign or no rate
-    makes their NPV zero. Where several rates do, the one closest to zero is taken, as
-    numpy_financial.irr does; but its polynomial roots cost O(M³) a path (3 s for 600 months), so the
-    roots are bracketed on a grid of monthly rates for all paths at once and each bracket closest to
-    zero is solved by scipy.optimize.brentq (tests check the two agree). A rate is kept only if it
-    brings the NPV within 1e-6 of the flows' total size.
-    """
-    flows = np.atleast_2d(np.asarray(flows_usd, dtype=np.float64))
+    irr_pct_per_year: Array
+    """The rate closest to zero that makes the NPV zero, annualised [%/year]; NaN: none."""
+    roots: Array
+    """Rates found that make the NPV zero (sign changes of the NPV on the grid of monthly rates,
+    −90 % to +100,000 % a month; two rates closer than a grid step may be missed) [count]."""
+    sign_changes: Array
+    """Sign changes of the flows, zeros skipped: the most rates there can be (Descartes) [count]."""
+
+
+def _sign_changes(flows: Array) -> Array:
+    """(P,) sign changes along each row, zeros skipped (each zero takes the sign before it)."""
+    signs = np.sign(flows)
+    columns = np.arange(flows.shape[1])
+    last = np.maximum.accumulate(np.where(signs != 0.0, columns[None, :], 0), axis=1)
+    filled = np.take_along_axis(signs, last, axis=1)
+    return np.asarray(np.sum(filled[:, 1:] * filled[:, :-1] < 0.0, axis=1), dtype=np.float64)
+
+
+def _npv_grid(flows: Array) -> tuple[Array, Array, Array]:
+    """The months, the grid of monthly rates and each path's NPV at each, (P, G)."""
     months = np.arange(flows.shape[1], dtype=np.float64)
     floor = 10.0 ** (-300.0 / max(flows.shape[1], 1)) - 1.0 + 1e-9  # (1 + r)^−M stays below 1e300
     grid = _GRID_MONTHLY[floor < _GRID_MONTHLY]
     with np.errstate(over="ignore", invalid="ignore"):
-        values = flows @ (1.0 + grid[None, :]) ** -months[:, None]  # (P, G) NPVs
+        values = flows @ (1.0 + grid[None, :]) ** -months[:, None]
+    return months, grid, values
+
+
+def _brackets(values: Array) -> IntArray:
+    """Indices k of the grid where the NPV changes sign between rate k and rate k + 1 or is zero at
+    rate k + 1 (once per root: a zero at rate k is the bracket before's)."""
+    sign = np.sign(values)
+    return np.flatnonzero((sign[:-1] * sign[1:] < 0.0) | ((sign[1:] == 0.0) & (sign[:-1] != 0.0)))
+
+
+def _solve(row: Array, months: Array, low: float, high: float) -> float | None:
+    """The monthly rate in [low, high] that makes ``row``'s NPV zero; None when it does not within
+    1e-6 of the flows' total size."""
+
+    def npv_at(rate: float) -> float:
+        return float(row @ (1.0 + rate) ** -months)
+
+    monthly = float(brentq(npv_at, low, high, xtol=1e-15, rtol=4 * np.finfo(float).eps))
+    return monthly if abs(npv_at(monthly)) <= 1e-6 * np.abs(row).sum() else None
+
+
+def irr_paths(flows_usd: Array) -> IrrPaths:
+    """Internal rate of return of each path's monthly flows, annualised: (1 + irr_m)^12 − 1 [%/year],
+    with the number of rates found and of the flows' sign changes.
+
+    ``flows_usd`` is (P, M). Where several rates make the NPV zero, the one closest to zero is taken,
+    as numpy_financial.irr does; but its polynomial roots cost O(M³) a path (3 s for 600 months), so
+    the roots are bracketed on a grid of monthly rates for all paths at once and the bracket closest
+    to zero is solved by scipy.optimize.brentq (tests check the two agree). A rate is kept only if it
+    brings the NPV within 1e-6 of the flows' total size."""
+    flows = np.atleast_2d(np.asarray(flows_usd, dtype=np.float64))
+    months, grid, values = _npv_grid(flows)
     out = np.full(flows.shape[0], np.nan)
-    size = np.abs(flows).sum(axis=1)
+    roots = np.zeros(flows.shape[0])
+    changes = _sign_changes(flows)
     for i, row in enumerate(flows):
-        if not _changes_sign(row):
+        if changes[i] == 0:
             continue
-        sign = np.sign(values[i])
-        brackets = np.flatnonzero(sign[:-1] * sign[1:] <= 0.0)
+        brackets = _brackets(values[i])
+        roots[i] = brackets.size
         if brackets.size == 0:
             continue
         k = brackets[np.argmin(np.minimum(np.abs(grid[brackets]), np.abs(grid[brackets + 1])))]
+        monthly = _solve(row, months, grid[k], grid[k + 1])
+        if monthly is not None:
+            out[i] = ((1.0 + monthly) ** 12 - 1.0) * 100.0
+    return IrrPaths(irr_pct_per_year=out, roots=roots, sign_changes=changes)
 
-        def npv_at(rate: float, row: Array = row) -> float:
-            return float(row @ (1.0 + rate) ** -months)
 
-        monthly = float(brentq(npv_at, grid[k], grid[k + 1], xtol=1e-15, rtol=4 * np.finfo(float).eps))
-        if abs(npv_at(monthly)) > 1e-6 * size[i]:
-            continue
-        out[i] = ((1.0 + monthly) ** 12 - 1.0) * 100.0
-    return out
+def irr_pct_per_year(flows_usd: Array) -> Array:
+    """(P,) the IRR of each path's monthly flows [%/year] (see :func:`irr_paths`); NaN where the flows
+    do not change sign or no rate makes their NPV zero."""
+    return irr_paths(flows_usd).irr_pct_per_year
+
+
+def irr_roots_pct_per_year(flows_usd: Array) -> list[float]:
+    """Every rate found that makes one series of monthly flows' NPV zero, annualised, ascending
+    [%/year] (empty: none)."""
+    row = np.asarray(flows_usd, dtype=np.float64).reshape(-1)
+    months, grid, values = _npv_grid(row[None, :])
+    found = []
+    if _sign_changes(row[None, :])[0] > 0:
+        for k in _brackets(values[0]):
+            monthly = _solve(row, months, grid[k], grid[k + 1])
+            if monthly is not None:
+                found.append(((1.0 + monthly) ** 12 - 1.0) * 100.0)
+    return sorted(found)
 
 
 def payback_month(flows_usd: Array) -> Array:

@@ -16,7 +16,7 @@ to ~1 USD in a cumulative of 10 M USD; the metrics themselves are computed in fl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -103,14 +103,7 @@ def merge_chunks(results: list[ChunkResult]) -> tuple[PathMetrics, Array, Array]
     def joined(name: str) -> Array:
         return np.concatenate([getattr(r.metrics, name) for r in ordered])
 
-    metrics = PathMetrics(
-        npv_plan_usd=joined("npv_plan_usd"),
-        npv_baseline_usd=joined("npv_baseline_usd"),
-        npv_difference_usd=joined("npv_difference_usd"),
-        irr_difference_pct_per_year=joined("irr_difference_pct_per_year"),
-        payback_month_difference=joined("payback_month_difference"),
-        min_dscr=joined("min_dscr"),
-    )
+    metrics = PathMetrics(**{f.name: joined(f.name) for f in fields(PathMetrics)})
     monthly = np.concatenate([r.difference_usd for r in ordered])
     cumulative = np.concatenate([r.cumulative_difference_usd for r in ordered])
     return metrics, monthly, cumulative

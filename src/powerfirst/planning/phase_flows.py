@@ -3,12 +3,14 @@
 Timeline of a phase starting at month s with a build of b months (commissioning month c = s + b):
 the conversion capex is paid at s; nothing is earned before c; from c on, a lease pays rent (for
 its term, and the renewals when counted on) and a GPU cloud buys its GPUs at c (and every refresh
-after, selling the old ones) and rents them out. Sign convention: inflows positive, costs negative.
+after, selling the old ones) and rents them out. With a terminal value
+(:mod:`powerfirst.planning.terminal`) the GPUs held and the lease's remaining rent are booked as a
+deemed sale in the horizon's last month. Sign convention: inflows positive, costs negative.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -16,6 +18,7 @@ from powerfirst._types import Array, IntArray
 from powerfirst.planning.deals import ColocationLease, Depreciation, GpuCloud
 from powerfirst.planning.depreciation import depreciation_fractions, depreciation_usd
 from powerfirst.planning.scenario import Phase
+from powerfirst.planning.terminal import TerminalValue, gpu_value_fraction, lease_rent_usd, lease_terminal_usd
 
 __all__ = ["CapexEvent", "PhaseContext", "PhaseLines", "paths_view", "phase_lines"]
 
@@ -38,6 +41,10 @@ class PhaseContext:
     ai_power_cost_usd_per_mw_month: Array
     """Cost of one MW drawn flat in each path's market year and calendar month [USD/MW-month]."""
     depreciation: Depreciation
+    terminal: TerminalValue = field(default_factory=TerminalValue)
+    """How what is held at the horizon is valued."""
+    discount_rate_pct_per_year: float = 0.0
+    """The scenario's discount rate (a lease's remaining rent is discounted at it) [%/year]."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,8 @@ class PhaseLines:
     opex_usd: Array
     capex_usd: Array
     resale_usd: Array
+    terminal_usd: Array
+    """The deemed sale at the horizon (last month only; 0 without a terminal value)."""
     depreciation_usd: Array
     capex_events: tuple[CapexEvent, ...]
 
@@ -80,20 +89,8 @@ def _window(start: int, months: int, num_months: int) -> Array:
 def _lease(phase: Phase, lease: ColocationLease, c: int, ctx: PhaseContext) -> tuple[Array, Array, Array]:
     """Rent (cash, after the prepaid rent is used up), power and opex of a lease, (P, M) or (M,)."""
     m = ctx.num_months
-    t = np.arange(m)
     active = _window(c, lease.lease_months, m)
-    years = np.maximum(t - c, 0) // 12
-    rent = (
-        active
-        * lease.rate_usd_per_mw_year
-        * phase.convert_mw
-        * lease.it_fraction
-        / 12.0
-        * (1.0 + lease.escalator_pct_per_year / 100.0) ** years
-    )
-    # prepaid rent: credited against the first rents until used up
-    credited = np.minimum(np.cumsum(rent), lease.prepayment_usd)
-    rent_cash = rent - np.diff(credited, prepend=0.0)
+    rent_cash = lease_rent_usd(lease, phase.convert_mw, c, m)
     power = np.zeros_like(ctx.ai_power_cost_usd_per_mw_month)
     if lease.structure == "gross":
         power = -phase.convert_mw * ctx.ai_power_cost_usd_per_mw_month * active
@@ -117,15 +114,29 @@ def phase_lines(phase: Phase, start: int, ctx: PhaseContext) -> PhaseLines:
     shape = (paths, m)
     capex = np.zeros(m)
     capex[start] -= phase.capex_usd
+    terminal: Array = np.zeros(paths)
+    business = phase.business
+    if ctx.terminal.on:
+        terminal = terminal + ctx.terminal.facility_usd_per_mw * phase.convert_mw
+        if isinstance(business, ColocationLease):
+            terminal = terminal + lease_terminal_usd(
+                business,
+                phase.convert_mw,
+                c,
+                m,
+                ctx.ai_power_cost_usd_per_mw_month,
+                ctx.discount_rate_pct_per_year,
+            )
+    hall_sold = ctx.terminal.on and bool(np.any(terminal != 0.0))
     depreciation = depreciation_usd(
         phase.capex_usd,
-        c,
+        min(c, m - 1) if hall_sold else c,
         m,
         depreciation_fractions(ctx.depreciation.facility.method, ctx.depreciation.facility.years),
+        sold_month=m - 1 if hall_sold else None,
     )
     resale = np.zeros(m)
     events = [CapexEvent(phase.capex_usd, start, c)] if phase.capex_usd > 0 else []
-    business = phase.business
     if isinstance(business, ColocationLease):
         revenue, power, opex = _lease(phase, business, c, ctx)
         revenue = revenue + np.where(np.arange(m) == start, business.prepayment_usd, 0.0)
@@ -150,9 +161,14 @@ def phase_lines(phase: Phase, start: int, ctx: PhaseContext) -> PhaseLines:
             sold = purchases[k + 1] if k + 1 < len(purchases) else None
             if sold is not None:
                 resale[sold] += cost * business.resale_pct_of_cost / 100.0
+            elif ctx.terminal.on:  # held at the horizon: deemed sold in its last month
+                sold = m - 1
+                terminal = terminal + cost * gpu_value_fraction(business, m - month)
             depreciation += depreciation_usd(cost, month, m, gpu_fractions, sold_month=sold)
         if purchases:
             events.append(CapexEvent(cost, c, c))
+    terminal_line = np.zeros(shape)
+    terminal_line[:, m - 1] = terminal
     return PhaseLines(
         name=phase.name,
         revenue_usd=paths_view(revenue, shape),
@@ -160,6 +176,7 @@ def phase_lines(phase: Phase, start: int, ctx: PhaseContext) -> PhaseLines:
         opex_usd=paths_view(opex, shape),
         capex_usd=paths_view(capex, shape),
         resale_usd=paths_view(resale, shape),
+        terminal_usd=terminal_line,
         depreciation_usd=paths_view(depreciation, shape),
         capex_events=tuple(events),
     )

@@ -33,7 +33,7 @@ from powerfirst.planning.inputs import DriverPaths, MarginTable
 from powerfirst.planning.margins import margin_tasks, run_margin_task, table_of_runs
 from powerfirst.planning.montecarlo import chunk_tasks, merge_chunks, run_chunk
 from powerfirst.planning.report_data import FanChart, PlanReportData
-from powerfirst.planning.results import summarise
+from powerfirst.planning.results import irr_root_notes, summarise
 from powerfirst.planning.scenario import Scenario
 from powerfirst.planning.sensitivity import breakevens, tornado, waterfall
 from powerfirst.planning.simulation import MonteCarlo, default_grid
@@ -173,6 +173,7 @@ def run_plan(
         + " (low/high: BTC price at its P10/P90 every month)"
     )
     extra = [n for n in det.summary.notes if n.startswith("the contract's site-level margin")]
+    extra += irr_root_notes([f"deterministic {name}" for name in DETERMINISTIC], det.difference_usd)
     months = month_labels(spec.start_month, spec.horizon_months)
     monthly: Array | None = None
     if monte_carlo is None:

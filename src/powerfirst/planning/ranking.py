@@ -12,10 +12,13 @@ Per candidate and market year (:func:`candidate_years`):
   rule deciding whether interactive inference earns its price
   (:func:`powerfirst.planning.candidates.interactive_inference_allowed`); **hybrid** = a fixed
   split (``hybrid_ai_fraction`` AI, the rest mining); each plus heat reuse and a fixed block's
-  site-level margin (:data:`powerfirst.planning.ranking_result.METHOD` states every measure).
+  site-level margin (:data:`powerfirst.planning.ranking_result.METHOD` states every measure);
+* the **net value** of each use: the value less its capex annualised with the capital recovery
+  factor (:func:`capital_charges_usd_per_mw_year`): an AI MW's operating margin is large only
+  because its GPUs and hall cost ~30 times a mining MW's build, so the uses are compared net.
 
-The candidates' figures are the means over their market years; the score is
-:mod:`powerfirst.planning.ranking_score`'s.
+The candidates' figures are the means over their market years; the best use and the score's value
+are the net values; the score is :mod:`powerfirst.planning.ranking_score`'s.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import numpy as np
 from powerfirst.errors import DataError
 from powerfirst.planning.candidates import (
     CLIMATE_PUE,
+    Assumptions,
     CandidatesFile,
     RankCandidate,
     interactive_inference_allowed,
@@ -40,7 +44,14 @@ from powerfirst.planning.ranking_prices import PriceFigures, site_breakeven_usd_
 from powerfirst.planning.ranking_result import METHOD, USES, CandidateResult, Ranking, YearFigures
 from powerfirst.planning.ranking_score import score_components
 
-__all__ = ["HASHPRICE_STEP", "candidate_years", "market_years_of", "rank_sites"]
+__all__ = [
+    "HASHPRICE_STEP",
+    "candidate_years",
+    "capital_charges_usd_per_mw_year",
+    "capital_recovery_factor",
+    "market_years_of",
+    "rank_sites",
+]
 
 HASHPRICE_STEP = 1.2
 """The margin table's second hashprice: the assumed one × this (for the sensitivity)."""
@@ -53,6 +64,28 @@ def _annual(monthly: dict[int, float]) -> float:
     """Mean of the finite monthly figures × 12 (NaN when none is finite)."""
     finite = [v for v in monthly.values() if math.isfinite(v)]
     return float(np.mean(finite) * 12.0) if finite else float("nan")
+
+
+def capital_recovery_factor(rate_pct_per_year: float, years: int) -> float:
+    """The constant yearly payment that repays 1 USD over ``years`` at ``rate_pct_per_year``:
+    r (1 + r)^n / ((1 + r)^n − 1); 1 / n at a zero rate [1/year]."""
+    r = rate_pct_per_year / 100.0
+    if r == 0.0:
+        return 1.0 / years
+    return r * (1.0 + r) ** years / ((1.0 + r) ** years - 1.0)
+
+
+def capital_charges_usd_per_mw_year(a: Assumptions, pue: float) -> dict[str, float]:
+    """Each use's capex per MW at the meter annualised by the capital recovery factor [USD/MW-year]:
+    mining the site's build, AI the hall and its GPUs (1000 / (kW per GPU × PUE) per MW), hybrid
+    the split."""
+    facility = capital_recovery_factor(a.discount_rate_pct_per_year, a.facility_life_years)
+    gpus = capital_recovery_factor(a.discount_rate_pct_per_year, a.gpu_life_years)
+    gpus_per_mw = 1000.0 / (a.it_kw_per_gpu * pue)
+    mining = a.mining_capex_usd_per_mw * facility
+    ai = a.ai_capex_usd_per_mw * facility + gpus_per_mw * a.gpu_usd_per_gpu * gpus
+    s = a.hybrid_ai_fraction
+    return {"mining": mining, "ai": ai, "hybrid": s * ai + (1.0 - s) * mining}
 
 
 def _year(
@@ -90,6 +123,8 @@ def _year(
     heat_year = {"ai": _annual(heat_flat), "mining": _annual(heat_flat) * below_share}
     heat_year["hybrid"] = s * heat_year["ai"] + (1 - s) * heat_year["mining"]
     contract_year = _annual(contract)
+    value = {u: margin[u] + heat_year[u] + contract_year for u in USES}
+    charge = capital_charges_usd_per_mw_year(a, pue)
     step_ph = a.hashprice_usd_per_ph_day * (HASHPRICE_STEP - 1.0)
     return YearFigures(
         market_year=year,
@@ -114,7 +149,9 @@ def _year(
         hybrid_margin_usd_per_mw_year=margin["hybrid"],
         heat_usd_per_mw_year=heat_year,
         contract_usd_per_mw_year=contract_year,
-        value_usd_per_mw_year={u: margin[u] + heat_year[u] + contract_year for u in USES},
+        value_usd_per_mw_year=value,
+        capital_charge_usd_per_mw_year=charge,
+        net_value_usd_per_mw_year={u: value[u] - charge[u] for u in USES},
     )
 
 
@@ -196,7 +233,8 @@ def rank_sites(
     rows, raw = [], []
     for rc, (years, notes) in zip(candidates, evaluated, strict=True):
         values = {u: _mean([y.value_usd_per_mw_year[u] for y in years]) for u in USES}
-        best = max(USES, key=lambda u: values[u] if math.isfinite(values[u]) else -math.inf)
+        net = {u: _mean([y.net_value_usd_per_mw_year[u] for y in years]) for u in USES}
+        best = max(USES, key=lambda u: net[u] if math.isfinite(net[u]) else -math.inf)
         ranked_use = best if rank_by == "best" else rank_by
         shares = {
             "negative": _mean([y.negative_price_share for y in years]),
@@ -205,17 +243,17 @@ def rank_sites(
         }
         raw.append(
             {
-                "value": values[ranked_use],
+                "value": net[ranked_use],
                 "below_breakeven": shares["below"],
                 "negative_prices": shares["negative"],
                 "volatility": shares["volatility"],
                 "policy_risk": rc.spec.policy_risk_score,
             }
         )
-        rows.append((rc, years, notes, values, best, ranked_use, shares))
+        rows.append((rc, years, notes, values, net, best, ranked_use, shares))
     scored = score_components(raw, plan.weights.as_dict())
     results = []
-    for (rc, years, notes, values, best, ranked_use, shares), parts in zip(rows, scored, strict=True):
+    for (rc, years, notes, values, net, best, ranked_use, shares), parts in zip(rows, scored, strict=True):
         spec, site = rc.spec, rc.site
         results.append(
             CandidateResult(
@@ -237,6 +275,8 @@ def rank_sites(
                 adders_usd_per_mwh=site.contract.total_adder_usd_per_mwh,
                 market_years=[y.market_year for y in years],
                 value_usd_per_mw_year=values,
+                capital_charge_usd_per_mw_year=years[0].capital_charge_usd_per_mw_year if years else {},
+                net_value_usd_per_mw_year=net,
                 best_use=best,
                 ranked_use=ranked_use,
                 negative_price_share=shares["negative"],
@@ -251,7 +291,7 @@ def rank_sites(
     results = [r.model_copy(update={"notes": [n for n in r.notes if n not in common]}) for r in results]
     order = sorted(
         results,
-        key=lambda r: (-r.score, -_finite(r.value_usd_per_mw_year[r.ranked_use]), r.name),
+        key=lambda r: (-r.score, -_finite(r.net_value_usd_per_mw_year[r.ranked_use]), r.name),
     )
     return Ranking(
         powerfirst_version=_version(),

@@ -37,8 +37,16 @@ METHOD: tuple[str, ...] = (
     "contract: a fixed block's site-level margin (p − K)·Q per MW of fleet capacity, the same for every use",
     "value of a use = its margin + heat reuse + contract, per MW-year; a candidate's figures are the means "
     "over its market years",
-    "score: each component min–max normalised over the candidates (1 = the best candidate, 0 = the worst; "
-    "all 1 when they are equal), × its weight / the sum of the weights × 100; a missing figure scores 0",
+    "capital charge of a use: its capex annualised with the capital recovery factor "
+    "CRF(r, n) = r (1 + r)^n / ((1 + r)^n − 1) at the assumptions' discount_rate_pct_per_year: mining = "
+    "mining_capex_usd_per_mw over facility_life_years; AI = ai_capex_usd_per_mw over facility_life_years + "
+    "the GPUs per MW × gpu_usd_per_gpu over gpu_life_years (no resale); hybrid = the split of the two",
+    "net value of a use = value − capital charge [USD/MW-year]: the best use and the score's value component "
+    "take it (the GPUs and the hall cost ~10 M USD/MW-year at the defaults, a mining site ~46,000)",
+    "score: each component relative to the best candidate, 0 to 1 (1 = the best): a figure where higher is "
+    "better scores value / best (0 when the value is ≤ 0 and the best > 0; best / value when every value "
+    "is ≤ 0), where lower is better best / value; policy risk on its own 0–10 scale, 1 − score / 10; "
+    "× its weight / the sum of the weights × 100; a missing figure scores 0",
 )
 """How each figure is measured (printed with the results)."""
 
@@ -76,6 +84,10 @@ class YearFigures(_Result):
     contract_usd_per_mw_year: float
     value_usd_per_mw_year: dict[str, float]
     """Margin + heat + contract of each use [USD/MW-year]."""
+    capital_charge_usd_per_mw_year: dict[str, float]
+    """Each use's capex × the capital recovery factor [USD/MW-year] (see :data:`METHOD`)."""
+    net_value_usd_per_mw_year: dict[str, float]
+    """Value − capital charge of each use [USD/MW-year]."""
 
 
 class ScoreComponent(_Result):
@@ -87,7 +99,7 @@ class ScoreComponent(_Result):
     unit: str
     better: Literal["higher", "lower"]
     normalised: float
-    """0 (the worst candidate) to 1 (the best)."""
+    """0 to 1 (the best candidate), relative to the best (see :data:`METHOD`)."""
     weight: float
     """The weight / the sum of the weights."""
     points: float
@@ -115,8 +127,13 @@ class CandidateResult(_Result):
     adders_usd_per_mwh: float
     market_years: list[int]
     value_usd_per_mw_year: dict[str, float]
-    """Each use's value, mean over the market years [USD/MW-year]."""
+    """Each use's value before capital, mean over the market years [USD/MW-year]."""
+    capital_charge_usd_per_mw_year: dict[str, float]
+    """Each use's annualised capex [USD/MW-year]."""
+    net_value_usd_per_mw_year: dict[str, float]
+    """Each use's value net of its capital charge, mean over the market years [USD/MW-year]."""
     best_use: str
+    """The use with the highest net value."""
     ranked_use: str
     """The use whose value the score took."""
     negative_price_share: float
@@ -154,6 +171,10 @@ class Ranking(_Result):
                 "ranked_use": c.ranked_use,
             }
             row |= {f"{use}_value_usd_per_mw_year": c.value_usd_per_mw_year[use] for use in USES}
+            row |= {
+                f"{use}_capital_charge_usd_per_mw_year": c.capital_charge_usd_per_mw_year[use] for use in USES
+            }
+            row |= {f"{use}_net_value_usd_per_mw_year": c.net_value_usd_per_mw_year[use] for use in USES}
             row |= {
                 "negative_price_share": c.negative_price_share,
                 "below_breakeven_share": c.below_breakeven_share,

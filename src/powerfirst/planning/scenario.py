@@ -16,6 +16,7 @@ with the nearest name; every error names the field, the value, the unit and the 
         build_months: 12                    # the MW earn nothing meanwhile
         capex_usd_per_mw: 9.0e6
         business: {kind: colocation_lease, rate_usd_per_mw_year: 1.6e6, pue: 1.3, term_years: 10}
+    terminal_value: {method: salvage}   # default; none: nothing is worth anything after the horizon
     drivers: {start_btc_usd: 90000, btc_growth_per_year: 0.1}   # DriverSettings; fees_csv_path relative
     simulation: {monte_carlo: {paths: 10000, seed: 7}}         # see powerfirst.planning.simulation
 
@@ -40,6 +41,7 @@ from powerfirst.planning.drivers_settings import DriverSettings, parse_driver_se
 from powerfirst.planning.messages import format_scenario_errors
 from powerfirst.planning.months import check_month, month_offset
 from powerfirst.planning.simulation import Simulation
+from powerfirst.planning.terminal import TerminalValue
 from powerfirst.site.schema import Site
 from powerfirst.site.strict import Strict
 
@@ -115,6 +117,8 @@ class ScenarioFile(Strict):
     phases: list[Phase] = Field(min_length=1, max_length=50)
     depreciation: Depreciation = Field(default_factory=Depreciation)
     financing: Financing | None = None
+    terminal_value: TerminalValue = Field(default_factory=TerminalValue)
+    """What is held at the horizon is worth (:mod:`powerfirst.planning.terminal`); default: salvage."""
     drivers: dict[str, Any] = Field(default_factory=dict)
     """Assumptions of the driver paths (:class:`~powerfirst.planning.drivers_settings.DriverSettings`,
     checked apart: errors name ``drivers.FIELD``)."""

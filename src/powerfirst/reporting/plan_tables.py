@@ -144,6 +144,13 @@ def key_figures(data: PlanReportData) -> KeyFigures:
             "the conversion pays back within the horizon on no path",
         ),
         _row("lowest annual DSCR of the plan", s.min_dscr, _ratio, n, "the plan has no debt service"),
+        _row(
+            "terminal value of the plan, at the horizon (before tax)",
+            s.terminal_value_plan_usd,
+            m_usd,
+            n,
+            "terminal_value.method = none: nothing held at the horizon is counted",
+        ),
     ]
     converted = f"{number(s.converted_mw, 1)} MW of {number(s.mining_mw, 1)} MW mining"
     if _finite(s.mining_mw) and s.mining_mw > 0:
@@ -157,6 +164,7 @@ def key_figures(data: PlanReportData) -> KeyFigures:
         ("converted", converted),
         ("discount rate", _pct(s.discount_rate_pct_per_year, "%/yr")),
         ("mining margins from the backtest strategy", s.strategy),
+        ("terminal value method", s.terminal_value_method),
     ]
     header = ["figure", "P10", "P50", "P90", "mean", "paths with it"]
     return KeyFigures(header=header, rows=rows, singles=singles)

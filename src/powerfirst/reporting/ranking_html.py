@@ -4,7 +4,7 @@ no CDN, works offline), rendered from the result model
 
 Charts: each candidate's score as stacked points per component (best first), and each candidate's
 value per MW-year by use (mining, AI, hybrid) under each market year. Tables: the ranked table with
-every component (raw figure, normalised 0–1, weight, points), the figures of each market year, the
+every component (raw figure, score 0–1 relative to the best, weight, points), the figures of each market year, the
 assumptions, the weights, how each figure is measured and each candidate's notes.
 """
 
@@ -94,6 +94,9 @@ def year_table(ranking: Ranking) -> tuple[list[str], list[list[str]]]:
         "value mining USD/MW-yr",
         "value AI USD/MW-yr",
         "value hybrid USD/MW-yr",
+        "net mining USD/MW-yr",
+        "net AI USD/MW-yr",
+        "net hybrid USD/MW-yr",
         "heat (AI) USD/MW-yr",
         "contract USD/MW-yr",
         "mining per +1 USD/PH/day",
@@ -114,6 +117,9 @@ def year_table(ranking: Ranking) -> tuple[list[str], list[list[str]]]:
                     _num(y.value_usd_per_mw_year["mining"]),
                     _num(y.value_usd_per_mw_year["ai"]),
                     _num(y.value_usd_per_mw_year["hybrid"]),
+                    _num(y.net_value_usd_per_mw_year["mining"]),
+                    _num(y.net_value_usd_per_mw_year["ai"]),
+                    _num(y.net_value_usd_per_mw_year["hybrid"]),
                     _num(y.heat_usd_per_mw_year["ai"]),
                     _num(y.contract_usd_per_mw_year),
                     _num(y.mining_margin_per_hashprice_usd_per_mw_year_per_usd_ph_day),
@@ -157,7 +163,7 @@ def _value_figure(ranking: Ranking) -> go.Figure:
         fig.add_trace(
             go.Bar(
                 x=labels,
-                y=[y.value_usd_per_mw_year[use] for c in ranking.candidates for y in c.years],
+                y=[y.net_value_usd_per_mw_year[use] for c in ranking.candidates for y in c.years],
                 name=_USE_LABELS[use],
                 marker_color=_USE_COLORS[use],
                 hovertemplate="%{y:,.0f} USD/MW-year",
@@ -165,7 +171,7 @@ def _value_figure(ranking: Ranking) -> go.Figure:
         )
     fig.update_layout(
         barmode="group",
-        title="Value per MW at the meter by use and market year (operating, before capital costs)",
+        title="Net value per MW at the meter by use and market year (value − capex × capital recovery factor)",
         yaxis_title="USD per MW-year",
         height=480,
     )
