@@ -233,7 +233,8 @@ class HighsSolver(Solver):
         x = None
         objective = None
         if status_enum.has_solution:
-            x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+            values = h.getSolution().col_value  # a list (highspy converts the vector)
+            x = np.fromiter(values, dtype=np.float64, count=len(values))
             objective = float(info.objective_function_value)
             if model_status == highspy.HighsModelStatus.kModelEmpty:
                 objective = float(lp.c @ x) + lp.offset if x.size else lp.offset

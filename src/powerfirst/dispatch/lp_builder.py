@@ -50,7 +50,8 @@ class LpBuilder:
         self._costs: list[Array] = []
         self._col_low: list[Array] = []
         self._col_up: list[Array] = []
-        self._integer: list[npt.NDArray[np.bool_]] = []
+        self._integer: list[tuple[int, bool]] = []
+        """(columns, whether integer) of each block of columns."""
         self._col_blocks: list[_Block] = []
         self.num_cols = 0
         self._rows: list[IntArray] = []
@@ -72,12 +73,13 @@ class LpBuilder:
         integer: bool = False,
     ) -> IntArray:
         """Add one column per entry; returns their indices."""
-        count = int(np.asarray(cost).shape[0])
+        costs = np.asarray(cost, dtype=np.float64)
+        count = int(costs.shape[0])
         first = self.num_cols
-        self._costs.append(np.asarray(cost, dtype=np.float64))
+        self._costs.append(costs)
         self._col_low.append(np.asarray(low, dtype=np.float64))
         self._col_up.append(np.asarray(up, dtype=np.float64))
-        self._integer.append(np.full(count, integer))
+        self._integer.append((count, integer))
         self._col_blocks.append(_Block(first, count, label, np.asarray(times, dtype=np.int64)))
         self.num_cols += count
         return np.arange(first, first + count, dtype=np.int64)
@@ -120,7 +122,10 @@ class LpBuilder:
     def build(self, offset: float = 0.0) -> LinearProgram:
         num_cols = self.num_cols
         a = _csc(self._rows, self._cols, self._vals, (self.num_rows, num_cols))
-        integer = np.concatenate(self._integer) if self._integer else np.zeros(0, dtype=bool)
+        integer = np.repeat(
+            np.array([flag for _, flag in self._integer], dtype=bool),
+            np.array([count for count, _ in self._integer], dtype=np.int64),
+        )
         col_blocks, row_blocks = list(self._col_blocks), list(self._row_blocks)
         return LinearProgram(
             c=np.concatenate(self._costs) if self._costs else np.zeros(0),

@@ -134,11 +134,11 @@ class DispatchModel:
 
         return Schedule(
             power_mw=self.power_mw(solution),
-            inference_gpus=np.clip(pick(self.inference_cols), 0.0, None),  # ≤ demand: the engine clips
-            training_gpus=np.clip(training, 0.0, None),
-            rental_gpus=np.clip(pick(self.rental_cols), 0.0, None),
-            heat_mwth=np.clip(pick(self.heat_cols), 0.0, None),
-            as_offer_mw=np.clip(offers, 0.0, None),
+            inference_gpus=np.maximum(pick(self.inference_cols), 0.0),  # ≤ demand: the engine clips
+            training_gpus=np.maximum(training, 0.0),
+            rental_gpus=np.maximum(pick(self.rental_cols), 0.0),
+            heat_mwth=np.maximum(pick(self.heat_cols), 0.0),
+            as_offer_mw=np.maximum(offers, 0.0),
         )
 
 
