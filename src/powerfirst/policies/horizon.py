@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Generic, Protocol, TypeVar
 
 import numpy as np
@@ -224,7 +225,8 @@ class HorizonBuilder:
             hour_index - hour_index[0],
             slice_id - slice_id[0],
         )
-        month_labels = tuple(f"{int(k) // 12:04d}-{int(k) % 12 + 1:02d}" for k in np.unique(month_key))
+        # the horizon's times are contiguous: its months are the keys from the first to the last
+        month_labels = _month_labels(int(month_key[0]), int(month_key[-1]))
         hour_ns = times_ns // NS_PER_HOUR * NS_PER_HOUR
         hours_ns = hour_ns[_first_of_run(hour_index)]
         prefetched = self.prefetch.take(start_ns, hours_ns) if self.prefetch is not None else None
@@ -330,6 +332,12 @@ class HorizonBuilder:
             job_running=running,
         )
         return Horizon(inputs, start)
+
+
+@cache
+def _month_labels(first_key: int, last_key: int) -> tuple[str, ...]:
+    """``YYYY-MM`` of each month from ``first_key`` to ``last_key`` (keys 12 × year + month − 1)."""
+    return tuple(f"{k // 12:04d}-{k % 12 + 1:02d}" for k in range(first_key, last_key + 1))
 
 
 _Sliceable = TypeVar("_Sliceable", npt.NDArray[np.int64], pd.DatetimeIndex)
