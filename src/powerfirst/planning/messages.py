@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
+from powerfirst.site.messages import format_loc, unit_of, unknown_field_line
 
 __all__ = ["format_scenario_errors"]
 
@@ -43,23 +44,6 @@ _TAGS = {"colocation_lease", "gpu_cloud"}
 """Tags of the business union (pydantic puts them in an error's location)."""
 
 
-def _unit_of(loc: tuple[int | str, ...]) -> str | None:
-    for part in reversed(loc):
-        if isinstance(part, str):
-            for suffix, unit in _UNIT_SUFFIXES:
-                if part.endswith(suffix):
-                    return unit
-            return None
-    return None
-
-
-def _format_loc(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text or "(scenario)"
-
-
 def _fields_at(loc: tuple[int | str, ...], root: type[BaseModel]) -> list[str]:
     """Field names of the model at ``loc`` (for the nearest name to a typo)."""
     from powerfirst.planning.deals import ColocationLease, GpuCloud
@@ -92,7 +76,7 @@ def format_scenario_errors(exc: ValidationError, root: type[BaseModel]) -> list[
     for err in exc.errors(include_url=False):
         raw_loc = tuple(err["loc"])
         loc = tuple(p for p in raw_loc if not (isinstance(p, str) and p in _TAGS))
-        field, unit = _format_loc(loc), _unit_of(loc)
+        field, unit = format_loc(loc, "(scenario)"), unit_of(loc, _UNIT_SUFFIXES, from_parent=False)
         msg = str(err["msg"]).removeprefix("Value error, ")
         kind = err["type"]
         if kind == "missing":
@@ -104,13 +88,7 @@ def format_scenario_errors(exc: ValidationError, root: type[BaseModel]) -> list[
             )
             lines.append(f"{field}.kind{what}; one of: 'colocation_lease', 'gpu_cloud'")
         elif kind == "extra_forbidden":
-            name = str(raw_loc[-1])
-            allowed = _fields_at(raw_loc[:-1], root)
-            nearest = [f for f in allowed if f.startswith(name + "_")][:1] or difflib.get_close_matches(
-                name, allowed, n=1, cutoff=0.75
-            )
-            hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
-            lines.append(f"{field}: unknown field{hint}")
+            lines.append(unknown_field_line(field, str(raw_loc[-1]), _fields_at(raw_loc[:-1], root)))
         elif isinstance(err.get("input"), dict) or (
             isinstance(err.get("input"), list)
             and not all(isinstance(x, int | float | str) for x in err["input"])

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-__all__ = ["format_validation_error"]
+__all__ = ["format_loc", "format_validation_error", "unit_of", "unknown_field_line"]
 
 
 _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
@@ -39,25 +39,49 @@ _UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
-def _unit_of(loc: tuple[int | str, ...]) -> str | None:
-    """The unit named by the innermost field with a unit suffix (a map such as
-    ``adders_usd_per_mwh.tdsp`` takes its parent's unit)."""
+def unit_of(
+    loc: tuple[int | str, ...], suffixes: tuple[tuple[str, str], ...], *, from_parent: bool
+) -> str | None:
+    """The unit of the field at ``loc`` by the ending of its name (``suffixes``: ending → unit, the
+    first match wins). ``from_parent``: a name without a unit ending takes its nearest parent's
+    unit (a map such as ``adders_usd_per_mwh.tdsp``); otherwise only the innermost name counts."""
     for part in reversed(loc):
         if isinstance(part, str):
-            for suffix, unit in _UNIT_SUFFIXES:
+            for suffix, unit in suffixes:
                 if part.endswith(suffix):
                     return unit
+            if not from_parent:
+                return None
     return None
 
 
-def _format_loc(loc: tuple[int | str, ...]) -> str:
+def format_loc(loc: tuple[int | str, ...], root: str) -> str:
+    """``a.b[2].c`` for an error's location; ``root`` (e.g. ``(site)``) for the file as a whole."""
     text = ""
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
             text += f".{part}" if text else part
-    return text or "(site)"
+    return text or root
+
+
+def unknown_field_line(field: str, name: str, allowed: list[str]) -> str:
+    """The line for a field the model does not have, with the nearest allowed name: one that adds a
+    unit ending (block_price → block_price_usd_per_mwh), else a near spelling."""
+    nearest = [f for f in allowed if f.startswith(name + "_")][:1] or difflib.get_close_matches(
+        name, allowed, n=1, cutoff=0.75
+    )
+    hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
+    return f"{field}: unknown field{hint}"
+
+
+def _unit_of(loc: tuple[int | str, ...]) -> str | None:
+    return unit_of(loc, _UNIT_SUFFIXES, from_parent=True)
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    return format_loc(loc, "(site)")
 
 
 def _allowed_fields(
@@ -137,14 +161,8 @@ def format_validation_error(
                 )
             continue
         if kind == "extra_forbidden":
-            name = str(raw_loc[-1])
             allowed = _allowed_fields(raw_loc[:-1], root, union_tags)
-            # a unit suffix left off (block_price → block_price_usd_per_mwh), else a near spelling
-            nearest = [f for f in allowed if f.startswith(name + "_")][:1] or difflib.get_close_matches(
-                name, allowed, n=1, cutoff=0.75
-            )
-            hint = f"; did you mean {nearest[0]!r}?" if nearest else ""
-            lines.append(f"{field}: unknown field{hint}")
+            lines.append(unknown_field_line(field, str(raw_loc[-1]), allowed))
             continue
         value = err.get("input")
         if isinstance(value, dict | list):
