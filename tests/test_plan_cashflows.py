@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from plan_builders import driver_paths, lease, margin_table, phase, scenario
+from plan_builders import driver_paths, gpu_cloud, lease, margin_table, phase, scenario
 from powerfirst.errors import DataError
 from powerfirst.planning.cashflows import plan_cashflows
 from powerfirst.planning.finance import npv_usd
@@ -74,18 +74,7 @@ def test_gross_lease_pays_the_power_and_prepaid_rent_is_credited() -> None:
 def test_gpu_cloud_by_hand() -> None:
     # 1,000 GPUs × 1,000 W × PUE 1.25 = 1.25 MW at the meter on 2 converted MW; bought at 30,000 USD at
     # the end of a 2-month build (month 2, 2027-03), refreshed each year (month 14) at 25 % resale
-    cloud = {
-        "kind": "gpu_cloud",
-        "gpus": 1000,
-        "usd_per_gpu": 30_000.0,
-        "watts_per_gpu": 1000.0,
-        "pue": 1.25,
-        "refresh_years": 1,
-        "resale_pct_of_cost": 25.0,
-        "utilisation_pct": 50.0,
-        "price_premium_factor": 1.2,
-        "opex_usd_per_gpu_month": 100.0,
-    }
+    cloud = gpu_cloud(price_premium_factor=1.2, opex_usd_per_gpu_month=100.0)
     plan = scenario(
         phases=[phase(convert_mw=2.0, build_months=2, capex_usd_per_mw=1e6, business=cloud)],
         depreciation={

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from plan_builders import driver_paths, lease, margin_table, phase, scenario, scenario_dict
+from plan_builders import driver_paths, gpu_cloud, lease, margin_table, phase, scenario, scenario_dict
 from powerfirst.errors import ConfigError
 from powerfirst.planning.cashflows import plan_cashflows
 from powerfirst.planning.scenario import parse_scenario
@@ -69,28 +69,13 @@ def test_a_gross_lease_nets_opex_and_the_recent_power_cost() -> None:
     assert flows.plan.terminal_value_usd[0, 5] == pytest.approx(6 * 130_000.0)
 
 
-def _cloud(**overrides: Any) -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "kind": "gpu_cloud",
-        "gpus": 1000,
-        "usd_per_gpu": 30_000.0,
-        "watts_per_gpu": 1000.0,
-        "pue": 1.25,
-        "refresh_years": 1,
-        "resale_pct_of_cost": 25.0,
-        "utilisation_pct": 50.0,
-    }
-    spec.update(overrides)
-    return spec
-
-
 def test_gpus_held_at_the_horizon_are_sold_on_the_resale_line_and_taxed_as_a_sale() -> None:
     # GPUs (30 M USD) bought at month 2 and month 14 (a 1-year refresh, 25 % resale at 12 months); the
     # horizon ends at month 24: the second GPUs are 10 months old, worth 1 − 0.75 × 10/12 = 37.5 % =
     # 11.25 M USD, booked in month 23. Straight-line 3-year GPU depreciation (833,333.33 a month):
     # the basis left at month 23, 30 M − 9 × 833,333.33 = 22.5 M, is deducted there.
     spec: dict[str, Any] = {
-        "phases": [phase(convert_mw=2.0, build_months=2, capex_usd_per_mw=1e6, business=_cloud())],
+        "phases": [phase(convert_mw=2.0, build_months=2, capex_usd_per_mw=1e6, business=gpu_cloud())],
         "depreciation": {
             "facility": {"method": "straight_line", "years": 10},
             "gpus": {"method": "straight_line", "years": 3},
@@ -115,7 +100,7 @@ def test_gpus_held_at_the_horizon_are_sold_on_the_resale_line_and_taxed_as_a_sal
 
 
 def test_gpus_without_a_refresh_cycle_sell_at_their_resale_share() -> None:
-    cloud = _cloud(refresh_years=None, resale_pct_of_cost=40.0)
+    cloud = gpu_cloud(refresh_years=None, resale_pct_of_cost=40.0)
     plan = scenario(phases=[phase(convert_mw=2.0, capex_usd_per_mw=0.0, business=cloud)], horizon_months=24)
     flows = plan_cashflows(plan, driver_paths(1, 24), margin_table())
     assert flows.plan.terminal_value_usd[0, 23] == pytest.approx(0.4 * 30e6)
