@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from powerfirst.errors import ConfigError
 
@@ -80,12 +82,33 @@ class DaskCluster(Executor):
     ) -> list[R]:
         from distributed import as_completed
 
-        futures = self.client.map(fn, list(items), pure=False)
+        futures = self.client.map(_Warned(fn), list(items), pure=False)
         for k, _ in enumerate(as_completed(futures), start=1):  # type: ignore[no-untyped-call]
             if done is not None:
                 done(k)
-        results: list[R] = self.client.gather(futures)  # in submission order; a task's error raised here
-        return results
+        # in submission order; a task's error is raised here
+        answers: list[tuple[R, list[tuple[type[Warning], str]]]] = self.client.gather(futures)
+        for (
+            _,
+            caught,
+        ) in answers:  # a worker's warnings (a cache it cannot write) told here, as in this process
+            for category, message in caught:
+                warnings.warn(message, category, stacklevel=2)
+        return [result for result, _ in answers]
+
+
+@dataclass(frozen=True)
+class _Warned(Generic[T, R]):
+    """``fn`` run on a worker with the warnings it raises kept and sent back with its result (a
+    worker's own warnings end in its log, which the user running the sweep does not see)."""
+
+    fn: Callable[[T], R]
+
+    def __call__(self, item: T) -> tuple[R, list[tuple[type[Warning], str]]]:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = self.fn(item)
+        return result, [(w.category, str(w.message)) for w in caught]
 
 
 def parse_cluster(value: str | None) -> tuple[str, str | None]:
