@@ -143,6 +143,8 @@ def test_the_cli_writes_the_summary_the_cash_flows_and_the_report(tmp_path: Path
     again = _invoke("plan", _write(tmp_path, small()), "--out", out, "--cache-dir", cache, "--no-monte-carlo")
     assert again.exit_code == 0, again.output
     assert json.loads((out / "summary.json").read_text())["num_paths"] == 3  # base, low, high
+    assert "note: no Monte Carlo: P10 / P50 / P90 are percentiles over the base, low and high" in again.output
+    assert "note: no Monte Carlo" not in result.output
     assert "net_difference_p50_usd" not in pd.read_parquet(out / "cashflows.parquet")
 
 

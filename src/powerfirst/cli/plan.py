@@ -114,6 +114,13 @@ def _print(run: PlanRun, paths: dict[str, Path]) -> None:
         value = "none" if b.value is None else f"{b.value:,.4g} {b.unit}"
         table.add_row(f"break-even {b.name}", f"{value} (base path {b.base_value:,.4g} {b.unit})")
     console.print(table)
+    if s.seed is None:
+        console.print(
+            "note: no Monte Carlo: P10 / P50 / P90 are percentiles over the base, low and high paths, "
+            "interpolated between them (each path's own NPV is in summary.json's notes)",
+            highlight=False,
+            soft_wrap=True,
+        )
     for b in data.breakevens:
         console.print(f"note: break-even {b.name}: {b.note}", highlight=False, soft_wrap=True)
     console.print(f"ran on: {data.executor}", highlight=False)
