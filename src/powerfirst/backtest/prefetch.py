@@ -18,14 +18,12 @@ controller has no realised future to prefetch from and never uses this.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import select
 import struct
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -144,23 +142,6 @@ def _main() -> None:
         pass
 
 
-def _hand_over(pipe: BinaryIO, job: bytes) -> None:
-    """Write the pickled job to the worker's stdin and close it (a worker gone early: nothing to do;
-    the policy computes what the worker does not send)."""
-    try:
-        view = memoryview(job)
-        while view:  # an unbuffered pipe may take part of a write
-            written = pipe.write(view)
-            if not written:  # nothing taken (not a blocking pipe): the worker gets no job and ends
-                break
-            view = view[written:]
-    except OSError:  # BrokenPipeError: the worker has ended or was stopped
-        pass
-    finally:
-        with contextlib.suppress(OSError):
-            pipe.close()
-
-
 class ForecastPrefetch:
     """The worker process and the main process's end of its pipe (see the module docstring)."""
 
@@ -191,7 +172,6 @@ class ForecastPrefetch:
         """Bytes read from the worker and not yet taken apart (whole messages, then maybe part of one)."""
         self._step_ns, self._length = step_ns, length
         self._process: subprocess.Popen[bytes] | None = None
-        self._writer: threading.Thread | None = None
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "powerfirst.backtest.prefetch"],
@@ -202,15 +182,10 @@ class ForecastPrefetch:
                 bufsize=0,
             )
             assert self._process.stdin is not None
+            self._process.stdin.write(job)
+            self._process.stdin.close()
         except OSError:  # no worker (none may be started here): the policy computes every forecast
             self.close()
-            return
-        # the job (the market data, a few MB) is handed over from a thread: the pipe takes it only
-        # as fast as the worker, still importing, reads it, and the backtest need not wait for that
-        self._writer = threading.Thread(
-            target=_hand_over, args=(self._process.stdin, job), name="forecast-prefetch-job", daemon=True
-        )
-        self._writer.start()
 
     def ready(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` for the worker's first forecast (tests; a backtest never waits)."""
@@ -291,9 +266,6 @@ class ForecastPrefetch:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
-        writer, self._writer = self._writer, None
-        if writer is not None:  # the worker is gone: its pipe is broken, the write has ended
-            writer.join(timeout=5)
 
 
 def prefetch_for(
