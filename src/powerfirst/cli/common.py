@@ -10,11 +10,19 @@ from typing import NoReturn, TextIO
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.text import Text
 
 from powerfirst.errors import ConfigError, InfeasibleError, PowerfirstError
 
-__all__ = ["console", "err_console", "fail", "one_line_warnings"]
+__all__ = ["console", "counted_progress", "err_console", "fail", "one_line_warnings"]
 
 # wide enough for the comparison table when output goes to a file or a pipe
 console = Console() if sys.stdout.isatty() else Console(width=170)
@@ -49,3 +57,24 @@ def one_line_warnings() -> Iterator[None]:
         yield
     finally:
         warnings.showwarning = previous
+
+
+def counted_progress(
+    *,
+    description: str = "{task.description}",
+    unit: str | None = None,
+    transient: bool = True,
+    only_on_terminal: bool = True,
+) -> Progress:
+    """A progress bar on stderr counting done of total (``unit``: a word after the count), with the
+    time elapsed; ``only_on_terminal``: hidden when stderr is not a terminal."""
+    columns: list[ProgressColumn] = [TextColumn(description), BarColumn(), MofNCompleteColumn()]
+    if unit is not None:
+        columns.append(TextColumn(unit))
+    columns.append(TimeElapsedColumn())
+    return Progress(
+        *columns,
+        console=err_console,
+        transient=transient,
+        disable=only_on_terminal and not sys.stderr.isatty(),
+    )

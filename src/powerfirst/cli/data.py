@@ -10,9 +10,9 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
-from powerfirst.cli.common import console, err_console, fail
+from powerfirst.cli.common import console, counted_progress, err_console, fail
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.fetch.bitcoin import CHARTS, bitcoin_table, fetch_bitcoin_daily
 from powerfirst.fetch.ercot import ErcotApi, ErcotCredentials, local_days
@@ -142,14 +142,7 @@ def _credentials(key: str | None, username: str | None, password: str | None) ->
 
 
 def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
+    return counted_progress(only_on_terminal=False)
 
 
 def _fetch_ercot(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,10 +11,10 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, TaskID
 from rich.table import Table
 
-from powerfirst.cli.common import console, err_console, fail, one_line_warnings
+from powerfirst.cli.common import console, counted_progress, err_console, fail, one_line_warnings
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.outputs import RunFolder
 from powerfirst.planning.margins_cache import check_cache_folder, default_cache_dir
@@ -71,16 +70,7 @@ def cashflow_frame(run: PlanRun) -> pd.DataFrame:
 
 @contextmanager
 def _progress_bar() -> Iterator[Progress]:
-    with Progress(
-        TextColumn("{task.description:<12}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("tasks"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-        disable=not sys.stderr.isatty(),
-    ) as bar:
+    with counted_progress(description="{task.description:<12}", unit="tasks", transient=False) as bar:
         yield bar
 
 

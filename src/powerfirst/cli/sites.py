@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from powerfirst.cli.common import console, err_console, fail, one_line_warnings
+from powerfirst.cli.common import console, counted_progress, err_console, fail, one_line_warnings
 from powerfirst.errors import ConfigError, PowerfirstError
 from powerfirst.outputs import RunFolder
 from powerfirst.planning.candidates import load_candidates
@@ -130,15 +128,7 @@ def rank(
         total = sum(len(market_years_of(rc)) for rc in ready)
         with (
             one_line_warnings(),
-            Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=err_console,
-                transient=True,
-                disable=not sys.stderr.isatty(),
-            ) as bar,
+            counted_progress() as bar,
         ):
             task = bar.add_task("candidate-years", total=total)
 
